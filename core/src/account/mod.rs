@@ -1,0 +1,234 @@
+//! Account: SMS codes, registration, login (with device binding), automatic token refresh,
+//! logout, and signed requests on behalf of the logged-in merchant.
+
+mod session;
+pub mod validate;
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, InternalError};
+use crate::platform::wire::{self, SmsPurposeWire};
+use crate::platform::{Auth, PlatformClient};
+use crate::storage::Db;
+use crate::secure_store::SecureStore;
+pub use session::{Session, SESSION_KEY};
+use session::{SessionVault, StoredSession};
+
+/// Refresh this many seconds before the access token's stated expiry.
+const REFRESH_MARGIN_SECS: i64 = 10;
+
+/// Why an SMS code is requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsPurpose {
+    /// Creating an account.
+    Register,
+    /// Logging in on a device not yet bound to the account.
+    Login,
+}
+
+/// The platform's answer to an SMS request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsCodeSent {
+    /// The code expires after this many seconds.
+    pub expires_in_secs: u64,
+    /// Another code can be requested after this many seconds.
+    pub resend_after_secs: u64,
+}
+
+pub(crate) struct Accounts {
+    platform: Arc<PlatformClient>,
+    db: Arc<Db>,
+    vault: SessionVault,
+    device_id: String,
+    /// Held while refreshing, so that many calls that find the token expired refresh it once.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl Accounts {
+    pub fn new(
+        platform: Arc<PlatformClient>,
+        db: Arc<Db>,
+        store: Arc<dyn SecureStore>,
+        device_id: String,
+    ) -> Result<Self, Error> {
+        let vault = SessionVault::load(store)?;
+        Ok(Accounts { platform, db, vault, device_id, refresh_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    pub fn current_session(&self) -> Option<Session> {
+        self.vault.current().map(|s| s.public(&self.device_id))
+    }
+
+    pub async fn request_sms_code(&self, phone: &str, purpose: SmsPurpose) -> Result<SmsCodeSent, Error> {
+        check(validate::phone_problem(phone), "phone")?;
+        let purpose = match purpose {
+            SmsPurpose::Register => SmsPurposeWire::Register,
+            SmsPurpose::Login => SmsPurposeWire::Login,
+        };
+        let body = wire::SmsRequest { phone: phone.into(), purpose };
+        let sent: wire::SmsResponse = self.platform.send(Method::POST, "v1/sms/request", Some(&body), Auth::None, false).await?;
+        Ok(SmsCodeSent { expires_in_secs: sent.expires_in, resend_after_secs: sent.resend_after })
+    }
+
+    pub async fn register(&self, phone: &str, password: &str, sms_code: &str) -> Result<Session, Error> {
+        check(validate::phone_problem(phone), "phone")?;
+        check(validate::password_problem(password, phone), "password")?;
+        check(validate::sms_code_problem(sms_code), "sms_code")?;
+        let body = wire::RegisterRequest {
+            phone: phone.into(),
+            password: password.into(),
+            sms_code: sms_code.into(),
+            device_id: self.device_id.clone(),
+        };
+        let tokens = self.platform.send(Method::POST, "v1/accounts/register", Some(&body), Auth::None, false).await?;
+        tracing::info!("registered a new account");
+        self.start_session(tokens)
+    }
+
+    pub async fn login(&self, phone: &str, password: &str, sms_code: Option<&str>) -> Result<Session, Error> {
+        check(validate::phone_problem(phone), "phone")?;
+        if password.is_empty() {
+            return Err(Error::invalid("password", "enter the password"));
+        }
+        if let Some(code) = sms_code {
+            check(validate::sms_code_problem(code), "sms_code")?;
+        }
+        let body = wire::LoginRequest {
+            phone: phone.into(),
+            password: password.into(),
+            device_id: self.device_id.clone(),
+            sms_code: sms_code.map(str::to_string),
+        };
+        let result = self.platform.send(Method::POST, "v1/auth/login", Some(&body), Auth::None, false).await;
+        match result {
+            Ok(tokens) => {
+                tracing::info!("logged in");
+                self.start_session(tokens)
+            }
+            Err(e) => {
+                let e = Error::from(e);
+                tracing::info!(error = %e, "login refused");
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the session on the platform and wipes it from this device. The local wipe happens
+    /// even if the platform cannot be reached: a merchant who logs out is logged out here.
+    pub async fn logout(&self) -> Result<(), Error> {
+        let Some(session) = self.vault.current() else { return Ok(()) };
+        let key = session.signing_key()?;
+        let auth = Auth::Signed { access_token: &session.access_token, signing_key: &key };
+        let sent: Result<wire::Empty, _> =
+            self.platform.send(Method::POST, "v1/auth/logout", Some(&wire::Empty {}), auth, false).await;
+        self.vault.clear()?;
+        match sent {
+            Ok(_) => tracing::info!("logged out"),
+            Err(e) => tracing::warn!(error = %Error::from(e), "logged out locally; the platform was not told"),
+        }
+        Ok(())
+    }
+
+    /// Refreshes the access token now (normally automatic).
+    pub async fn refresh(&self) -> Result<Session, Error> {
+        let seen = self.vault.current().ok_or(Error::NotLoggedIn)?;
+        Ok(self.refresh_from(&seen).await?.public(&self.device_id))
+    }
+
+    /// A signed request as the logged-in merchant. An expired access token is refreshed (once,
+    /// however many calls find it expired together) and the request sent again: the platform
+    /// refuses an expired token before acting, so the resend cannot do anything twice.
+    pub async fn signed<Req: Serialize + Sync, Resp: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Req>,
+        idempotent: bool,
+    ) -> Result<Resp, Error> {
+        let mut session = self.vault.current().ok_or(Error::NotLoggedIn)?;
+        if session.access_expires_at - REFRESH_MARGIN_SECS <= self.platform.platform_now() {
+            session = self.refresh_from(&session).await?;
+        }
+        match self.send_signed(&session, method.clone(), path, body, idempotent).await {
+            Err(InternalError::Platform { body: b, .. }) if b.code == "access_token_expired" => {
+                let session = self.refresh_from(&session).await?;
+                Ok(self.send_signed(&session, method, path, body, idempotent).await.map_err(|e| self.ended(e))?)
+            }
+            other => Ok(other.map_err(|e| self.ended(e))?),
+        }
+    }
+
+    async fn send_signed<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        session: &StoredSession,
+        method: Method,
+        path: &str,
+        body: Option<&Req>,
+        idempotent: bool,
+    ) -> Result<Resp, InternalError> {
+        let key = session.signing_key()?;
+        let auth = Auth::Signed { access_token: &session.access_token, signing_key: &key };
+        self.platform.send(method, path, body, auth, idempotent).await
+    }
+
+    /// Refreshes unless another caller already replaced the session `seen`.
+    async fn refresh_from(&self, seen: &Arc<StoredSession>) -> Result<Arc<StoredSession>, Error> {
+        let _only_one = self.refresh_lock.lock().await;
+        let current = self.vault.current().ok_or(Error::NotLoggedIn)?;
+        if current.access_token != seen.access_token {
+            return Ok(current);
+        }
+        let body = wire::RefreshRequest { refresh_token: current.refresh_token.clone(), device_id: self.device_id.clone() };
+        let tokens: wire::TokenResponse = self
+            .platform
+            .send(Method::POST, "v1/auth/refresh", Some(&body), Auth::None, false)
+            .await
+            .map_err(|e| self.ended(e))?;
+        let now = self.platform.platform_now();
+        let session = self.vault.replace(StoredSession::from_tokens(tokens, now))?;
+        self.db.with(|c| {
+            c.execute("UPDATE account SET last_seen_at = ?1 WHERE merchant_id = ?2", (now, &session.merchant_id))?;
+            Ok(())
+        })?;
+        tracing::debug!("access token refreshed");
+        Ok(session)
+    }
+
+    fn start_session(&self, tokens: wire::TokenResponse) -> Result<Session, Error> {
+        let now = self.platform.platform_now();
+        let session = self.vault.replace(StoredSession::from_tokens(tokens, now))?;
+        self.db.write(|tx| {
+            tx.execute("DELETE FROM account WHERE merchant_id <> ?1", [&session.merchant_id])?;
+            tx.execute(
+                "INSERT INTO account (merchant_id, phone_masked, last_login_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (merchant_id) DO UPDATE SET phone_masked = ?2, last_login_at = ?3, last_seen_at = ?3",
+                (&session.merchant_id, &session.phone_masked, now),
+            )?;
+            Ok(())
+        })?;
+        Ok(session.public(&self.device_id))
+    }
+
+    /// Maps a failure, clearing the local session if the platform says it has ended.
+    fn ended(&self, e: InternalError) -> Error {
+        let e = Error::from(e);
+        if e == Error::SessionExpired {
+            tracing::info!("platform ended the session; clearing it locally");
+            if let Err(clear) = self.vault.clear() {
+                return Error::from(clear);
+            }
+        }
+        e
+    }
+}
+
+fn check(problem: Option<&'static str>, field: &str) -> Result<(), Error> {
+    match problem {
+        Some(reason) => Err(Error::invalid(field, reason)),
+        None => Ok(()),
+    }
+}

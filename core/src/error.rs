@@ -1,0 +1,190 @@
+//! Errors. [`Error`] is what callers see: each variant says what happened in words the app can
+//! act on and carries no personal data (no phone number, no card number, no token).
+//! [`InternalError`] is rich and private to the core; [`From<InternalError> for Error`] is the
+//! one place that decides what each internal failure means to the app and what is logged.
+
+use crate::platform::wire::ErrorBody;
+use crate::secure_store::SecureStoreError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The public error of every core operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A field the app passed is not acceptable; `field` names it, `reason` says why.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    /// The password did not match; after `tries_left` more failures the account locks.
+    #[error("wrong password; the account locks after {tries_left} more wrong tries")]
+    WrongPassword { tries_left: u32 },
+    /// Too many wrong passwords: no login until `locked_until_unix` (seconds since the epoch,
+    /// platform time), that is for `retry_after_secs` from now.
+    #[error("account locked for {retry_after_secs} s (until {locked_until_unix})")]
+    AccountLocked { locked_until_unix: i64, retry_after_secs: u64 },
+    /// This phone is not yet bound to the account: request an SMS code for `SmsPurpose::Login`
+    /// and log in again with it.
+    #[error("this device is new to the account: log in again with an SMS code")]
+    DeviceVerificationRequired,
+    /// The SMS code is wrong; `tries_left` more tries before the code is invalidated.
+    #[error("wrong SMS code; the code is invalidated after {tries_left} more wrong tries")]
+    SmsCodeWrong { tries_left: u32 },
+    /// The SMS code has expired, was used up by wrong tries, or none was requested: ask for a new one.
+    #[error("the SMS code has expired: request a new one")]
+    SmsCodeExpired,
+    /// The platform asks us to slow down; try again after `retry_after_secs`.
+    #[error("too many requests, retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// An account already exists for this phone number: log in instead.
+    #[error("an account already exists for this phone number")]
+    AccountExists,
+    /// No one is logged in on this device.
+    #[error("not logged in")]
+    NotLoggedIn,
+    /// The session ended on the platform (logged out elsewhere, revoked, or refresh token reused):
+    /// log in again. The local session has been cleared.
+    #[error("the session has ended: log in again")]
+    SessionExpired,
+    /// The platform could not be reached or did not answer in time. Nothing was changed on the
+    /// platform unless the operation says otherwise; it is safe to retry.
+    #[error("network problem: {reason}")]
+    Network { reason: String },
+    /// The platform's certificate or key did not match the pinned keys: do not retry on this network.
+    #[error("the platform's identity could not be verified")]
+    UntrustedPlatform,
+    /// The platform refused the request with a stable `code` (see docs/platform-api.md).
+    #[error("platform error {code}: {message}")]
+    Platform { code: String, message: String },
+    /// The configuration given to `StarPos` cannot work; `reason` says what to fix.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig { reason: String },
+    /// The phone's secure storage (Keystore / Keychain) failed.
+    #[error("secure storage failed: {reason}")]
+    SecureStorage { reason: String },
+    /// The local database failed (disk full, corrupt, newer than this app).
+    #[error("local storage failed: {reason}")]
+    Storage { reason: String },
+    /// A bug in StarPOS; please report it with the logs.
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+}
+
+/// Everything that can go wrong inside the core, with its source kept for logs.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error("platform answered {status}: {}", body.code)]
+    Platform { status: u16, body: ErrorBody },
+    #[error("http: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("pinned key mismatch")]
+    PinMismatch,
+    #[error("unexpected response: {0}")]
+    BadResponse(String),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this app's {supported}")]
+    SchemaTooNew { found: u32, supported: u32 },
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("secure store: {0}")]
+    SecureStore(#[from] SecureStoreError),
+    #[error("task failed: {0}")]
+    Task(String),
+    #[error(transparent)]
+    Public(#[from] Error),
+}
+
+impl From<InternalError> for Error {
+    fn from(e: InternalError) -> Self {
+        use InternalError as I;
+        match e {
+            I::Public(e) => e,
+            I::Platform { body, .. } => from_platform(body),
+            I::Http(e) => {
+                if is_pin_failure(&e) {
+                    tracing::warn!("platform identity check failed");
+                    return Error::UntrustedPlatform;
+                }
+                tracing::info!(error = %e, "network failure");
+                let reason = if e.is_timeout() {
+                    "the platform did not answer in time".to_string()
+                } else if e.is_connect() {
+                    "could not connect to the platform".to_string()
+                } else {
+                    "the connection to the platform failed".to_string()
+                };
+                Error::Network { reason }
+            }
+            I::PinMismatch => Error::UntrustedPlatform,
+            I::BadResponse(what) => {
+                tracing::warn!(%what, "unexpected platform response");
+                Error::Platform { code: "bad_response".into(), message: what }
+            }
+            I::Sqlite(e) => {
+                tracing::error!(error = %e, "sqlite failure");
+                Error::Storage { reason: e.to_string() }
+            }
+            e @ I::SchemaTooNew { .. } => Error::Storage { reason: e.to_string() },
+            I::Io(e) => {
+                tracing::error!(error = %e, "io failure");
+                Error::Storage { reason: e.to_string() }
+            }
+            I::Json(e) => {
+                tracing::error!(error = %e, "json failure");
+                Error::Internal { reason: "could not decode stored or received data".into() }
+            }
+            I::SecureStore(e) => {
+                tracing::error!(error = %e, "secure store failure");
+                Error::SecureStorage { reason: e.to_string() }
+            }
+            I::Task(reason) => {
+                tracing::error!(%reason, "core task failed");
+                Error::Internal { reason }
+            }
+        }
+    }
+}
+
+/// The platform's stable error codes (docs/platform-api.md) as public errors.
+fn from_platform(body: ErrorBody) -> Error {
+    match body.code.as_str() {
+        "invalid_credentials" => Error::WrongPassword { tries_left: body.tries_left.unwrap_or(0) },
+        "account_locked" => Error::AccountLocked {
+            locked_until_unix: body.locked_until.unwrap_or(0),
+            retry_after_secs: body.retry_after.unwrap_or(0),
+        },
+        "device_verification_required" => Error::DeviceVerificationRequired,
+        "sms_code_invalid" => Error::SmsCodeWrong { tries_left: body.tries_left.unwrap_or(0) },
+        "sms_code_expired" => Error::SmsCodeExpired,
+        "rate_limited" => Error::TooManyRequests { retry_after_secs: body.retry_after.unwrap_or(60) },
+        "account_exists" => Error::AccountExists,
+        "invalid_request" | "password_rule" | "phone_invalid" => Error::InvalidInput {
+            field: body.field.unwrap_or_else(|| "request".into()),
+            reason: body.message,
+        },
+        "session_revoked" | "refresh_token_reused" | "unauthorized" | "session_expired" => {
+            Error::SessionExpired
+        }
+        _ => Error::Platform { code: body.code, message: body.message },
+    }
+}
+
+/// rustls reports a pin failure as a certificate error deep in the source chain.
+fn is_pin_failure(e: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if text.contains(crate::platform::tls::PIN_FAILURE_MARKER) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+impl Error {
+    pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,22 @@
+//! StarPOS core: everything the merchant app does that is not radio, screen, camera or
+//! operating-system storage. Both phone shells reach it through `starpos-ffi`; the sandbox and
+//! the tests use it directly.
+//!
+//! One module per concern; each keeps its own internal errors, and `error` maps them to the one
+//! public [`Error`] in one place.
+
+pub mod account;
+pub mod config;
+pub mod error;
+pub mod platform;
+pub mod runtime;
+pub mod secure_store;
+pub mod storage;
+mod starpos;
+pub mod util;
+
+pub use account::{Session, SmsCodeSent, SmsPurpose};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use secure_store::{InMemorySecureStore, SecureStore, SecureStoreError};
+pub use starpos::{Profile, StarPos};

@@ -1,0 +1,190 @@
+//! HTTP client for the platform: one reqwest client (rustls), JSON in and out, signing after
+//! login, the platform's clock tracked from every answer, and bounded retries with back-off and
+//! jitter for idempotent requests only.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+
+use super::{signing, tls, wire};
+use crate::error::{Error, InternalError};
+use crate::util::{random_hex, unix_now};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts for an idempotent request (the first try included).
+const IDEMPOTENT_ATTEMPTS: u32 = 3;
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+
+/// How a request is authenticated.
+pub enum Auth<'a> {
+    /// Before login: registration, SMS, login, refresh.
+    None,
+    /// After login: bearer token plus the HMAC signature (see [`signing`]).
+    Signed { access_token: &'a str, signing_key: &'a [u8] },
+}
+
+pub struct PlatformClient {
+    http: reqwest::Client,
+    base: Url,
+    /// Platform clock minus the phone's clock, in seconds: the phone's clock is not trusted.
+    clock_offset: AtomicI64,
+}
+
+impl PlatformClient {
+    pub fn new(base_url: &str, pins: &[String], extra_roots_der: &[Vec<u8>]) -> Result<Self, Error> {
+        let base = Url::parse(base_url)
+            .map_err(|e| Error::invalid("platform_url", format!("not a URL: {e}")))?;
+        match base.scheme() {
+            "https" => {}
+            "http" if is_loopback(&base) => {}
+            "http" => return Err(Error::invalid("platform_url", "plain http is allowed only to loopback (the sandbox)")),
+            other => return Err(Error::invalid("platform_url", format!("unsupported scheme {other}"))),
+        }
+        let tls = tls::client_config(tls::parse_pins(pins)?, extra_roots_der)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("starpos-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::InvalidConfig { reason: format!("HTTP client: {e}") })?;
+        Ok(PlatformClient { http, base, clock_offset: AtomicI64::new(0) })
+    }
+
+    /// The platform's time as best known (unix seconds).
+    pub fn platform_now(&self) -> i64 {
+        unix_now() + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    /// Sends one request and decodes the JSON answer. `idempotent` requests are retried on
+    /// network failures and 5xx answers; others are sent exactly once, because a lost answer
+    /// does not mean the platform did nothing.
+    pub async fn send<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Req>,
+        auth: Auth<'_>,
+        idempotent: bool,
+    ) -> Result<Resp, InternalError> {
+        let url = self.base.join(path).map_err(|e| InternalError::BadResponse(format!("bad path {path}: {e}")))?;
+        let body_bytes = match body {
+            Some(b) => serde_json::to_vec(b)?,
+            None => Vec::new(),
+        };
+        let attempts = if idempotent { IDEMPOTENT_ATTEMPTS } else { 1 };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_once(method.clone(), &url, &body_bytes, &auth).await;
+            let retryable = match &result {
+                Err(InternalError::Http(e)) => e.is_connect() || e.is_timeout() || e.is_request(),
+                Err(InternalError::Platform { status, .. }) => *status >= 500,
+                _ => false,
+            };
+            if !retryable || attempt >= attempts {
+                return result;
+            }
+            let delay = backoff(attempt);
+            tracing::debug!(path, attempt, delay_ms = delay.as_millis() as u64, "retrying idempotent request");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once<Resp: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &Url,
+        body: &[u8],
+        auth: &Auth<'_>,
+    ) -> Result<Resp, InternalError> {
+        let mut request = self.http.request(method.clone(), url.clone());
+        if !body.is_empty() {
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_vec());
+        }
+        if let Auth::Signed { access_token, signing_key } = auth {
+            let path_and_query = match url.query() {
+                Some(q) => format!("{}?{}", url.path(), q),
+                None => url.path().to_string(),
+            };
+            let timestamp = self.platform_now();
+            let nonce = random_hex(16);
+            let signature = signing::sign(signing_key, method.as_str(), &path_and_query, timestamp, &nonce, body);
+            request = request
+                .bearer_auth(access_token)
+                .header(wire::HEADER_TIMESTAMP, timestamp.to_string())
+                .header(wire::HEADER_NONCE, nonce)
+                .header(wire::HEADER_SIGNATURE, signature);
+        }
+        let response = request.send().await?;
+        if let Some(server_time) = response
+            .headers()
+            .get(wire::HEADER_SERVER_TIME)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            self.clock_offset.store(server_time - unix_now(), Ordering::Relaxed);
+        }
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if status.is_success() {
+            let parse_from = if bytes.is_empty() { &b"{}"[..] } else { &bytes[..] };
+            return serde_json::from_slice(parse_from)
+                .map_err(|e| InternalError::BadResponse(format!("undecodable {status} answer: {e}")));
+        }
+        let body = serde_json::from_slice::<wire::ErrorBody>(&bytes).unwrap_or_else(|_| {
+            let code = if status == StatusCode::TOO_MANY_REQUESTS { "rate_limited" } else { "http_status" };
+            wire::ErrorBody::new(code, format!("HTTP {status}"))
+        });
+        Err(InternalError::Platform { status: status.as_u16(), body })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Exponential back-off with full jitter: a random delay in [0, base * 2^attempt).
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE.as_millis() as u64 * (1u64 << attempt.min(6));
+    let mut b = [0u8; 8];
+    crate::util::fill_random(&mut b);
+    Duration::from_millis(u64::from_le_bytes(b) % ceiling.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(PlatformClient::new("http://127.0.0.1:8080/", &[], &[]).is_ok());
+        assert!(PlatformClient::new("http://localhost:1/", &[], &[]).is_ok());
+        assert!(PlatformClient::new("http://[::1]:1/", &[], &[]).is_ok());
+        assert!(PlatformClient::new("https://pay.example.com/", &[], &[]).is_ok());
+        for bad in ["http://pay.example.com/", "http://10.0.0.1/", "ftp://127.0.0.1/", "not a url"] {
+            assert!(
+                matches!(PlatformClient::new(bad, &[], &[]), Err(Error::InvalidInput { ref field, .. }) if field == "platform_url"),
+                "{bad} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_stays_under_its_ceiling() {
+        for attempt in 1..10 {
+            let ceiling = 200 * (1u64 << attempt.min(6));
+            assert!(backoff(attempt).as_millis() < ceiling as u128);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! TLS for the platform connection: rustls on ring with the bundled web PKI roots (plus any
+//! private roots the configuration adds), and optional pinning of the platform's public keys.
+//!
+//! A pin is the SHA-256 of a certificate's DER `SubjectPublicKeyInfo`, written in base64 (the
+//! `pin-sha256` form of RFC 7469, with or without the `sha256/` prefix). The chain must first
+//! pass normal web PKI validation; then at least one certificate in it must carry a pinned key.
+//! Pinning keys rather than certificates lets the platform renew certificates without an app
+//! release as long as it keeps its key (or a pinned intermediate's).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use ring::digest;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::error::Error;
+
+/// Text of the rustls error a pin mismatch raises, so the error mapping can recognise it.
+pub const PIN_FAILURE_MARKER: &str = "starpos: platform key not pinned";
+
+/// Parses configured pins into raw SHA-256 values.
+pub fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, Error> {
+    pins.iter()
+        .map(|p| {
+            let b64 = p.trim().strip_prefix("sha256/").unwrap_or(p.trim());
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| Error::invalid("pinned_key_hashes", "each pin must be base64 of a SHA-256"))?;
+            raw.try_into()
+                .map_err(|_| Error::invalid("pinned_key_hashes", "each pin must be a 32-byte SHA-256"))
+        })
+        .collect()
+}
+
+/// The base64 pin of a DER certificate's public key, or `None` if the DER cannot be read.
+pub fn pin_of_certificate(cert_der: &[u8]) -> Option<String> {
+    let spki = spki_of(cert_der)?;
+    Some(base64::engine::general_purpose::STANDARD.encode(digest::digest(&digest::SHA256, spki)))
+}
+
+/// Builds the rustls client configuration.
+pub fn client_config(pins: Vec<[u8; 32]>, extra_roots_der: &[Vec<u8>]) -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for der in extra_roots_der {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .map_err(|e| Error::invalid("extra_roots_der", format!("not a usable CA certificate: {e}")))?;
+    }
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| Error::InvalidConfig { reason: format!("TLS verifier: {e}") })?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::InvalidConfig { reason: format!("TLS versions: {e}") })?;
+    let config = if pins.is_empty() {
+        builder.with_webpki_verifier(webpki).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinningVerifier { inner: webpki, pins }))
+            .with_no_client_auth()
+    };
+    Ok(config)
+}
+
+/// Web PKI validation first, then the pin check.
+#[derive(Debug)]
+struct PinningVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    pins: Vec<[u8; 32]>,
+}
+
+impl ServerCertVerifier for PinningVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        let pinned = std::iter::once(end_entity).chain(intermediates).any(|cert| {
+            spki_of(cert).is_some_and(|spki| {
+                let hash = digest::digest(&digest::SHA256, spki);
+                self.pins.iter().any(|pin| pin.as_slice() == hash.as_ref())
+            })
+        });
+        if pinned {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(PIN_FAILURE_MARKER.into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The DER `SubjectPublicKeyInfo` (tag and length included) of an X.509 certificate.
+///
+/// Certificate = SEQUENCE { tbsCertificate, ... }; tbsCertificate = SEQUENCE { [0] version
+/// (optional), serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ... }.
+fn spki_of(cert: &[u8]) -> Option<&[u8]> {
+    let (_, cert_body, _) = der_element(cert, 0x30)?;
+    let (_, mut tbs, _) = der_element(cert_body, 0x30)?;
+    if tbs.first() == Some(&0xA0) {
+        tbs = der_element(tbs, 0xA0)?.2;
+    }
+    // serialNumber, signature, issuer, validity, subject
+    for tag in [0x02, 0x30, 0x30, 0x30, 0x30] {
+        tbs = der_element(tbs, tag)?.2;
+    }
+    let (whole, _, _) = der_element(tbs, 0x30)?;
+    Some(whole)
+}
+
+/// Reads one DER element with the expected tag: (whole element, contents, rest of input).
+fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8], &[u8])> {
+    if *input.first()? != tag {
+        return None;
+    }
+    let first = *input.get(1)? as usize;
+    let (len, header) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7F;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *input.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = header.checked_add(len)?;
+    if end > input.len() {
+        return None;
+    }
+    Some((&input[..end], &input[header..end], &input[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_parse_with_or_without_prefix() {
+        let pin = base64::engine::general_purpose::STANDARD.encode([1u8; 32]);
+        let parsed = parse_pins(&[pin.clone(), format!("sha256/{pin}")]).unwrap();
+        assert_eq!(parsed, vec![[1u8; 32], [1u8; 32]]);
+        assert!(matches!(parse_pins(&["nope!".into()]), Err(Error::InvalidInput { .. })));
+        assert!(matches!(parse_pins(&["AAAA".into()]), Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn der_reader_refuses_truncated_and_odd_input() {
+        assert!(spki_of(&[]).is_none());
+        assert!(spki_of(&[0x30, 0x82, 0xFF]).is_none());
+        assert!(spki_of(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_none());
+        assert!(der_element(&[0x30, 0x85, 1, 1, 1, 1, 1], 0x30).is_none());
+    }
+}

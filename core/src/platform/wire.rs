@@ -1,0 +1,116 @@
+//! JSON bodies of the platform API (docs/platform-api.md). The sandbox serves exactly these
+//! types, so the document, the client and the server cannot drift apart silently.
+
+use serde::{Deserialize, Serialize};
+
+/// Header carrying the platform's clock (unix seconds) on every response.
+pub const HEADER_SERVER_TIME: &str = "x-starpos-server-time";
+/// Signed-request headers (see [`crate::platform::signing`]).
+pub const HEADER_TIMESTAMP: &str = "x-starpos-timestamp";
+pub const HEADER_NONCE: &str = "x-starpos-nonce";
+pub const HEADER_SIGNATURE: &str = "x-starpos-signature";
+
+/// Every error response: a stable `code` and an English `message`, plus the fields that some
+/// codes carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrorBody {
+            code: code.into(),
+            message: message.into(),
+            field: None,
+            tries_left: None,
+            locked_until: None,
+            retry_after: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsPurposeWire {
+    Register,
+    Login,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsRequest {
+    pub phone: String,
+    pub purpose: SmsPurposeWire,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsResponse {
+    pub expires_in: u64,
+    pub resend_after: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub phone: String,
+    pub password: String,
+    pub sms_code: String,
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub phone: String,
+    pub password: String,
+    pub device_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+    pub device_id: String,
+}
+
+/// Answer to register, login and refresh. The tokens and the signing key are secrets: they go
+/// to the phone's secure storage and nowhere else.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub merchant_id: String,
+    pub phone_masked: String,
+    pub access_token: String,
+    /// Seconds from now until the access token expires.
+    pub access_expires_in: u64,
+    pub refresh_token: String,
+    /// Base64 HMAC-SHA256 key for signing requests in this session.
+    pub signing_key: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("merchant_id", &self.merchant_id)
+            .field("access_expires_in", &self.access_expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub merchant_id: String,
+    pub phone_masked: String,
+    pub device_count: u32,
+    pub registered_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Empty {}

@@ -1,0 +1,66 @@
+//! The core's SQLite database: one file in the app's data folder, WAL mode, versioned schema.
+//! It never holds a secret: tokens and keys live in the phone's secure storage.
+
+mod schema;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, InternalError};
+
+pub use schema::SCHEMA_VERSION;
+
+pub const DB_FILE_NAME: &str = "starpos.sqlite3";
+
+/// The open database. One connection behind a mutex: the core's writes are small and few, and a
+/// single writer is what SQLite serialises to anyway.
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Db, Error> {
+        std::fs::create_dir_all(data_dir).map_err(InternalError::from)?;
+        Self::open_path(&data_dir.join(DB_FILE_NAME)).map_err(Error::from)
+    }
+
+    pub(crate) fn open_path(path: &Path) -> Result<Db, InternalError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(Db { conn: Mutex::new(conn) })
+    }
+
+    /// Runs `f` with the connection. Keep `f` short: it holds the only connection.
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, InternalError>) -> Result<T, InternalError> {
+        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&conn)
+    }
+
+    /// Runs `f` inside one IMMEDIATE transaction: all of it is committed, or none.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, InternalError>,
+    ) -> Result<T, InternalError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// Connection settings. `synchronous = FULL` because the journal's promise ("written before it
+/// is acted on") must survive power loss; `secure_delete` so deleted rows do not linger.
+fn configure(conn: &Connection) -> Result<(), InternalError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Schema and migrations. A new database is created from [`CREATE_LATEST`] in one go; an
+//! existing one is upgraded step by step from its `user_version`, each step in the same
+//! IMMEDIATE transaction as the version bump. A test checks that both roads lead to the same
+//! schema, so a migration can never leave old installs different from new ones.
+//!
+//! To change the schema: edit `CREATE_LATEST`, append a step to `UPGRADES`, bump nothing else.
+
+use rusqlite::Connection;
+
+use crate::error::InternalError;
+
+/// `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
+const UPGRADES: &[&str] = &[
+    // 1 -> 2: remember when the device last talked to the platform, for the app's status line.
+    "ALTER TABLE account ADD COLUMN last_seen_at INTEGER;",
+];
+
+pub const SCHEMA_VERSION: u32 = UPGRADES.len() as u32 + 1;
+
+/// Version 1, as first shipped. Kept verbatim: the upgrade test starts from it.
+#[cfg(test)]
+const CREATE_V1: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+-- The account last logged in on this device. Masked phone only; no tokens (secure storage).
+CREATE TABLE account (
+    merchant_id   TEXT PRIMARY KEY NOT NULL,
+    phone_masked  TEXT NOT NULL,
+    last_login_at INTEGER NOT NULL
+);
+";
+
+const CREATE_LATEST: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+-- The account last logged in on this device. Masked phone only; no tokens (secure storage).
+CREATE TABLE account (
+    merchant_id   TEXT PRIMARY KEY NOT NULL,
+    phone_masked  TEXT NOT NULL,
+    last_login_at INTEGER NOT NULL,
+    last_seen_at  INTEGER
+);
+";
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(InternalError::SchemaTooNew { found, supported: SCHEMA_VERSION });
+    }
+    if found == 0 {
+        tx.execute_batch(CREATE_LATEST)?;
+    } else {
+        for (i, step) in UPGRADES.iter().enumerate().skip(found as usize - 1) {
+            tracing::info!(from = i + 1, to = i + 2, "upgrading database schema");
+            tx.execute_batch(step)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table's columns (name, type, not-null, default, pk) and every index, sorted.
+    fn shape(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut tables = conn
+            .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap();
+        let rows: Vec<(String, String, String)> =
+            tables.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+        for (kind, name, table) in rows {
+            out.push(format!("{kind} {name} on {table}"));
+            if kind == "table" {
+                let mut cols = conn.prepare(&format!("PRAGMA table_info({name})")).unwrap();
+                let cols = cols
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "  {} {} notnull={} default={:?} pk={}",
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, i64>(5)?
+                        ))
+                    })
+                    .unwrap();
+                out.extend(cols.map(Result::unwrap));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn upgraded_database_equals_fresh_one() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(CREATE_V1).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute("INSERT INTO account VALUES ('M1', '138****8000', 5)", []).unwrap();
+        migrate(&mut old).unwrap();
+
+        assert_eq!(shape(&old), shape(&fresh));
+        let version: u32 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let kept: String = old.query_row("SELECT phone_masked FROM account", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, "138****8000", "upgrade keeps existing rows");
+    }
+
+    #[test]
+    fn opening_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let before = shape(&conn);
+        migrate(&mut conn).unwrap();
+        assert_eq!(shape(&conn), before);
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(InternalError::SchemaTooNew { .. })));
+    }
+}

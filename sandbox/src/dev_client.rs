@@ -1,0 +1,56 @@
+//! A client for the sandbox's development endpoints, for the demo and the Rust tests: it plays
+//! the merchant reading a text message, and the tester moving the platform's clock.
+
+use serde_json::{json, Value};
+
+pub struct DevClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl DevClient {
+    pub fn new(base_url: &str) -> Self {
+        DevClient { base: base_url.trim_end_matches('/').to_string(), http: reqwest::Client::new() }
+    }
+
+    /// The SMS code last "sent" to `phone` for `purpose` (`register` or `login`).
+    pub async fn sms_code(&self, phone: &str, purpose: &str) -> Result<String, String> {
+        let v = self.get(&format!("/dev/sms?phone={phone}&purpose={purpose}")).await?;
+        v["code"].as_str().map(str::to_string).ok_or_else(|| format!("no code in {v}"))
+    }
+
+    /// Expires the merchant's access tokens now.
+    pub async fn expire_access(&self, phone: &str) -> Result<u64, String> {
+        let v = self.post("/dev/sessions/expire-access", json!({ "phone": phone })).await?;
+        Ok(v["expired"].as_u64().unwrap_or(0))
+    }
+
+    /// Counters: logins, refreshes, sessions, revoked_sessions, devices.
+    pub async fn stats(&self, phone: &str) -> Result<Value, String> {
+        self.get(&format!("/dev/stats?phone={phone}")).await
+    }
+
+    pub async fn advance_clock(&self, secs: i64) -> Result<(), String> {
+        self.post("/dev/clock/advance", json!({ "secs": secs })).await.map(|_| ())
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, String> {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| e.to_string())?;
+        Self::json(r).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        let r = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.map_err(|e| e.to_string())?;
+        Self::json(r).await
+    }
+
+    async fn json(r: reqwest::Response) -> Result<Value, String> {
+        let status = r.status();
+        let v: Value = r.json().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(format!("{status}: {v}"))
+        }
+    }
+}

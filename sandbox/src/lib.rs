@@ -1,0 +1,11 @@
+//! The StarPOS sandbox: a development payment platform that runs on loopback with no bank and
+//! no hardware, and the `starpos` command (sandbox server and demo).
+//!
+//! Integration tests, the binding tests and the demo all talk to this server over real
+//! sockets; nothing in them fakes the platform.
+
+pub mod demo;
+pub mod dev_client;
+pub mod platform;
+
+pub use platform::{Sandbox, SandboxConfig};

@@ -1,0 +1,203 @@
+//! Account endpoints: SMS codes, registration, login with device binding and lock-out,
+//! refresh, logout, profile.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State as St;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::Json;
+use rusqlite::OptionalExtension;
+use starpos_core::account::validate;
+use starpos_core::platform::wire::{
+    Empty, LoginRequest, MeResponse, RefreshRequest, RegisterRequest, SmsPurposeWire, SmsRequest, SmsResponse, TokenResponse,
+};
+use starpos_core::util::{fill_random, mask_phone};
+
+use super::auth::{check_sms, locked, open_session, rotate, verify_signed};
+use super::error::{ApiError, ApiResult};
+use super::state::State;
+
+/// Wrong passwords in a row before the account locks.
+pub const MAX_WRONG_PASSWORDS: u32 = 5;
+/// The longest lock-out, however many came before.
+const MAX_LOCKOUT_SECS: i64 = 24 * 3600;
+
+fn purpose_name(p: SmsPurposeWire) -> &'static str {
+    match p {
+        SmsPurposeWire::Register => "register",
+        SmsPurposeWire::Login => "login",
+    }
+}
+
+fn check_phone(phone: &str) -> ApiResult<()> {
+    match validate::phone_problem(phone) {
+        Some(why) => Err(ApiError::invalid("phone_invalid", "phone", why)),
+        None => Ok(()),
+    }
+}
+
+pub async fn request_sms(St(state): St<Arc<State>>, Json(req): Json<SmsRequest>) -> ApiResult<Json<SmsResponse>> {
+    check_phone(&req.phone)?;
+    let purpose = purpose_name(req.purpose);
+    let now = state.now();
+    let db = state.db();
+    if req.purpose == SmsPurposeWire::Register {
+        let exists: bool = db.query_row("SELECT EXISTS(SELECT 1 FROM merchants WHERE phone = ?1)", [&req.phone], |r| r.get(0))?;
+        if exists {
+            return Err(ApiError::new(StatusCode::CONFLICT, "account_exists", "an account exists for this phone; log in"));
+        }
+    }
+    let last: Option<i64> = db
+        .query_row("SELECT sent_at FROM sms_codes WHERE phone = ?1 AND purpose = ?2", (&req.phone, purpose), |r| r.get(0))
+        .optional()?;
+    let resend = state.config.sms_resend_secs as i64;
+    if let Some(sent_at) = last {
+        if now - sent_at < resend {
+            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "an SMS code was sent moments ago");
+            e.body.retry_after = Some((sent_at + resend - now) as u64);
+            return Err(e);
+        }
+    }
+    let mut r = [0u8; 4];
+    fill_random(&mut r);
+    let code = format!("{:06}", u32::from_le_bytes(r) % 1_000_000);
+    db.execute(
+        "INSERT OR REPLACE INTO sms_codes (phone, purpose, code, sent_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (&req.phone, purpose, &code, now, now + state.config.sms_ttl_secs as i64),
+    )?;
+    // The sandbox sends no SMS: the code is in its log and behind GET /dev/sms.
+    tracing::info!(phone = %mask_phone(&req.phone), purpose, code = %code, "sandbox SMS code issued");
+    Ok(Json(SmsResponse { expires_in: state.config.sms_ttl_secs, resend_after: state.config.sms_resend_secs }))
+}
+
+pub async fn register(St(state): St<Arc<State>>, Json(req): Json<RegisterRequest>) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+    check_phone(&req.phone)?;
+    if let Some(why) = validate::password_problem(&req.password, &req.phone) {
+        return Err(ApiError::invalid("password_rule", "password", why));
+    }
+    if req.device_id.is_empty() || req.device_id.len() > 128 {
+        return Err(ApiError::invalid("invalid_request", "device_id", "device id of 1 to 128 characters"));
+    }
+    let (salt, hash) = state.hash_password(&req.password);
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM merchants WHERE phone = ?1)", [&req.phone], |r| r.get(0))?;
+    if exists {
+        return Err(ApiError::new(StatusCode::CONFLICT, "account_exists", "an account exists for this phone; log in"));
+    }
+    if let Err(e) = check_sms(&state, &tx, &req.phone, "register", &req.sms_code) {
+        // Keep the counted wrong try although the registration fails.
+        tx.commit()?;
+        return Err(e);
+    }
+    let count: i64 = tx.query_row("SELECT COUNT(*) FROM merchants", [], |r| r.get(0))?;
+    // Merchant numbers are 15 digits; the sandbox hands them out in order after the seed.
+    let merchant_id = format!("898440358{:06}", 100_000 + count);
+    let now = state.now();
+    tx.execute(
+        "INSERT INTO merchants (id, phone, pw_salt, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (&merchant_id, &req.phone, salt, hash, now),
+    )?;
+    tx.execute("INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)", (&merchant_id, &req.device_id, now))?;
+    let tokens = open_session(&state, &tx, &merchant_id, &req.device_id)?;
+    tx.commit()?;
+    tracing::info!(merchant = %merchant_id, "merchant registered");
+    Ok((StatusCode::CREATED, Json(tokens)))
+}
+
+pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
+    check_phone(&req.phone)?;
+    let now = state.now();
+    let row: Option<(String, Vec<u8>, Vec<u8>, i64, u32)> = state
+        .db()
+        .query_row(
+            "SELECT id, pw_salt, pw_hash, locked_until, lockouts FROM merchants WHERE phone = ?1",
+            [&req.phone],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let wrong = |left: u32| {
+        ApiError::unauthorized("invalid_credentials", "phone number or password is wrong").tries_left(left)
+    };
+    let Some((merchant_id, salt, hash, locked_until, lockouts)) = row else {
+        // Same answer as a wrong password, so the API does not reveal who has an account.
+        return Err(wrong(MAX_WRONG_PASSWORDS));
+    };
+    if locked_until > now {
+        return Err(locked(locked_until, now));
+    }
+    // Hashing runs without the database lock.
+    if !state.password_matches(&salt, &hash, &req.password) {
+        let db = state.db();
+        let failed: u32 = db.query_row(
+            "UPDATE merchants SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+            [&merchant_id],
+            |r| r.get(0),
+        )?;
+        if failed >= MAX_WRONG_PASSWORDS {
+            let secs = (state.config.lockout_base_secs as i64).saturating_mul(1 << lockouts.min(16)).min(MAX_LOCKOUT_SECS);
+            let until = now + secs;
+            db.execute(
+                "UPDATE merchants SET failed_logins = 0, lockouts = lockouts + 1, locked_until = ?1 WHERE id = ?2",
+                (until, &merchant_id),
+            )?;
+            tracing::warn!(merchant = %merchant_id, secs, "account locked after wrong passwords");
+            return Err(locked(until, now));
+        }
+        return Err(wrong(MAX_WRONG_PASSWORDS - failed));
+    }
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    tx.execute("UPDATE merchants SET failed_logins = 0, lockouts = 0, logins = logins + 1 WHERE id = ?1", [&merchant_id])?;
+    let bound: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM devices WHERE merchant_id = ?1 AND device_id = ?2)",
+        (&merchant_id, &req.device_id),
+        |r| r.get(0),
+    )?;
+    if !bound {
+        let Some(code) = &req.sms_code else {
+            tx.commit()?;
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "device_verification_required",
+                "new device: request an SMS code (purpose login) and log in with it",
+            ));
+        };
+        if let Err(e) = check_sms(&state, &tx, &req.phone, "login", code) {
+            // Keep the counted wrong try.
+            tx.commit()?;
+            return Err(e);
+        }
+        tx.execute("INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)", (&merchant_id, &req.device_id, now))?;
+        tracing::info!(merchant = %merchant_id, "new device bound");
+    }
+    let tokens = open_session(&state, &tx, &merchant_id, &req.device_id)?;
+    tx.commit()?;
+    Ok(Json(tokens))
+}
+
+pub async fn refresh(St(state): St<Arc<State>>, Json(req): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let result = rotate(&state, &tx, &req.refresh_token, &req.device_id);
+    // Commit even on failure: revoking a family on reuse must stick.
+    tx.commit()?;
+    result.map(Json)
+}
+
+pub async fn logout(St(state): St<Arc<State>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Empty>> {
+    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+    state.db().execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", [&caller.session_id])?;
+    tracing::info!(merchant = %caller.merchant_id, "logged out");
+    Ok(Json(Empty {}))
+}
+
+pub async fn me(St(state): St<Arc<State>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Json<MeResponse>> {
+    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+    let db = state.db();
+    let (phone, created_at): (String, i64) =
+        db.query_row("SELECT phone, created_at FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let device_count: u32 = db.query_row("SELECT COUNT(*) FROM devices WHERE merchant_id = ?1", [&caller.merchant_id], |r| r.get(0))?;
+    Ok(Json(MeResponse { merchant_id: caller.merchant_id, phone_masked: mask_phone(&phone), device_count, registered_at: created_at }))
+}

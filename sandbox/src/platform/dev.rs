@@ -1,0 +1,92 @@
+//! Development-only endpoints: read the SMS code a real platform would have texted, expire
+//! tokens, read counters, move the clock. A production platform has none of these.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State as St};
+use axum::http::StatusCode;
+use axum::Json;
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use super::state::State;
+
+#[derive(Deserialize)]
+pub struct SmsQuery {
+    phone: String,
+    purpose: String,
+}
+
+#[derive(Serialize)]
+pub struct SmsCode {
+    code: String,
+    expires_at: i64,
+}
+
+pub async fn latest_sms(St(state): St<Arc<State>>, Query(q): Query<SmsQuery>) -> ApiResult<Json<SmsCode>> {
+    let row: Option<(String, i64)> = state
+        .db()
+        .query_row("SELECT code, expires_at FROM sms_codes WHERE phone = ?1 AND purpose = ?2", (&q.phone, &q.purpose), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (code, expires_at) = row.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no code was sent"))?;
+    Ok(Json(SmsCode { code, expires_at }))
+}
+
+#[derive(Deserialize)]
+pub struct PhoneBody {
+    phone: String,
+}
+
+/// Expires every access token of the merchant, as if their lifetime had passed.
+pub async fn expire_access(St(state): St<Arc<State>>, Json(b): Json<PhoneBody>) -> ApiResult<Json<serde_json::Value>> {
+    let now = state.now();
+    let n = state.db().execute(
+        "UPDATE sessions SET access_expires_at = ?1 WHERE merchant_id = (SELECT id FROM merchants WHERE phone = ?2)",
+        (now - 1, &b.phone),
+    )?;
+    Ok(Json(serde_json::json!({ "expired": n })))
+}
+
+#[derive(Serialize)]
+pub struct Stats {
+    logins: u64,
+    refreshes: u64,
+    sessions: u64,
+    revoked_sessions: u64,
+    devices: u64,
+}
+
+pub async fn stats(St(state): St<Arc<State>>, Query(q): Query<PhoneBody>) -> ApiResult<Json<Stats>> {
+    let db = state.db();
+    let id: String = db
+        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&q.phone], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let stats = db.query_row(
+        "SELECT (SELECT logins FROM merchants WHERE id = ?1),
+                (SELECT COALESCE(SUM(refreshes), 0) FROM sessions WHERE merchant_id = ?1),
+                (SELECT COUNT(*) FROM sessions WHERE merchant_id = ?1),
+                (SELECT COUNT(*) FROM sessions WHERE merchant_id = ?1 AND revoked = 1),
+                (SELECT COUNT(*) FROM devices WHERE merchant_id = ?1)",
+        [&id],
+        |r| Ok(Stats { logins: r.get(0)?, refreshes: r.get(1)?, sessions: r.get(2)?, revoked_sessions: r.get(3)?, devices: r.get(4)? }),
+    )?;
+    Ok(Json(stats))
+}
+
+#[derive(Deserialize)]
+pub struct Advance {
+    secs: i64,
+}
+
+/// Moves the platform's clock forward (lock-outs, code and token lifetimes) without sleeping.
+pub async fn advance_clock(St(state): St<Arc<State>>, Json(a): Json<Advance>) -> ApiResult<Json<serde_json::Value>> {
+    if a.secs < 0 {
+        return Err(ApiError::invalid("invalid_request", "secs", "the clock only moves forward"));
+    }
+    let offset = state.advance_clock(a.secs);
+    Ok(Json(serde_json::json!({ "offset": offset, "now": state.now() })))
+}

@@ -1,0 +1,124 @@
+//! The sandbox platform server (axum over its own SQLite state). The API is documented in
+//! docs/platform-api.md; request and response bodies are `starpos_core::platform::wire` types.
+
+mod accounts;
+mod auth;
+mod dev;
+mod error;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use state::SEED_MERCHANT;
+use state::State;
+
+/// Knobs of the sandbox. Defaults are the production-like values documented in
+/// docs/platform-api.md; tests shorten some of them.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// SQLite file for the platform's state; `None` keeps it in memory.
+    pub db_path: Option<PathBuf>,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    /// First lock-out after five wrong passwords; each further lock-out doubles it (max 24 h).
+    pub lockout_base_secs: u64,
+    pub sms_ttl_secs: u64,
+    pub sms_resend_secs: u64,
+    /// PBKDF2 iterations for stored passwords (low in the sandbox to keep tests quick).
+    pub pbkdf2_iterations: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            db_path: None,
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            lockout_base_secs: 300,
+            sms_ttl_secs: 300,
+            sms_resend_secs: 60,
+            pbkdf2_iterations: 10_000,
+        }
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds `listen` (use port 0 for any free port) and serves on the current tokio runtime.
+    pub async fn start(config: SandboxConfig, listen: SocketAddr) -> std::io::Result<Sandbox> {
+        let state = Arc::new(State::open(config).map_err(std::io::Error::other)?);
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = served.await {
+                tracing::error!(error = %e, "sandbox server stopped");
+            }
+        });
+        tracing::info!(%addr, "sandbox platform listening");
+        Ok(Sandbox { addr, stop: Some(stop), task: Some(task) })
+    }
+
+    /// Starts on a free loopback port.
+    pub async fn start_local(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        Self::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL for the core's `platform_url`.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/v1/sms/request", post(accounts::request_sms))
+        .route("/v1/accounts/register", post(accounts::register))
+        .route("/v1/auth/login", post(accounts::login))
+        .route("/v1/auth/refresh", post(accounts::refresh))
+        .route("/v1/auth/logout", post(accounts::logout))
+        .route("/v1/me", get(accounts::me))
+        .route("/dev/sms", get(dev::latest_sms))
+        .route("/dev/sessions/expire-access", post(dev::expire_access))
+        .route("/dev/stats", get(dev::stats))
+        .route("/dev/clock/advance", post(dev::advance_clock))
+        .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
+        .with_state(state)
+}

@@ -1,0 +1,176 @@
+//! The sandbox platform's state: SQLite (in memory or in a file), its clock, and the secrets
+//! helpers (password hashing, tokens).
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use axum::http::HeaderValue;
+use axum::response::Response;
+use ring::{digest, pbkdf2};
+use rusqlite::Connection;
+use starpos_core::platform::wire::HEADER_SERVER_TIME;
+use starpos_core::util::{fill_random, random_hex, unix_now};
+
+use super::SandboxConfig;
+
+/// The documented test merchant (docs/platform-api.md), present in every sandbox.
+pub struct SeedMerchant {
+    pub merchant_id: &'static str,
+    pub phone: &'static str,
+    pub password: &'static str,
+    /// A device already bound to the seed merchant, so it logs in without an SMS code.
+    pub device_id: &'static str,
+}
+
+pub const SEED_MERCHANT: SeedMerchant = SeedMerchant {
+    merchant_id: "898440358120001",
+    phone: "13800138000",
+    password: "Star2026pos",
+    device_id: "sandbox-seed-device",
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS merchants (
+    id            TEXT PRIMARY KEY NOT NULL,
+    phone         TEXT NOT NULL UNIQUE,
+    pw_salt       BLOB NOT NULL,
+    pw_hash       BLOB NOT NULL,
+    created_at    INTEGER NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    lockouts      INTEGER NOT NULL DEFAULT 0,
+    locked_until  INTEGER NOT NULL DEFAULT 0,
+    logins        INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS devices (
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    device_id   TEXT NOT NULL,
+    bound_at    INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS sms_codes (
+    phone       TEXT NOT NULL,
+    purpose     TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    sent_at     INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    wrong_tries INTEGER NOT NULL DEFAULT 0,
+    used        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (phone, purpose)
+);
+-- One row per session family. Tokens are stored as SHA-256 hashes only.
+CREATE TABLE IF NOT EXISTS sessions (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    merchant_id        TEXT NOT NULL REFERENCES merchants(id),
+    device_id          TEXT NOT NULL,
+    signing_key        BLOB NOT NULL,
+    access_hash        TEXT NOT NULL UNIQUE,
+    access_expires_at  INTEGER NOT NULL,
+    refresh_hash       TEXT NOT NULL UNIQUE,
+    refresh_expires_at INTEGER NOT NULL,
+    revoked            INTEGER NOT NULL DEFAULT 0,
+    refreshes          INTEGER NOT NULL DEFAULT 0,
+    created_at         INTEGER NOT NULL
+);
+-- Refresh tokens already rotated out: presenting one again revokes its family.
+CREATE TABLE IF NOT EXISTS rotated_refresh (
+    hash       TEXT PRIMARY KEY NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions(id)
+);
+CREATE TABLE IF NOT EXISTS nonces (
+    session_id TEXT NOT NULL,
+    nonce      TEXT NOT NULL,
+    seen_at    INTEGER NOT NULL,
+    PRIMARY KEY (session_id, nonce)
+);
+";
+
+pub struct State {
+    db: Mutex<Connection>,
+    pub config: SandboxConfig,
+    clock_offset: AtomicI64,
+}
+
+impl State {
+    pub fn open(config: SandboxConfig) -> Result<State, rusqlite::Error> {
+        let conn = match &config.db_path {
+            Some(path) => Connection::open(path)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        let state = State { db: Mutex::new(conn), config, clock_offset: AtomicI64::new(0) };
+        state.seed()?;
+        Ok(state)
+    }
+
+    fn seed(&self) -> Result<(), rusqlite::Error> {
+        let s = &SEED_MERCHANT;
+        let (salt, hash) = self.hash_password(s.password);
+        let db = self.db();
+        let now = self.now();
+        db.execute(
+            "INSERT OR IGNORE INTO merchants (id, phone, pw_salt, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            (s.merchant_id, s.phone, salt, hash, now),
+        )?;
+        db.execute(
+            "INSERT OR IGNORE INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)",
+            (s.merchant_id, s.device_id, now),
+        )?;
+        Ok(())
+    }
+
+    pub fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The platform's clock: real time plus whatever the dev endpoint advanced it by.
+    pub fn now(&self) -> i64 {
+        unix_now() + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub fn advance_clock(&self, secs: i64) -> i64 {
+        self.clock_offset.fetch_add(secs, Ordering::Relaxed) + secs
+    }
+
+    pub fn hash_password(&self, password: &str) -> (Vec<u8>, Vec<u8>) {
+        let mut salt = vec![0u8; 16];
+        fill_random(&mut salt);
+        let hash = self.derive(&salt, password);
+        (salt, hash)
+    }
+
+    pub fn password_matches(&self, salt: &[u8], stored: &[u8], password: &str) -> bool {
+        let iterations = NonZeroU32::new(self.config.pbkdf2_iterations.max(1)).unwrap_or(NonZeroU32::MIN);
+        pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, iterations, salt, password.as_bytes(), stored).is_ok()
+    }
+
+    fn derive(&self, salt: &[u8], password: &str) -> Vec<u8> {
+        let iterations = NonZeroU32::new(self.config.pbkdf2_iterations.max(1)).unwrap_or(NonZeroU32::MIN);
+        let mut out = vec![0u8; 32];
+        pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, salt, password.as_bytes(), &mut out);
+        out
+    }
+}
+
+/// A new opaque token (32 random bytes, hex).
+pub fn new_token() -> String {
+    random_hex(32)
+}
+
+/// What the sandbox stores of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(digest::digest(&digest::SHA256, token.as_bytes()))
+}
+
+/// Adds the platform's clock to every response, so clients never trust their own.
+pub async fn stamp_server_time(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<State>>,
+    mut response: Response,
+) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&state.now().to_string()) {
+        response.headers_mut().insert(HEADER_SERVER_TIME, v);
+    }
+    response
+}
