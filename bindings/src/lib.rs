@@ -1,1 +1,18 @@
+//! The UniFFI surface of StarPOS. Everything here is mechanical: records mirror core types,
+//! the public error mirrors `starpos_core::Error`, and each method forwards to the core. No
+//! business rule lives in this crate (docs/adr/0001-ffi-crate.md).
+//!
+//! Async methods run on the core's own runtime, so they can be awaited from Kotlin coroutines,
+//! Swift tasks or Python's asyncio on any thread.
 
+mod error;
+mod secure_store;
+mod starpos;
+mod types;
+
+pub use error::StarPosError;
+pub use secure_store::{SecureStore, SecureStoreError};
+pub use starpos::StarPos;
+pub use types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
+
+uniffi::setup_scaffolding!("starpos");

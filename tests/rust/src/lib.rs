@@ -1,1 +1,73 @@
+//! Helpers for the integration tests: a sandbox on loopback and clients for it.
 
+use std::sync::Arc;
+
+use starpos_core::{Config, InMemorySecureStore, SmsPurpose, StarPos};
+pub use starpos_sandbox::dev_client::DevClient;
+use starpos_sandbox::{Sandbox, SandboxConfig};
+
+pub const PASSWORD: &str = "Rust2026test";
+
+/// A sandbox on a free loopback port with its dev client.
+pub struct World {
+    pub sandbox: Sandbox,
+    pub dev: DevClient,
+    pub dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn start() -> World {
+        Self::start_with(SandboxConfig::default()).await
+    }
+
+    pub async fn start_with(config: SandboxConfig) -> World {
+        let sandbox = Sandbox::start_local(config).await.expect("sandbox starts");
+        let dev = DevClient::new(&sandbox.url());
+        World { sandbox, dev, dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    /// A client for `device`, with its own data folder and an in-memory secure store.
+    pub fn client(&self, device: &str) -> (StarPos, Arc<InMemorySecureStore>) {
+        let store = Arc::new(InMemorySecureStore::new());
+        (self.client_with(device, store.clone()), store)
+    }
+
+    pub fn client_with(&self, device: &str, store: Arc<InMemorySecureStore>) -> StarPos {
+        let config = Config::new(self.sandbox.url(), self.dir.path().join(device), device);
+        StarPos::new(config, store).expect("client opens")
+    }
+
+    /// Registers `phone` on `client` with the SMS code read from the sandbox.
+    pub async fn register(&self, client: &StarPos, phone: &str) -> starpos_core::Session {
+        client.request_sms_code(phone.into(), SmsPurpose::Register).await.expect("sms sent");
+        let code = self.dev.sms_code(phone, "register").await.expect("sms code");
+        client.register(phone.into(), PASSWORD.into(), code).await.expect("registered")
+    }
+}
+
+/// A fresh mainland mobile number.
+pub fn new_phone() -> String {
+    let n = u32::from_str_radix(&starpos_core::util::random_hex(4), 16).unwrap() % 100_000_000;
+    format!("136{n:08}")
+}
+
+/// Every file under `dir`, read whole.
+pub fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push((path, bytes));
+            }
+        }
+    }
+    out
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,67 @@
+//! The error every StarPOS call can raise, one variant per `starpos_core::Error` variant.
+
+use starpos_core::Error as Core;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum StarPosError {
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    #[error("wrong password; the account locks after {tries_left} more wrong tries")]
+    WrongPassword { tries_left: u32 },
+    #[error("account locked for {retry_after_secs} s (until {locked_until_unix})")]
+    AccountLocked { locked_until_unix: i64, retry_after_secs: u64 },
+    #[error("this device is new to the account: log in again with an SMS code")]
+    DeviceVerificationRequired,
+    #[error("wrong SMS code; {tries_left} more wrong tries invalidate it")]
+    SmsCodeWrong { tries_left: u32 },
+    #[error("the SMS code has expired: request a new one")]
+    SmsCodeExpired,
+    #[error("too many requests, retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("an account already exists for this phone number")]
+    AccountExists,
+    #[error("not logged in")]
+    NotLoggedIn,
+    #[error("the session has ended: log in again")]
+    SessionExpired,
+    #[error("network problem: {reason}")]
+    Network { reason: String },
+    #[error("the platform's identity could not be verified")]
+    UntrustedPlatform,
+    #[error("platform error {code}: {message}")]
+    Platform { code: String, message: String },
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig { reason: String },
+    #[error("secure storage failed: {reason}")]
+    SecureStorage { reason: String },
+    #[error("local storage failed: {reason}")]
+    Storage { reason: String },
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+}
+
+impl From<Core> for StarPosError {
+    fn from(e: Core) -> Self {
+        match e {
+            Core::InvalidInput { field, reason } => Self::InvalidInput { field, reason },
+            Core::WrongPassword { tries_left } => Self::WrongPassword { tries_left },
+            Core::AccountLocked { locked_until_unix, retry_after_secs } => {
+                Self::AccountLocked { locked_until_unix, retry_after_secs }
+            }
+            Core::DeviceVerificationRequired => Self::DeviceVerificationRequired,
+            Core::SmsCodeWrong { tries_left } => Self::SmsCodeWrong { tries_left },
+            Core::SmsCodeExpired => Self::SmsCodeExpired,
+            Core::TooManyRequests { retry_after_secs } => Self::TooManyRequests { retry_after_secs },
+            Core::AccountExists => Self::AccountExists,
+            Core::NotLoggedIn => Self::NotLoggedIn,
+            Core::SessionExpired => Self::SessionExpired,
+            Core::Network { reason } => Self::Network { reason },
+            Core::UntrustedPlatform => Self::UntrustedPlatform,
+            Core::Platform { code, message } => Self::Platform { code, message },
+            Core::InvalidConfig { reason } => Self::InvalidConfig { reason },
+            Core::SecureStorage { reason } => Self::SecureStorage { reason },
+            Core::Storage { reason } => Self::Storage { reason },
+            Core::Internal { reason } => Self::Internal { reason },
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Records and enums that cross the boundary, with their conversions from core types.
+
+use starpos_core as core;
+
+/// How the app configures StarPOS.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct StarPosConfig {
+    /// `https://…`, or `http://` to loopback (the sandbox).
+    pub platform_url: String,
+    /// A folder StarPOS owns (its database). Never holds secrets.
+    pub data_dir: String,
+    /// A stable id of this installation, chosen by the app.
+    pub device_id: String,
+    /// Optional SHA-256 pins (base64) of the platform's public keys.
+    #[uniffi(default)]
+    pub pinned_key_hashes: Vec<String>,
+    /// Extra trusted root certificates (DER) for a private platform CA.
+    #[uniffi(default)]
+    pub extra_roots_der: Vec<Vec<u8>>,
+}
+
+impl From<StarPosConfig> for core::Config {
+    fn from(c: StarPosConfig) -> Self {
+        core::Config {
+            platform_url: c.platform_url,
+            data_dir: c.data_dir.into(),
+            device_id: c.device_id,
+            pinned_key_hashes: c.pinned_key_hashes,
+            extra_roots_der: c.extra_roots_der,
+        }
+    }
+}
+
+/// The logged-in session, without its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Session {
+    pub merchant_id: String,
+    pub phone_masked: String,
+    pub device_id: String,
+    /// When the access token expires (platform time, unix seconds); refresh is automatic.
+    pub access_expires_at: i64,
+}
+
+impl From<core::Session> for Session {
+    fn from(s: core::Session) -> Self {
+        Session {
+            merchant_id: s.merchant_id,
+            phone_masked: s.phone_masked,
+            device_id: s.device_id,
+            access_expires_at: s.access_expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SmsPurpose {
+    Register,
+    Login,
+}
+
+impl From<SmsPurpose> for core::SmsPurpose {
+    fn from(p: SmsPurpose) -> Self {
+        match p {
+            SmsPurpose::Register => core::SmsPurpose::Register,
+            SmsPurpose::Login => core::SmsPurpose::Login,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SmsCodeSent {
+    pub expires_in_secs: u64,
+    pub resend_after_secs: u64,
+}
+
+impl From<core::SmsCodeSent> for SmsCodeSent {
+    fn from(s: core::SmsCodeSent) -> Self {
+        SmsCodeSent { expires_in_secs: s.expires_in_secs, resend_after_secs: s.resend_after_secs }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Profile {
+    pub merchant_id: String,
+    pub phone_masked: String,
+    pub device_count: u32,
+    pub registered_at: i64,
+}
+
+impl From<core::Profile> for Profile {
+    fn from(p: core::Profile) -> Self {
+        Profile {
+            merchant_id: p.merchant_id,
+            phone_masked: p.phone_masked,
+            device_count: p.device_count,
+            registered_at: p.registered_at,
+        }
+    }
+}

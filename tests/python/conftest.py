@@ -1,0 +1,96 @@
+"""Shared fixtures for the Python binding tests.
+
+The tests call the compiled StarPOS library through its generated Python module against a real
+sandbox platform process. `cargo xtask test` starts that sandbox and passes its address in
+STARPOS_SANDBOX_URL; run alone, this file starts `target/debug/starpos sandbox serve` itself.
+"""
+
+import json
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, os.environ.get("STARPOS_PY_BINDINGS", str(ROOT / "target" / "bindings" / "python")))
+
+import starpos  # noqa: E402  (the generated module, found through the path above)
+
+
+class DictStore(starpos.SecureStore):
+    """The app's secure storage, played by a dict: nothing reaches the disk."""
+
+    def __init__(self):
+        self.values = {}
+
+    def get(self, key):
+        return self.values.get(key)
+
+    def put(self, key, value):
+        self.values[key] = bytes(value)
+
+    def delete(self, key):
+        self.values.pop(key, None)
+
+
+class Dev:
+    """The sandbox's development endpoints: read SMS codes, expire tokens, read counters."""
+
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+
+    def _call(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def sms_code(self, phone, purpose):
+        return self._call(f"/dev/sms?phone={phone}&purpose={purpose}")["code"]
+
+    def expire_access(self, phone):
+        return self._call("/dev/sessions/expire-access", {"phone": phone})
+
+    def stats(self, phone):
+        return self._call(f"/dev/stats?phone={phone}")
+
+
+@pytest.fixture(scope="session")
+def sandbox_url():
+    url = os.environ.get("STARPOS_SANDBOX_URL")
+    if url:
+        yield url
+        return
+    binary = ROOT / "target" / "debug" / "starpos"
+    proc = subprocess.Popen([str(binary), "sandbox", "serve", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def dev(sandbox_url):
+    return Dev(sandbox_url)
+
+
+@pytest.fixture
+def new_phone():
+    return "137" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+@pytest.fixture
+def make_client(sandbox_url, tmp_path):
+    """Builds a StarPos for a named device, each with its own data folder and secure store."""
+
+    def make(device_id, store=None):
+        store = store or DictStore()
+        config = starpos.StarPosConfig(platform_url=sandbox_url, data_dir=str(tmp_path / device_id), device_id=device_id)
+        return starpos.StarPos(config, store), store
+
+    return make
