@@ -28,8 +28,8 @@ pub enum StarPosError {
     Network { reason: String },
     #[error("the platform's identity could not be verified")]
     UntrustedPlatform,
-    #[error("platform error {code}: {message}")]
-    Platform { code: String, message: String },
+    #[error("platform error {code}: {detail}")]
+    Platform { code: String, detail: String },
     #[error("invalid configuration: {reason}")]
     InvalidConfig { reason: String },
     #[error("secure storage failed: {reason}")]
@@ -57,7 +57,7 @@ impl From<Core> for StarPosError {
             Core::SessionExpired => Self::SessionExpired,
             Core::Network { reason } => Self::Network { reason },
             Core::UntrustedPlatform => Self::UntrustedPlatform,
-            Core::Platform { code, message } => Self::Platform { code, message },
+            Core::Platform { code, detail } => Self::Platform { code, detail },
             Core::InvalidConfig { reason } => Self::InvalidConfig { reason },
             Core::SecureStorage { reason } => Self::SecureStorage { reason },
             Core::Storage { reason } => Self::Storage { reason },

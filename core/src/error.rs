@@ -52,8 +52,8 @@ pub enum Error {
     #[error("the platform's identity could not be verified")]
     UntrustedPlatform,
     /// The platform refused the request with a stable `code` (see docs/platform-api.md).
-    #[error("platform error {code}: {message}")]
-    Platform { code: String, message: String },
+    #[error("platform error {code}: {detail}")]
+    Platform { code: String, detail: String },
     /// The configuration given to `StarPos` cannot work; `reason` says what to fix.
     #[error("invalid configuration: {reason}")]
     InvalidConfig { reason: String },
@@ -119,7 +119,7 @@ impl From<InternalError> for Error {
             I::PinMismatch => Error::UntrustedPlatform,
             I::BadResponse(what) => {
                 tracing::warn!(%what, "unexpected platform response");
-                Error::Platform { code: "bad_response".into(), message: what }
+                Error::Platform { code: "bad_response".into(), detail: what }
             }
             I::Sqlite(e) => {
                 tracing::error!(error = %e, "sqlite failure");
@@ -159,14 +159,11 @@ fn from_platform(body: ErrorBody) -> Error {
         "sms_code_expired" => Error::SmsCodeExpired,
         "rate_limited" => Error::TooManyRequests { retry_after_secs: body.retry_after.unwrap_or(60) },
         "account_exists" => Error::AccountExists,
-        "invalid_request" | "password_rule" | "phone_invalid" => Error::InvalidInput {
-            field: body.field.unwrap_or_else(|| "request".into()),
-            reason: body.message,
-        },
-        "session_revoked" | "refresh_token_reused" | "unauthorized" | "session_expired" => {
-            Error::SessionExpired
+        "invalid_request" | "password_rule" | "phone_invalid" => {
+            Error::InvalidInput { field: body.field.unwrap_or_else(|| "request".into()), reason: body.message }
         }
-        _ => Error::Platform { code: body.code, message: body.message },
+        "session_revoked" | "refresh_token_reused" | "unauthorized" | "session_expired" => Error::SessionExpired,
+        _ => Error::Platform { code: body.code, detail: body.message },
     }
 }
 

@@ -11,8 +11,8 @@ pub mod error;
 pub mod platform;
 pub mod runtime;
 pub mod secure_store;
-pub mod storage;
 mod starpos;
+pub mod storage;
 pub mod util;
 
 pub use account::{Session, SmsCodeSent, SmsPurpose};

@@ -33,7 +33,8 @@ impl StarPos {
         if config.device_id.trim().is_empty() || config.device_id.len() > 128 {
             return Err(Error::invalid("device_id", "give a stable id of 1 to 128 characters"));
         }
-        let platform = Arc::new(PlatformClient::new(&config.platform_url, &config.pinned_key_hashes, &config.extra_roots_der)?);
+        let platform =
+            Arc::new(PlatformClient::new(&config.platform_url, &config.pinned_key_hashes, &config.extra_roots_der)?);
         let db = Arc::new(Db::open(&config.data_dir)?);
         let accounts = Accounts::new(platform, db, secure_store, config.device_id)?;
         Ok(StarPos { inner: Arc::new(Inner { accounts }) })

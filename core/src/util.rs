@@ -19,10 +19,7 @@ pub fn random_hex(bytes: usize) -> String {
 /// The phone's clock in unix seconds. Use `PlatformClient::platform_now` where the time
 /// matters to the platform.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// A mainland mobile number shown as `138****5678`.

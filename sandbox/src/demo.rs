@@ -27,22 +27,31 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<(), String> {
     println!("  client data:      {}", data_dir.display());
     println!();
 
-    let phone = format!("139{:08}", u32::from_str_radix(&starpos_core::util::random_hex(4), 16).unwrap_or(0) % 100_000_000);
+    let phone =
+        format!("139{:08}", u32::from_str_radix(&starpos_core::util::random_hex(4), 16).unwrap_or(0) % 100_000_000);
     let password = "Demo2026pay";
     let store = Arc::new(InMemorySecureStore::new());
-    let phone_a = StarPos::new(Config::new(sandbox.url(), data_dir.join("phone-a"), "demo-phone-a"), store.clone()).map_err(show)?;
+    let phone_a = StarPos::new(Config::new(sandbox.url(), data_dir.join("phone-a"), "demo-phone-a"), store.clone())
+        .map_err(show)?;
 
     step(1, "The merchant asks for an SMS code to register");
     let sent = phone_a.request_sms_code(phone.clone(), SmsPurpose::Register).await.map_err(show)?;
     let code = dev.sms_code(&phone, "register").await?;
-    println!("   code sent to {}; it expires in {} s (the sandbox shows it: {code})", starpos_core::util::mask_phone(&phone), sent.expires_in_secs);
+    println!(
+        "   code sent to {}; it expires in {} s (the sandbox shows it: {code})",
+        starpos_core::util::mask_phone(&phone),
+        sent.expires_in_secs
+    );
 
     step(2, "A password that breaks the rules is refused before anything is sent");
     explain(phone_a.register(phone.clone(), "short".into(), code.clone()).await);
 
     step(3, "Registration with a good password and the code");
     let session = phone_a.register(phone.clone(), password.into(), code).await.map_err(show)?;
-    println!("   registered merchant {} ({}), logged in on device {}", session.merchant_id, session.phone_masked, session.device_id);
+    println!(
+        "   registered merchant {} ({}), logged in on device {}",
+        session.merchant_id, session.phone_masked, session.device_id
+    );
 
     step(4, "A second phone: login needs an SMS code because the device is new");
     let phone_b = StarPos::new(

@@ -1,1 +1,97 @@
-fn main(){}
+//! `cargo xtask <task>`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `test`: format check, clippy (warnings denied), every Rust test, bindings, then the
+//!   Python and Kotlin binding tests against a real sandbox process; ends with one line
+//!   `N passed, N failed`.
+//! - `bindings`: builds the library and writes Python, Kotlin (Android and JVM flavours) and
+//!   Swift bindings under `target/bindings/`.
+
+mod bindings;
+mod cmd;
+mod tally;
+
+use std::process::ExitCode;
+
+use tally::Tally;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("bindings") => bindings::generate().map(|_| true),
+        _ => {
+            eprintln!("usage: cargo xtask test | bindings");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test() -> Result<bool, String> {
+    let mut tally = Tally::default();
+    let root = cmd::root();
+
+    cmd::section("format check");
+    tally.check("cargo fmt --check", cmd::run(&root, "cargo", &["fmt", "--all", "--", "--check"], &[]).is_ok());
+
+    cmd::section("clippy, warnings denied");
+    tally.check(
+        "cargo clippy",
+        cmd::run(&root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]).is_ok(),
+    );
+
+    cmd::section("Rust tests");
+    let out = cmd::run_capture(&root, "cargo", &["test", "--workspace"], &[]);
+    tally.add("cargo test", tally::from_cargo(&out.text), out.ok);
+
+    cmd::section("bindings");
+    let generated = bindings::generate();
+    tally.check("bindings", generated.is_ok());
+    if let Err(e) = &generated {
+        eprintln!("{e}");
+    }
+    tally.check(
+        "sandbox binary",
+        cmd::run(&root, "cargo", &["build", "--package", "starpos-sandbox", "--bin", "starpos"], &[]).is_ok(),
+    );
+
+    if generated.is_ok() {
+        let sandbox = cmd::Sandbox::start(&root)?;
+        let env = [("STARPOS_SANDBOX_URL", sandbox.url.as_str())];
+        println!("sandbox platform at {}", sandbox.url);
+
+        cmd::section("Python binding tests");
+        let py_dir = root.join("target/bindings/python");
+        let py_env = [env[0], ("STARPOS_PY_BINDINGS", py_dir.to_str().unwrap_or_default())];
+        let out = cmd::run_capture(
+            &root,
+            "python3",
+            &["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"],
+            &py_env,
+        );
+        tally.add("pytest", tally::from_pytest(&out.text), out.ok);
+
+        cmd::section("Kotlin binding tests (JVM)");
+        let m2 = root.join("target/m2");
+        let repo = format!("-Dmaven.repo.local={}", m2.display());
+        let out = cmd::run_capture(
+            &root.join("tests/kotlin"),
+            "mvn",
+            &["-B", "--no-transfer-progress", &repo, "-DfailIfNoTests=true", "test"],
+            &env,
+        );
+        tally.add("kotlin", tally::from_surefire(&out.text), out.ok);
+        drop(sandbox);
+    }
+
+    println!();
+    tally.report();
+    Ok(tally.failed == 0)
+}

@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::error::{Error, InternalError};
 use crate::platform::wire::{self, SmsPurposeWire};
 use crate::platform::{Auth, PlatformClient};
-use crate::storage::Db;
 use crate::secure_store::SecureStore;
+use crate::storage::Db;
 pub use session::{Session, SESSION_KEY};
 use session::{SessionVault, StoredSession};
 
@@ -70,7 +70,8 @@ impl Accounts {
             SmsPurpose::Login => SmsPurposeWire::Login,
         };
         let body = wire::SmsRequest { phone: phone.into(), purpose };
-        let sent: wire::SmsResponse = self.platform.send(Method::POST, "v1/sms/request", Some(&body), Auth::None, false).await?;
+        let sent: wire::SmsResponse =
+            self.platform.send(Method::POST, "v1/sms/request", Some(&body), Auth::None, false).await?;
         Ok(SmsCodeSent { expires_in_secs: sent.expires_in, resend_after_secs: sent.resend_after })
     }
 
@@ -120,7 +121,9 @@ impl Accounts {
     /// Ends the session on the platform and wipes it from this device. The local wipe happens
     /// even if the platform cannot be reached: a merchant who logs out is logged out here.
     pub async fn logout(&self) -> Result<(), Error> {
-        let Some(session) = self.vault.current() else { return Ok(()) };
+        let Some(session) = self.vault.current() else {
+            return Ok(());
+        };
         let key = session.signing_key()?;
         let auth = Auth::Signed { access_token: &session.access_token, signing_key: &key };
         let sent: Result<wire::Empty, _> =
@@ -128,7 +131,9 @@ impl Accounts {
         self.vault.clear()?;
         match sent {
             Ok(_) => tracing::info!("logged out"),
-            Err(e) => tracing::warn!(error = %Error::from(e), "logged out locally; the platform was not told"),
+            Err(e) => {
+                tracing::warn!(error = %Error::from(e), "logged out locally; the platform was not told")
+            }
         }
         Ok(())
     }
@@ -154,7 +159,11 @@ impl Accounts {
             session = self.refresh_from(&session).await?;
         }
         match self.send_signed(&session, method.clone(), path, body, idempotent).await {
-            Err(InternalError::Platform { body: b, .. }) if b.code == "access_token_expired" => {
+            // Expired, or refreshed by a racing call while this request was on the wire (the
+            // platform no longer knows the old token): retry once with the current token.
+            Err(InternalError::Platform { body: b, .. })
+                if b.code == "access_token_expired" || (b.code == "unauthorized" && self.replaced(&session)) =>
+            {
                 let session = self.refresh_from(&session).await?;
                 Ok(self.send_signed(&session, method, path, body, idempotent).await.map_err(|e| self.ended(e))?)
             }
@@ -175,6 +184,11 @@ impl Accounts {
         self.platform.send(method, path, body, auth, idempotent).await
     }
 
+    /// Whether the session has changed since `seen` was read.
+    fn replaced(&self, seen: &StoredSession) -> bool {
+        self.vault.current().is_none_or(|now| now.access_token != seen.access_token)
+    }
+
     /// Refreshes unless another caller already replaced the session `seen`.
     async fn refresh_from(&self, seen: &Arc<StoredSession>) -> Result<Arc<StoredSession>, Error> {
         let _only_one = self.refresh_lock.lock().await;
@@ -182,7 +196,8 @@ impl Accounts {
         if current.access_token != seen.access_token {
             return Ok(current);
         }
-        let body = wire::RefreshRequest { refresh_token: current.refresh_token.clone(), device_id: self.device_id.clone() };
+        let body =
+            wire::RefreshRequest { refresh_token: current.refresh_token.clone(), device_id: self.device_id.clone() };
         let tokens: wire::TokenResponse = self
             .platform
             .send(Method::POST, "v1/auth/refresh", Some(&body), Auth::None, false)

@@ -37,12 +37,13 @@ pub struct PlatformClient {
 
 impl PlatformClient {
     pub fn new(base_url: &str, pins: &[String], extra_roots_der: &[Vec<u8>]) -> Result<Self, Error> {
-        let base = Url::parse(base_url)
-            .map_err(|e| Error::invalid("platform_url", format!("not a URL: {e}")))?;
+        let base = Url::parse(base_url).map_err(|e| Error::invalid("platform_url", format!("not a URL: {e}")))?;
         match base.scheme() {
             "https" => {}
             "http" if is_loopback(&base) => {}
-            "http" => return Err(Error::invalid("platform_url", "plain http is allowed only to loopback (the sandbox)")),
+            "http" => {
+                return Err(Error::invalid("platform_url", "plain http is allowed only to loopback (the sandbox)"))
+            }
             other => return Err(Error::invalid("platform_url", format!("unsupported scheme {other}"))),
         }
         let tls = tls::client_config(tls::parse_pins(pins)?, extra_roots_der)?;

@@ -35,7 +35,9 @@ pub fn verify(
     body: &[u8],
     signature_hex: &str,
 ) -> bool {
-    let Ok(tag) = hex::decode(signature_hex) else { return false };
+    let Ok(tag) = hex::decode(signature_hex) else {
+        return false;
+    };
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
     hmac::verify(&key, canonical(method, path_and_query, timestamp, nonce, body).as_bytes(), &tag).is_ok()
 }

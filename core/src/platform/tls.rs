@@ -29,8 +29,7 @@ pub fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, Error> {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(b64)
                 .map_err(|_| Error::invalid("pinned_key_hashes", "each pin must be base64 of a SHA-256"))?;
-            raw.try_into()
-                .map_err(|_| Error::invalid("pinned_key_hashes", "each pin must be a 32-byte SHA-256"))
+            raw.try_into().map_err(|_| Error::invalid("pinned_key_hashes", "each pin must be a 32-byte SHA-256"))
         })
         .collect()
 }

@@ -71,9 +71,7 @@ fn parse_serve(args: &[String]) -> Result<(SocketAddr, SandboxConfig), String> {
 
 async fn serve(listen: SocketAddr, config: SandboxConfig) -> Result<(), String> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let sandbox = Sandbox::start(config, listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -10,13 +10,17 @@ use axum::Json;
 use rusqlite::OptionalExtension;
 use starpos_core::account::validate;
 use starpos_core::platform::wire::{
-    Empty, LoginRequest, MeResponse, RefreshRequest, RegisterRequest, SmsPurposeWire, SmsRequest, SmsResponse, TokenResponse,
+    Empty, LoginRequest, MeResponse, RefreshRequest, RegisterRequest, SmsPurposeWire, SmsRequest, SmsResponse,
+    TokenResponse,
 };
 use starpos_core::util::{fill_random, mask_phone};
 
 use super::auth::{check_sms, locked, open_session, rotate, verify_signed};
 use super::error::{ApiError, ApiResult};
 use super::state::State;
+
+/// id, password salt and hash, locked until, lock-outs so far.
+type MerchantLogin = (String, Vec<u8>, Vec<u8>, i64, u32);
 
 /// Wrong passwords in a row before the account locks.
 pub const MAX_WRONG_PASSWORDS: u32 = 5;
@@ -43,18 +47,26 @@ pub async fn request_sms(St(state): St<Arc<State>>, Json(req): Json<SmsRequest>)
     let now = state.now();
     let db = state.db();
     if req.purpose == SmsPurposeWire::Register {
-        let exists: bool = db.query_row("SELECT EXISTS(SELECT 1 FROM merchants WHERE phone = ?1)", [&req.phone], |r| r.get(0))?;
+        let exists: bool =
+            db.query_row("SELECT EXISTS(SELECT 1 FROM merchants WHERE phone = ?1)", [&req.phone], |r| r.get(0))?;
         if exists {
-            return Err(ApiError::new(StatusCode::CONFLICT, "account_exists", "an account exists for this phone; log in"));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "account_exists",
+                "an account exists for this phone; log in",
+            ));
         }
     }
     let last: Option<i64> = db
-        .query_row("SELECT sent_at FROM sms_codes WHERE phone = ?1 AND purpose = ?2", (&req.phone, purpose), |r| r.get(0))
+        .query_row("SELECT sent_at FROM sms_codes WHERE phone = ?1 AND purpose = ?2", (&req.phone, purpose), |r| {
+            r.get(0)
+        })
         .optional()?;
     let resend = state.config.sms_resend_secs as i64;
     if let Some(sent_at) = last {
         if now - sent_at < resend {
-            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "an SMS code was sent moments ago");
+            let mut e =
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "an SMS code was sent moments ago");
             e.body.retry_after = Some((sent_at + resend - now) as u64);
             return Err(e);
         }
@@ -71,7 +83,10 @@ pub async fn request_sms(St(state): St<Arc<State>>, Json(req): Json<SmsRequest>)
     Ok(Json(SmsResponse { expires_in: state.config.sms_ttl_secs, resend_after: state.config.sms_resend_secs }))
 }
 
-pub async fn register(St(state): St<Arc<State>>, Json(req): Json<RegisterRequest>) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+pub async fn register(
+    St(state): St<Arc<State>>,
+    Json(req): Json<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
     check_phone(&req.phone)?;
     if let Some(why) = validate::password_problem(&req.password, &req.phone) {
         return Err(ApiError::invalid("password_rule", "password", why));
@@ -82,7 +97,8 @@ pub async fn register(St(state): St<Arc<State>>, Json(req): Json<RegisterRequest
     let (salt, hash) = state.hash_password(&req.password);
     let mut db = state.db();
     let tx = db.transaction()?;
-    let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM merchants WHERE phone = ?1)", [&req.phone], |r| r.get(0))?;
+    let exists: bool =
+        tx.query_row("SELECT EXISTS(SELECT 1 FROM merchants WHERE phone = ?1)", [&req.phone], |r| r.get(0))?;
     if exists {
         return Err(ApiError::new(StatusCode::CONFLICT, "account_exists", "an account exists for this phone; log in"));
     }
@@ -99,7 +115,10 @@ pub async fn register(St(state): St<Arc<State>>, Json(req): Json<RegisterRequest
         "INSERT INTO merchants (id, phone, pw_salt, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         (&merchant_id, &req.phone, salt, hash, now),
     )?;
-    tx.execute("INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)", (&merchant_id, &req.device_id, now))?;
+    tx.execute(
+        "INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)",
+        (&merchant_id, &req.device_id, now),
+    )?;
     let tokens = open_session(&state, &tx, &merchant_id, &req.device_id)?;
     tx.commit()?;
     tracing::info!(merchant = %merchant_id, "merchant registered");
@@ -109,7 +128,7 @@ pub async fn register(St(state): St<Arc<State>>, Json(req): Json<RegisterRequest
 pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
     check_phone(&req.phone)?;
     let now = state.now();
-    let row: Option<(String, Vec<u8>, Vec<u8>, i64, u32)> = state
+    let row: Option<MerchantLogin> = state
         .db()
         .query_row(
             "SELECT id, pw_salt, pw_hash, locked_until, lockouts FROM merchants WHERE phone = ?1",
@@ -117,9 +136,8 @@ pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> 
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let wrong = |left: u32| {
-        ApiError::unauthorized("invalid_credentials", "phone number or password is wrong").tries_left(left)
-    };
+    let wrong =
+        |left: u32| ApiError::unauthorized("invalid_credentials", "phone number or password is wrong").tries_left(left);
     let Some((merchant_id, salt, hash, locked_until, lockouts)) = row else {
         // Same answer as a wrong password, so the API does not reveal who has an account.
         return Err(wrong(MAX_WRONG_PASSWORDS));
@@ -136,7 +154,8 @@ pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> 
             |r| r.get(0),
         )?;
         if failed >= MAX_WRONG_PASSWORDS {
-            let secs = (state.config.lockout_base_secs as i64).saturating_mul(1 << lockouts.min(16)).min(MAX_LOCKOUT_SECS);
+            let secs =
+                (state.config.lockout_base_secs as i64).saturating_mul(1 << lockouts.min(16)).min(MAX_LOCKOUT_SECS);
             let until = now + secs;
             db.execute(
                 "UPDATE merchants SET failed_logins = 0, lockouts = lockouts + 1, locked_until = ?1 WHERE id = ?2",
@@ -149,7 +168,10 @@ pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> 
     }
     let mut db = state.db();
     let tx = db.transaction()?;
-    tx.execute("UPDATE merchants SET failed_logins = 0, lockouts = 0, logins = logins + 1 WHERE id = ?1", [&merchant_id])?;
+    tx.execute(
+        "UPDATE merchants SET failed_logins = 0, lockouts = 0, logins = logins + 1 WHERE id = ?1",
+        [&merchant_id],
+    )?;
     let bound: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM devices WHERE merchant_id = ?1 AND device_id = ?2)",
         (&merchant_id, &req.device_id),
@@ -169,7 +191,10 @@ pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> 
             tx.commit()?;
             return Err(e);
         }
-        tx.execute("INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)", (&merchant_id, &req.device_id, now))?;
+        tx.execute(
+            "INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)",
+            (&merchant_id, &req.device_id, now),
+        )?;
         tracing::info!(merchant = %merchant_id, "new device bound");
     }
     let tokens = open_session(&state, &tx, &merchant_id, &req.device_id)?;
@@ -186,18 +211,38 @@ pub async fn refresh(St(state): St<Arc<State>>, Json(req): Json<RefreshRequest>)
     result.map(Json)
 }
 
-pub async fn logout(St(state): St<Arc<State>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Empty>> {
+pub async fn logout(
+    St(state): St<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Empty>> {
     let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
     state.db().execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", [&caller.session_id])?;
     tracing::info!(merchant = %caller.merchant_id, "logged out");
     Ok(Json(Empty {}))
 }
 
-pub async fn me(St(state): St<Arc<State>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> ApiResult<Json<MeResponse>> {
+pub async fn me(
+    St(state): St<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<MeResponse>> {
     let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
     let db = state.db();
     let (phone, created_at): (String, i64) =
-        db.query_row("SELECT phone, created_at FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let device_count: u32 = db.query_row("SELECT COUNT(*) FROM devices WHERE merchant_id = ?1", [&caller.merchant_id], |r| r.get(0))?;
-    Ok(Json(MeResponse { merchant_id: caller.merchant_id, phone_masked: mask_phone(&phone), device_count, registered_at: created_at }))
+        db.query_row("SELECT phone, created_at FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let device_count: u32 =
+        db.query_row("SELECT COUNT(*) FROM devices WHERE merchant_id = ?1", [&caller.merchant_id], |r| r.get(0))?;
+    Ok(Json(MeResponse {
+        merchant_id: caller.merchant_id,
+        phone_masked: mask_phone(&phone),
+        device_count,
+        registered_at: created_at,
+    }))
 }

@@ -39,7 +39,14 @@ pub fn open_session(state: &State, db: &Connection, merchant_id: &str, device_id
     tokens(state, db, merchant_id, access, refresh, &key)
 }
 
-fn tokens(state: &State, db: &Connection, merchant_id: &str, access: String, refresh: String, key: &[u8]) -> ApiResult<TokenResponse> {
+fn tokens(
+    state: &State,
+    db: &Connection,
+    merchant_id: &str,
+    access: String,
+    refresh: String,
+    key: &[u8],
+) -> ApiResult<TokenResponse> {
     let phone: String = db.query_row("SELECT phone FROM merchants WHERE id = ?1", [merchant_id], |r| r.get(0))?;
     Ok(TokenResponse {
         merchant_id: merchant_id.into(),
@@ -61,7 +68,10 @@ pub fn rotate(state: &State, db: &Connection, refresh_token: &str, device_id: &s
     if let Some(session_id) = reused {
         db.execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", [&session_id])?;
         tracing::warn!(session = %session_id, "rotated refresh token presented again; family revoked");
-        return Err(ApiError::unauthorized("refresh_token_reused", "this refresh token was already used; log in again"));
+        return Err(ApiError::unauthorized(
+            "refresh_token_reused",
+            "this refresh token was already used; log in again",
+        ));
     }
     let row: Option<(String, String, String, Vec<u8>, i64, bool)> = db
         .query_row(
@@ -165,19 +175,23 @@ pub fn check_sms(state: &State, db: &Connection, phone: &str, purpose: &str, cod
         )
         .optional()?;
     let expired = || ApiError::invalid("sms_code_expired", "sms_code", "no valid SMS code; request a new one");
-    let Some((expected, expires_at, wrong, used)) = row else { return Err(expired()) };
+    let Some((expected, expires_at, wrong, used)) = row else {
+        return Err(expired());
+    };
     if used || expires_at <= now || wrong >= SMS_MAX_WRONG {
         return Err(expired());
     }
-    let matches = expected.len() == code.len()
-        && expected.bytes().zip(code.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let matches =
+        expected.len() == code.len() && expected.bytes().zip(code.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
     if !matches {
         let wrong = wrong + 1;
         db.execute("UPDATE sms_codes SET wrong_tries = ?1 WHERE phone = ?2 AND purpose = ?3", (wrong, phone, purpose))?;
         if wrong >= SMS_MAX_WRONG {
             return Err(ApiError::invalid("sms_code_expired", "sms_code", "too many wrong tries; request a new code"));
         }
-        return Err(ApiError::invalid("sms_code_invalid", "sms_code", "wrong SMS code").tries_left(SMS_MAX_WRONG - wrong));
+        return Err(
+            ApiError::invalid("sms_code_invalid", "sms_code", "wrong SMS code").tries_left(SMS_MAX_WRONG - wrong)
+        );
     }
     db.execute("UPDATE sms_codes SET used = 1 WHERE phone = ?1 AND purpose = ?2", (phone, purpose))?;
     Ok(())

@@ -27,11 +27,14 @@ pub struct SmsCode {
 pub async fn latest_sms(St(state): St<Arc<State>>, Query(q): Query<SmsQuery>) -> ApiResult<Json<SmsCode>> {
     let row: Option<(String, i64)> = state
         .db()
-        .query_row("SELECT code, expires_at FROM sms_codes WHERE phone = ?1 AND purpose = ?2", (&q.phone, &q.purpose), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT code, expires_at FROM sms_codes WHERE phone = ?1 AND purpose = ?2",
+            (&q.phone, &q.purpose),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let (code, expires_at) = row.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no code was sent"))?;
+    let (code, expires_at) =
+        row.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no code was sent"))?;
     Ok(Json(SmsCode { code, expires_at }))
 }
 
@@ -72,7 +75,15 @@ pub async fn stats(St(state): St<Arc<State>>, Query(q): Query<PhoneBody>) -> Api
                 (SELECT COUNT(*) FROM sessions WHERE merchant_id = ?1 AND revoked = 1),
                 (SELECT COUNT(*) FROM devices WHERE merchant_id = ?1)",
         [&id],
-        |r| Ok(Stats { logins: r.get(0)?, refreshes: r.get(1)?, sessions: r.get(2)?, revoked_sessions: r.get(3)?, devices: r.get(4)? }),
+        |r| {
+            Ok(Stats {
+                logins: r.get(0)?,
+                refreshes: r.get(1)?,
+                sessions: r.get(2)?,
+                revoked_sessions: r.get(3)?,
+                devices: r.get(4)?,
+            })
+        },
     )?;
     Ok(Json(stats))
 }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use state::SEED_MERCHANT;
 use state::State;
+pub use state::SEED_MERCHANT;
 
 /// Knobs of the sandbox. Defaults are the production-like values documented in
 /// docs/platform-api.md; tests shorten some of them.

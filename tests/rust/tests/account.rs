@@ -41,7 +41,12 @@ async fn racing_calls_refresh_an_expired_token_once() {
     let (a, _) = w.client("racer");
     w.register(&a, &phone).await;
     w.dev.expire_access(&phone).await.unwrap();
-    let calls: Vec<_> = (0..10).map(|_| { let a = a.clone(); tokio::spawn(async move { a.profile().await }) }).collect();
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let a = a.clone();
+            tokio::spawn(async move { a.profile().await })
+        })
+        .collect();
     for call in calls {
         call.await.unwrap().unwrap();
     }
@@ -84,7 +89,10 @@ async fn lockout_backs_off_and_says_until_when() {
 
     for round in 0..2u64 {
         for left in (1..=4).rev() {
-            assert_eq!(a.login(phone.clone(), "Wrong2026x".into(), None).await, Err(Error::WrongPassword { tries_left: left }));
+            assert_eq!(
+                a.login(phone.clone(), "Wrong2026x".into(), None).await,
+                Err(Error::WrongPassword { tries_left: left })
+            );
         }
         match a.login(phone.clone(), "Wrong2026x".into(), None).await {
             Err(Error::AccountLocked { retry_after_secs, .. }) => assert_eq!(retry_after_secs, 60 << round),
@@ -198,11 +206,22 @@ async fn signed_requests_cannot_be_replayed_or_altered() {
             .header("x-starpos-signature", sig)
             .send()
     };
-    let code = |r: reqwest::Response| async move { (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap()["code"].clone()) };
+    let code = |r: reqwest::Response| async move {
+        (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap()["code"].clone())
+    };
     assert_eq!(send("/v1/me", "/v1/me", now, "0123456789abcdef01").await.unwrap().status(), 200);
-    assert_eq!(code(send("/v1/me", "/v1/me", now, "0123456789abcdef01").await.unwrap()).await, (401, "nonce_replayed".into()));
-    assert_eq!(code(send("/v1/me?x=1", "/v1/me", now, "0123456789abcdef02").await.unwrap()).await, (401, "signature_invalid".into()));
-    assert_eq!(code(send("/v1/me", "/v1/me", now - 600, "0123456789abcdef03").await.unwrap()).await, (401, "timestamp_stale".into()));
+    assert_eq!(
+        code(send("/v1/me", "/v1/me", now, "0123456789abcdef01").await.unwrap()).await,
+        (401, "nonce_replayed".into())
+    );
+    assert_eq!(
+        code(send("/v1/me?x=1", "/v1/me", now, "0123456789abcdef02").await.unwrap()).await,
+        (401, "signature_invalid".into())
+    );
+    assert_eq!(
+        code(send("/v1/me", "/v1/me", now - 600, "0123456789abcdef03").await.unwrap()).await,
+        (401, "timestamp_stale".into())
+    );
 }
 
 /// The phone's clock is not trusted: a phone ten minutes fast still signs acceptable requests

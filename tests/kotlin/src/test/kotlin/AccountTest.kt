@@ -1,0 +1,135 @@
+// Account login end to end through the generated Kotlin bindings (JVM, JNA) against a real
+// sandbox platform process. `cargo xtask test` starts the sandbox and sets STARPOS_SANDBOX_URL.
+
+import java.net.HttpURLConnection
+import java.net.URI
+import java.nio.file.Files
+import java.util.concurrent.ConcurrentHashMap
+import kotlin.random.Random
+import kotlin.test.assertEquals
+import kotlin.test.assertNull
+import kotlin.test.assertTrue
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import uniffi.starpos.SecureStore
+import uniffi.starpos.SmsPurpose
+import uniffi.starpos.StarPos
+import uniffi.starpos.StarPosConfig
+import uniffi.starpos.StarPosException
+
+/** The app's Keystore-backed storage, played by a map in memory. */
+class MapStore : SecureStore {
+    val values = ConcurrentHashMap<String, ByteArray>()
+    override fun get(key: String): ByteArray? = values[key]
+    override fun put(key: String, value: ByteArray) { values[key] = value }
+    override fun delete(key: String) { values.remove(key) }
+}
+
+/** The sandbox's development endpoints (reading the SMS a real platform would text). */
+object Dev {
+    val base: String = (System.getenv("STARPOS_SANDBOX_URL")
+        ?: error("STARPOS_SANDBOX_URL is not set: run through `cargo xtask test`")).trimEnd('/')
+
+    private fun call(path: String, body: String? = null): String {
+        val c = URI(base + path).toURL().openConnection() as HttpURLConnection
+        if (body != null) {
+            c.requestMethod = "POST"
+            c.doOutput = true
+            c.setRequestProperty("content-type", "application/json")
+            c.outputStream.use { it.write(body.toByteArray()) }
+        }
+        return c.inputStream.use { String(it.readAllBytes()) }
+    }
+
+    private fun field(json: String, name: String): String =
+        Regex("\"$name\"\\s*:\\s*\"?([^\",}]*)").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
+
+    fun smsCode(phone: String, purpose: String) = field(call("/dev/sms?phone=$phone&purpose=$purpose"), "code")
+    fun expireAccess(phone: String) = call("/dev/sessions/expire-access", "{\"phone\":\"$phone\"}")
+    fun refreshes(phone: String) = field(call("/dev/stats?phone=$phone"), "refreshes").toInt()
+}
+
+class AccountTest {
+    private val password = "Kt2026test"
+    private val dataRoot = Files.createTempDirectory("starpos-kt")
+
+    private fun newPhone() = "135" + (1..8).map { Random.nextInt(10) }.joinToString("")
+
+    private fun client(device: String, store: MapStore = MapStore()) =
+        StarPos(StarPosConfig(Dev.base + "/", dataRoot.resolve(device).toString(), device), store)
+
+    private suspend fun register(c: StarPos, phone: String) {
+        c.requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.register(phone, password, Dev.smsCode(phone, "register"))
+    }
+
+    @Test
+    fun registerLoginOnNewDeviceRefreshAndLogout() = runBlocking {
+        val phone = newPhone()
+        val a = client("kt-phone-a")
+        register(a, phone)
+
+        val storeB = MapStore()
+        val b = client("kt-phone-b", storeB)
+        assertThrows<StarPosException.DeviceVerificationRequired> { b.login(phone, password, null) }
+        b.requestSmsCode(phone, SmsPurpose.LOGIN)
+        val session = b.login(phone, password, Dev.smsCode(phone, "login"))
+        assertEquals(15, session.merchantId.length)
+        assertEquals("kt-phone-b", b.currentSession()?.deviceId)
+
+        // Expired token: many racing calls, one refresh.
+        Dev.expireAccess(phone)
+        val profiles = (1..6).map { async { b.profile() } }.awaitAll()
+        assertEquals(setOf(session.merchantId), profiles.map { it.merchantId }.toSet())
+        assertEquals(1, Dev.refreshes(phone))
+
+        val secrets = storeB.values.values.toList()
+        assertTrue(secrets.isNotEmpty())
+        b.logout()
+        assertNull(b.currentSession())
+        assertTrue(storeB.values.isEmpty())
+        assertThrows<StarPosException.NotLoggedIn> { b.profile() }
+
+        // No token or password in the data folder.
+        val files = Files.walk(dataRoot).filter { Files.isRegularFile(it) }.map { Files.readAllBytes(it) }.toList()
+        assertTrue(files.isNotEmpty())
+        for (blob in files) {
+            val text = String(blob, Charsets.ISO_8859_1)
+            assertTrue(!text.contains(password))
+            for (secret in secrets) assertTrue(!text.contains(String(secret, Charsets.ISO_8859_1)))
+        }
+        a.close(); b.close()
+    }
+
+    @Test
+    fun fiveWrongPasswordsLockTheAccount() = runBlocking {
+        val phone = newPhone()
+        val c = client("kt-lock")
+        register(c, phone)
+        c.logout()
+        for (left in listOf(4u, 3u, 2u, 1u)) {
+            val e = assertThrows<StarPosException.WrongPassword> { c.login(phone, "Wrong2026kt", null) }
+            assertEquals(left, e.triesLeft)
+        }
+        val locked = assertThrows<StarPosException.AccountLocked> { c.login(phone, "Wrong2026kt", null) }
+        assertEquals(300uL, locked.retryAfterSecs)
+        assertTrue(locked.lockedUntilUnix >= System.currentTimeMillis() / 1000 + 290)
+        assertThrows<StarPosException.AccountLocked> { c.login(phone, password, null) }
+        c.close()
+    }
+
+    @Test
+    fun badInputIsTyped() = runBlocking {
+        val c = client("kt-input")
+        val e = assertThrows<StarPosException.InvalidInput> { c.requestSmsCode("123", SmsPurpose.REGISTER) }
+        assertEquals("phone", e.field)
+        val cfg = assertThrows<StarPosException.InvalidInput> {
+            StarPos(StarPosConfig("http://pay.example.com/", dataRoot.resolve("x").toString(), "d"), MapStore())
+        }
+        assertEquals("platform_url", cfg.field)
+        c.close()
+    }
+}

@@ -1,0 +1,99 @@
+//! Running commands: streamed to the terminal, optionally captured for counting.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The workspace root (this crate lives in `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+}
+
+pub fn section(name: &str) {
+    println!("\n==> {name}");
+}
+
+/// Runs a command, its output going straight to ours.
+pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} {} failed ({status})", args.join(" ")))
+    }
+}
+
+pub struct Captured {
+    pub ok: bool,
+    pub text: String,
+}
+
+/// Runs a command, echoing its stdout and stderr line by line while keeping stdout's text.
+pub fn run_capture(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Captured {
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot run {program}: {e}");
+            return Captured { ok: false, text: String::new() };
+        }
+    };
+    let mut text = String::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
+    Captured { ok, text }
+}
+
+/// A sandbox platform process on a free loopback port, stopped on drop.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+}
+
+impl Sandbox {
+    pub fn start(root: &Path) -> Result<Sandbox, String> {
+        let binary = root.join("target/debug/starpos");
+        let mut child = Command::new(&binary)
+            .args(["sandbox", "serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let mut out = child.stdout.take().ok_or("sandbox has no stdout")?;
+        let mut first = Vec::new();
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte).map_err(|e| e.to_string())? == 1 && byte[0] != b'\n' {
+            first.push(byte[0]);
+        }
+        let url = String::from_utf8_lossy(&first).trim().to_string();
+        if !url.starts_with("http://") {
+            let _ = child.kill();
+            return Err(format!("sandbox did not print its address (got {url:?})"));
+        }
+        Ok(Sandbox { child, url })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
