@@ -159,10 +159,11 @@ impl Accounts {
             session = self.refresh_from(&session).await?;
         }
         match self.send_signed(&session, method.clone(), path, body, idempotent).await {
-            // Expired, or refreshed by a racing call while this request was on the wire (the
-            // platform no longer knows the old token): retry once with the current token.
+            // Expired, or rotated by a racing call's refresh while this request was on the
+            // wire (the platform no longer knows the token): after the refresh lock, either that
+            // refresh's token or a refresh of our own; then one retry.
             Err(InternalError::Platform { body: b, .. })
-                if b.code == "access_token_expired" || (b.code == "unauthorized" && self.replaced(&session)) =>
+                if b.code == "access_token_expired" || b.code == "unauthorized" =>
             {
                 let session = self.refresh_from(&session).await?;
                 Ok(self.send_signed(&session, method, path, body, idempotent).await.map_err(|e| self.ended(e))?)
@@ -182,11 +183,6 @@ impl Accounts {
         let key = session.signing_key()?;
         let auth = Auth::Signed { access_token: &session.access_token, signing_key: &key };
         self.platform.send(method, path, body, auth, idempotent).await
-    }
-
-    /// Whether the session has changed since `seen` was read.
-    fn replaced(&self, seen: &StoredSession) -> bool {
-        self.vault.current().is_none_or(|now| now.access_token != seen.access_token)
     }
 
     /// Refreshes unless another caller already replaced the session `seen`.

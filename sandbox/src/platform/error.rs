@@ -43,6 +43,7 @@ impl From<rusqlite::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        tracing::debug!(status = %self.status, code = %self.body.code, "refused");
         (self.status, Json(self.body)).into_response()
     }
 }
