@@ -48,7 +48,8 @@ pub enum Error {
     /// platform unless the operation says otherwise; it is safe to retry.
     #[error("network problem: {reason}")]
     Network { reason: String },
-    /// The platform's certificate or key did not match the pinned keys: do not retry on this network.
+    /// The platform's certificate is not trusted or its key is not one of the pinned keys:
+    /// someone may be intercepting the connection. Do not retry on this network.
     #[error("the platform's identity could not be verified")]
     UntrustedPlatform,
     /// The platform refused the request with a stable `code` (see docs/platform-api.md).
@@ -102,8 +103,8 @@ impl From<InternalError> for Error {
             I::Public(e) => e,
             I::Platform { body, .. } => from_platform(body),
             I::Http(e) => {
-                if is_pin_failure(&e) {
-                    tracing::warn!("platform identity check failed");
+                if is_untrusted_platform(&e) {
+                    tracing::warn!(error = %e, "platform identity check failed");
                     return Error::UntrustedPlatform;
                 }
                 tracing::info!(error = %e, "network failure");
@@ -167,17 +168,31 @@ fn from_platform(body: ErrorBody) -> Error {
     }
 }
 
-/// rustls reports a pin failure as a certificate error deep in the source chain.
-fn is_pin_failure(e: &reqwest::Error) -> bool {
-    let mut source: Option<&dyn std::error::Error> = Some(e);
+/// Whether the TLS handshake refused the platform's identity (unknown issuer, bad certificate,
+/// or our pin check). rustls's error sits deep in reqwest's source chain, wrapped in `io::Error`s
+/// whose `source()` skips it, so each level is unwrapped by hand.
+fn is_untrusted_platform(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        let text = s.to_string();
-        if text.contains(crate::platform::tls::PIN_FAILURE_MARKER) {
-            return true;
+        match tls_error(s) {
+            Some(rustls::Error::InvalidCertificate(_)) => return true,
+            Some(rustls::Error::General(text)) if text == crate::platform::tls::PIN_FAILURE_MARKER => return true,
+            _ => {}
         }
         source = s.source();
     }
     false
+}
+
+/// The rustls error at `e`, looking through any nesting of `io::Error`s.
+fn tls_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+        e = inner;
+    }
 }
 
 impl Error {
