@@ -97,3 +97,14 @@ impl Drop for Sandbox {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a command quietly and returns its stdout.
+pub fn capture(dir: &Path, program: &str, args: &[&str]) -> Captured {
+    match Command::new(program).args(args).current_dir(dir).stderr(Stdio::inherit()).output() {
+        Ok(out) => Captured { ok: out.status.success(), text: String::from_utf8_lossy(&out.stdout).into_owned() },
+        Err(e) => {
+            eprintln!("cannot run {program}: {e}");
+            Captured { ok: false, text: String::new() }
+        }
+    }
+}

@@ -47,6 +47,18 @@ fn test() -> Result<bool, String> {
         cmd::run(&root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]).is_ok(),
     );
 
+    cmd::section("dependency policy: no OpenSSL, no aws-lc");
+    let tree = cmd::capture(&root, "cargo", &["tree", "--workspace", "-e", "normal,build,dev", "--prefix", "none"]);
+    let banned: Vec<&str> = tree
+        .text
+        .lines()
+        .filter(|l| ["openssl", "aws-lc", "native-tls"].iter().any(|b| l.to_ascii_lowercase().contains(b)))
+        .collect();
+    if !banned.is_empty() {
+        eprintln!("banned crates in the tree: {banned:?}");
+    }
+    tally.check("dependency policy", tree.ok && banned.is_empty());
+
     cmd::section("Rust tests");
     let out = cmd::run_capture(&root, "cargo", &["test", "--workspace"], &[]);
     tally.add("cargo test", tally::from_cargo(&out.text), out.ok);
