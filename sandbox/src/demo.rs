@@ -12,7 +12,13 @@ use tracing_subscriber::Layer;
 use crate::dev_client::DevClient;
 use crate::{Sandbox, SandboxConfig};
 
-pub async fn run(data_dir: Option<PathBuf>) -> Result<(), String> {
+/// What a run used that must never reach the client's folder (for the test that checks it).
+pub struct DemoReport {
+    pub data_dir: PathBuf,
+    pub secrets: Vec<String>,
+}
+
+pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
     let data_dir = match data_dir {
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("starpos-demo-{}", starpos_core::util::random_hex(4))),
@@ -37,6 +43,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<(), String> {
     step(1, "The merchant asks for an SMS code to register");
     let sent = phone_a.request_sms_code(phone.clone(), SmsPurpose::Register).await.map_err(show)?;
     let code = dev.sms_code(&phone, "register").await?;
+    let mut secrets = vec![password.to_string(), phone.clone(), code.clone()];
     println!(
         "   code sent to {}; it expires in {} s (the sandbox shows it: {code})",
         starpos_core::util::mask_phone(&phone),
@@ -63,6 +70,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<(), String> {
     explain(phone_b.login(phone.clone(), password.into(), None).await);
     phone_b.request_sms_code(phone.clone(), SmsPurpose::Login).await.map_err(show)?;
     let code = dev.sms_code(&phone, "login").await?;
+    secrets.push(code.clone());
     let session = phone_b.login(phone.clone(), password.into(), Some(code)).await.map_err(show)?;
     println!("   logged in on {} with the SMS code; this device is now bound", session.device_id);
 
@@ -85,10 +93,22 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<(), String> {
         explain(phone_b.login(phone.clone(), "Wrong2026pay".into(), None).await);
     }
 
+    // Phone A is still logged in: its tokens are in (in-memory) secure storage, never on disk.
+    use starpos_core::SecureStore as _;
+    if let Ok(Some(raw)) = store.get(starpos_core::account::SESSION_KEY) {
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice::<serde_json::Value>(&raw) {
+            for key in ["access_token", "refresh_token", "signing_key_b64"] {
+                if let Some(serde_json::Value::String(v)) = fields.get(key) {
+                    secrets.push(v.clone());
+                }
+            }
+        }
+    }
+
     println!();
     println!("Done. The client's database and logs are in {}", data_dir.display());
     sandbox.stop().await;
-    Ok(())
+    Ok(DemoReport { data_dir, secrets })
 }
 
 fn step(n: u32, what: &str) {

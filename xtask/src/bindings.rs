@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::cmd::{root, run};
+use crate::cmd::{root, run, target_dir};
 
 #[cfg(target_os = "macos")]
 const LIB: &str = "libstarpos_ffi.dylib";
@@ -21,9 +21,9 @@ pub fn generate() -> Result<PathBuf, String> {
         &[],
     )?;
     run(&root, "cargo", &["build", "--package", "starpos-ffi", "--lib"], &[])?;
-    let lib = root.join("target/debug").join(LIB);
-    let bindgen = root.join("target/debug/uniffi-bindgen");
-    let out = root.join("target/bindings");
+    let lib = target_dir().join("debug").join(LIB);
+    let bindgen = target_dir().join("debug/uniffi-bindgen");
+    let out = target_dir().join("bindings");
     let lib_s = lib.to_str().ok_or("non-UTF-8 path")?;
     let jvm_config = root.join("bindings/uniffi-jvm.toml");
     let jvm_config = jvm_config.to_str().ok_or("non-UTF-8 path")?;

@@ -9,6 +9,14 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
 }
 
+/// Cargo's target folder: `CARGO_TARGET_DIR` if set, else `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
 pub fn section(name: &str) {
     println!("\n==> {name}");
 }
@@ -68,8 +76,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub fn start(root: &Path) -> Result<Sandbox, String> {
-        let binary = root.join("target/debug/starpos");
+    pub fn start() -> Result<Sandbox, String> {
+        let binary = target_dir().join("debug/starpos");
         let mut child = Command::new(&binary)
             .args(["sandbox", "serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())

@@ -75,12 +75,13 @@ fn test() -> Result<bool, String> {
     );
 
     if generated.is_ok() {
-        let sandbox = cmd::Sandbox::start(&root)?;
+        let sandbox = cmd::Sandbox::start()?;
         let env = [("STARPOS_SANDBOX_URL", sandbox.url.as_str())];
         println!("sandbox platform at {}", sandbox.url);
 
         cmd::section("Python binding tests");
-        let py_dir = root.join("target/bindings/python");
+        let target = cmd::target_dir();
+        let py_dir = target.join("bindings/python");
         let py_env = [env[0], ("STARPOS_PY_BINDINGS", py_dir.to_str().unwrap_or_default())];
         let out = cmd::run_capture(
             &root,
@@ -91,12 +92,13 @@ fn test() -> Result<bool, String> {
         tally.add("pytest", tally::from_pytest(&out.text), out.ok);
 
         cmd::section("Kotlin binding tests (JVM)");
-        let m2 = root.join("target/m2");
-        let repo = format!("-Dmaven.repo.local={}", m2.display());
+        let repo = format!("-Dmaven.repo.local={}", target.join("m2").display());
+        let bindings = format!("-Dbindings.dir={}", target.join("bindings/kotlin-jvm").display());
+        let native = format!("-Dnative.dir={}", target.join("debug").display());
         let out = cmd::run_capture(
             &root.join("tests/kotlin"),
             "mvn",
-            &["-B", "--no-transfer-progress", &repo, "-DfailIfNoTests=true", "test"],
+            &["-B", "--no-transfer-progress", &repo, &bindings, &native, "-DfailIfNoTests=true", "test"],
             &env,
         );
         tally.add("kotlin", tally::from_surefire(&out.text), out.ok);

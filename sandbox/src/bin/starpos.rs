@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.first().map(String::as_str) {
-        Some("demo") => parse_demo(&args[1..]).and_then(|dir| runtime.block_on(demo::run(dir))),
+        Some("demo") => parse_demo(&args[1..]).and_then(|dir| runtime.block_on(demo::run(dir)).map(|_| ())),
         Some("sandbox") if args.get(1).map(String::as_str) == Some("serve") => {
             parse_serve(&args[2..]).and_then(|(listen, config)| runtime.block_on(serve(listen, config)))
         }

@@ -1,0 +1,32 @@
+//! The demo runs end to end, and leaves no password, SMS code, token or clear phone number in
+//! the client's data folder (databases, WAL files, logs).
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_runs_and_leaves_no_secret_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = starpos_sandbox::demo::run(Some(dir.path().to_path_buf())).await.expect("demo runs");
+    assert!(report.secrets.len() >= 6, "password, phone, two codes and the kept session's tokens");
+    let log = std::fs::read_to_string(dir.path().join("logs/starpos.log")).expect("the client logged");
+    assert!(log.contains("logged in"), "the log records what happened");
+    let mut files = 0;
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            for secret in &report.secrets {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} contains a secret",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(files >= 3, "two databases and a log");
+}
