@@ -66,6 +66,10 @@ fn parse_serve(args: &[String]) -> Result<(SocketAddr, SandboxConfig), String> {
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
+    // The sandbox has no authentication on its development endpoints (SMS codes): loopback only.
+    if !listen.ip().is_loopback() {
+        return Err(format!("--listen {listen}: the sandbox listens on loopback addresses only"));
+    }
     Ok((listen, config))
 }
 

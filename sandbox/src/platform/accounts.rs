@@ -16,7 +16,7 @@ use starpos_core::platform::wire::{
 use starpos_core::util::{fill_random, mask_phone};
 
 use super::auth::{check_sms, locked, open_session, rotate, verify_signed};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiJson, ApiResult};
 use super::state::State;
 
 /// id, password salt and hash, locked until, lock-outs so far.
@@ -41,7 +41,14 @@ fn check_phone(phone: &str) -> ApiResult<()> {
     }
 }
 
-pub async fn request_sms(St(state): St<Arc<State>>, Json(req): Json<SmsRequest>) -> ApiResult<Json<SmsResponse>> {
+fn check_device(device_id: &str) -> ApiResult<()> {
+    if device_id.is_empty() || device_id.len() > 128 {
+        return Err(ApiError::invalid("invalid_request", "device_id", "a device id has 1 to 128 bytes"));
+    }
+    Ok(())
+}
+
+pub async fn request_sms(St(state): St<Arc<State>>, ApiJson(req): ApiJson<SmsRequest>) -> ApiResult<Json<SmsResponse>> {
     check_phone(&req.phone)?;
     let purpose = purpose_name(req.purpose);
     let now = state.now();
@@ -85,15 +92,13 @@ pub async fn request_sms(St(state): St<Arc<State>>, Json(req): Json<SmsRequest>)
 
 pub async fn register(
     St(state): St<Arc<State>>,
-    Json(req): Json<RegisterRequest>,
+    ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
     check_phone(&req.phone)?;
     if let Some(why) = validate::password_problem(&req.password, &req.phone) {
         return Err(ApiError::invalid("password_rule", "password", why));
     }
-    if req.device_id.is_empty() || req.device_id.len() > 128 {
-        return Err(ApiError::invalid("invalid_request", "device_id", "device id of 1 to 128 characters"));
-    }
+    check_device(&req.device_id)?;
     let (salt, hash) = state.hash_password(&req.password);
     let mut db = state.db();
     let tx = db.transaction()?;
@@ -108,8 +113,16 @@ pub async fn register(
         return Err(e);
     }
     let count: i64 = tx.query_row("SELECT COUNT(*) FROM merchants", [], |r| r.get(0))?;
-    // Merchant numbers are 15 digits; the sandbox hands them out in order after the seed.
-    let merchant_id = format!("898440358{:06}", 100_000 + count);
+    // Merchant numbers are 15 digits; the sandbox hands them out in order after the seed's
+    // 898440358120001, and stops before they would grow a sixteenth digit.
+    if count >= 800_000 {
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "sandbox_full",
+            "the sandbox has no merchant numbers left",
+        ));
+    }
+    let merchant_id = format!("898440358{:06}", 200_000 + count);
     let now = state.now();
     tx.execute(
         "INSERT INTO merchants (id, phone, pw_salt, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -125,11 +138,15 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(tokens)))
 }
 
-pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn login(St(state): St<Arc<State>>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
     check_phone(&req.phone)?;
+    check_device(&req.device_id)?;
     let now = state.now();
-    let row: Option<MerchantLogin> = state
-        .db()
+    // One transaction under the database lock from the lock-out check to the counters' update:
+    // concurrent wrong guesses cannot slip past a lock-out or read a stale back-off.
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let row: Option<MerchantLogin> = tx
         .query_row(
             "SELECT id, pw_salt, pw_hash, locked_until, lockouts FROM merchants WHERE phone = ?1",
             [&req.phone],
@@ -139,16 +156,15 @@ pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> 
     let wrong =
         |left: u32| ApiError::unauthorized("invalid_credentials", "phone number or password is wrong").tries_left(left);
     let Some((merchant_id, salt, hash, locked_until, lockouts)) = row else {
-        // Same answer as a wrong password, so the API does not reveal who has an account.
+        // Note: registration's SMS request already tells whether a phone has an account, so
+        // this answer does not try to hide it.
         return Err(wrong(MAX_WRONG_PASSWORDS));
     };
     if locked_until > now {
         return Err(locked(locked_until, now));
     }
-    // Hashing runs without the database lock.
     if !state.password_matches(&salt, &hash, &req.password) {
-        let db = state.db();
-        let failed: u32 = db.query_row(
+        let failed: u32 = tx.query_row(
             "UPDATE merchants SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
             [&merchant_id],
             |r| r.get(0),
@@ -157,21 +173,18 @@ pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> 
             let secs =
                 (state.config.lockout_base_secs as i64).saturating_mul(1 << lockouts.min(16)).min(MAX_LOCKOUT_SECS);
             let until = now + secs;
-            db.execute(
+            tx.execute(
                 "UPDATE merchants SET failed_logins = 0, lockouts = lockouts + 1, locked_until = ?1 WHERE id = ?2",
                 (until, &merchant_id),
             )?;
+            tx.commit()?;
             tracing::warn!(merchant = %merchant_id, secs, "account locked after wrong passwords");
             return Err(locked(until, now));
         }
+        tx.commit()?;
         return Err(wrong(MAX_WRONG_PASSWORDS - failed));
     }
-    let mut db = state.db();
-    let tx = db.transaction()?;
-    tx.execute(
-        "UPDATE merchants SET failed_logins = 0, lockouts = 0, logins = logins + 1 WHERE id = ?1",
-        [&merchant_id],
-    )?;
+    tx.execute("UPDATE merchants SET failed_logins = 0, lockouts = 0 WHERE id = ?1", [&merchant_id])?;
     let bound: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM devices WHERE merchant_id = ?1 AND device_id = ?2)",
         (&merchant_id, &req.device_id),
@@ -197,12 +210,16 @@ pub async fn login(St(state): St<Arc<State>>, Json(req): Json<LoginRequest>) -> 
         )?;
         tracing::info!(merchant = %merchant_id, "new device bound");
     }
+    tx.execute("UPDATE merchants SET logins = logins + 1 WHERE id = ?1", [&merchant_id])?;
     let tokens = open_session(&state, &tx, &merchant_id, &req.device_id)?;
     tx.commit()?;
     Ok(Json(tokens))
 }
 
-pub async fn refresh(St(state): St<Arc<State>>, Json(req): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(
+    St(state): St<Arc<State>>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     let mut db = state.db();
     let tx = db.transaction()?;
     let result = rotate(&state, &tx, &req.refresh_token, &req.device_id);

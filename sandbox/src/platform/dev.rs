@@ -9,7 +9,7 @@ use axum::Json;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiJson, ApiResult};
 use super::state::State;
 
 #[derive(Deserialize)]
@@ -44,7 +44,10 @@ pub struct PhoneBody {
 }
 
 /// Expires every access token of the merchant, as if their lifetime had passed.
-pub async fn expire_access(St(state): St<Arc<State>>, Json(b): Json<PhoneBody>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn expire_access(
+    St(state): St<Arc<State>>,
+    ApiJson(b): ApiJson<PhoneBody>,
+) -> ApiResult<Json<serde_json::Value>> {
     let now = state.now();
     let n = state.db().execute(
         "UPDATE sessions SET access_expires_at = ?1 WHERE merchant_id = (SELECT id FROM merchants WHERE phone = ?2)",
@@ -94,7 +97,10 @@ pub struct Advance {
 }
 
 /// Moves the platform's clock forward (lock-outs, code and token lifetimes) without sleeping.
-pub async fn advance_clock(St(state): St<Arc<State>>, Json(a): Json<Advance>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn advance_clock(
+    St(state): St<Arc<State>>,
+    ApiJson(a): ApiJson<Advance>,
+) -> ApiResult<Json<serde_json::Value>> {
     if a.secs < 0 {
         return Err(ApiError::invalid("invalid_request", "secs", "the clock only moves forward"));
     }

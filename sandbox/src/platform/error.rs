@@ -1,5 +1,7 @@
 //! Error answers: an HTTP status and a body with a stable code (docs/platform-api.md).
 
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -45,5 +47,28 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         tracing::debug!(status = %self.status, code = %self.body.code, "refused");
         (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// A JSON body whose rejections (malformed JSON, wrong content type, missing fields) answer
+/// with the documented `invalid_request` error body rather than axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let mut e = ApiError::new(rejection.status(), "invalid_request", rejection.body_text());
+                e.body.field = Some("body".into());
+                Err(e)
+            }
+        }
     }
 }

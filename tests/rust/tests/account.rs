@@ -249,3 +249,57 @@ fn store_session(store: &starpos_core::InMemorySecureStore) -> serde_json::Value
 fn stored_refresh_token(store: &starpos_core::InMemorySecureStore) -> String {
     store_session(store)["refresh_token"].as_str().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_cannot_outrun_the_lockout() {
+    let w = World::start().await;
+    let phone = new_phone();
+    let (a, _) = w.client("storm");
+    w.register(&a, &phone).await;
+    a.logout().await.unwrap();
+    let tries: Vec<_> = (0..12)
+        .map(|_| {
+            let (a, phone) = (a.clone(), phone.clone());
+            tokio::spawn(async move { a.login(phone, "Wrong2026x".into(), None).await })
+        })
+        .collect();
+    let (mut wrong, mut locked) = (0, 0);
+    for t in tries {
+        match t.await.unwrap() {
+            Err(Error::WrongPassword { .. }) => wrong += 1,
+            Err(Error::AccountLocked { .. }) => locked += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((wrong, locked), (4, 8), "exactly five guesses were checked");
+    assert!(matches!(a.login(phone, PASSWORD.into(), None).await, Err(Error::AccountLocked { .. })));
+}
+
+#[tokio::test]
+async fn logout_with_an_expired_token_still_revokes_the_session() {
+    let w = World::start().await;
+    let phone = new_phone();
+    let (a, _) = w.client("idle");
+    w.register(&a, &phone).await;
+    w.dev.expire_access(&phone).await.unwrap();
+    a.logout().await.unwrap();
+    assert_eq!(w.dev.stats(&phone).await.unwrap()["revoked_sessions"], 1);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_documented_error_body() {
+    let w = World::start().await;
+    let http = reqwest::Client::new();
+    for (body, content_type) in [("{not json", "application/json"), ("{}", "application/json"), ("{}", "text/plain")] {
+        let r = http
+            .post(format!("{}v1/auth/login", w.sandbox.url()))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error());
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "invalid_request", "{body} as {content_type}");
+    }
+}
