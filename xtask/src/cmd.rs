@@ -4,9 +4,12 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The workspace root (this crate lives in `xtask/`).
+/// The workspace root (this crate lives in `xtask/`). Read from the environment `cargo run`
+/// sets, not baked in at compile time: one binary in a shared target folder may serve clones.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let manifest = manifest.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` if set, else `target/` in the workspace.
