@@ -5,11 +5,13 @@
 //! Async methods run on the core's own runtime, so they can be awaited from Kotlin coroutines,
 //! Swift tasks or Python's asyncio on any thread.
 
+mod checks;
 mod error;
 mod secure_store;
 mod starpos;
 mod types;
 
+pub use checks::{BankCardCheck, CardKind, CreditCodeCheck, FieldCheck, Gender, ResidentIdCheck};
 pub use error::StarPosError;
 pub use secure_store::{SecureStore, SecureStoreError};
 pub use starpos::StarPos;

@@ -37,6 +37,19 @@ pub enum Error {
     /// An account already exists for this phone number: log in instead.
     #[error("an account already exists for this phone number")]
     AccountExists,
+    /// A payment would break a daily limit: `limit` says which, `attempted` is the amount in fen
+    /// (or 1 use, for the per-card count), `remaining` what is still allowed today.
+    #[error("{limit:?} limit: {attempted} tried, {remaining} remaining today")]
+    LimitExceeded { limit: crate::limits::LimitKind, attempted: i64, remaining: i64 },
+    /// A requested limit is above the platform's cap for this merchant.
+    #[error("{limit:?} limit cannot exceed the platform's cap of {cap}")]
+    LimitAboveCap { limit: crate::limits::LimitKind, requested: i64, cap: i64 },
+    /// Raising a limit needs the account password again (step-up).
+    #[error("raising a limit needs the account password")]
+    StepUpRequired,
+    /// The merchant profile (fees, limits) is not on this device yet: fetch it once online.
+    #[error("merchant profile not loaded: fetch it first")]
+    ProfileNotLoaded,
     /// No one is logged in on this device.
     #[error("not logged in")]
     NotLoggedIn,
@@ -163,6 +176,18 @@ fn from_platform(body: ErrorBody) -> Error {
         "invalid_request" | "password_rule" | "phone_invalid" => {
             Error::InvalidInput { field: body.field.unwrap_or_else(|| "request".into()), reason: body.message }
         }
+        "step_up_required" => Error::StepUpRequired,
+        "step_up_failed" => Error::invalid("password", body.message),
+        "limit_above_cap" => Error::LimitAboveCap {
+            limit: match body.field.as_deref() {
+                Some("per_txn_fen") => crate::limits::LimitKind::PerTransaction,
+                Some("per_card_daily_count") => crate::limits::LimitKind::PerCardDailyCount,
+                _ => crate::limits::LimitKind::DailyTotal,
+            },
+            // The platform names the cap; the caller fills in what was requested.
+            requested: 0,
+            cap: body.cap.unwrap_or(0),
+        },
         "session_revoked" | "refresh_token_reused" | "unauthorized" | "session_expired" => Error::SessionExpired,
         _ => Error::Platform { code: body.code, detail: body.message },
     }

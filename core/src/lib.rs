@@ -8,6 +8,8 @@
 pub mod account;
 pub mod config;
 pub mod error;
+pub mod limits;
+pub mod onboarding;
 pub mod platform;
 pub mod runtime;
 pub mod secure_store;

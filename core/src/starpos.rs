@@ -8,6 +8,9 @@ use reqwest::Method;
 use crate::account::{Accounts, Session, SmsCodeSent, SmsPurpose};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::limits::{Limits, Remaining};
+use crate::onboarding::fees::SettlementCycle;
+use crate::onboarding::{CardKind, FeeQuote, Merchant, MerchantProfile};
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
 use crate::runtime::run;
@@ -24,6 +27,13 @@ pub struct StarPos {
 
 struct Inner {
     accounts: Accounts,
+    merchant: Merchant,
+}
+
+impl Inner {
+    fn merchant_id(&self) -> Result<String> {
+        self.accounts.current_session().map(|s| s.merchant_id).ok_or(Error::NotLoggedIn)
+    }
 }
 
 impl StarPos {
@@ -36,8 +46,9 @@ impl StarPos {
         let platform =
             Arc::new(PlatformClient::new(&config.platform_url, &config.pinned_key_hashes, &config.extra_roots_der)?);
         let db = Arc::new(Db::open(&config.data_dir)?);
+        let merchant = Merchant::new(db.clone(), platform.clone());
         let accounts = Accounts::new(platform, db, secure_store, config.device_id)?;
-        Ok(StarPos { inner: Arc::new(Inner { accounts }) })
+        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant }) })
     }
 
     pub fn current_session(&self) -> Option<Session> {
@@ -73,5 +84,49 @@ impl StarPos {
     pub async fn profile(&self) -> Result<Profile> {
         let inner = self.inner.clone();
         run(async move { inner.accounts.signed::<(), Profile>(Method::GET, "v1/me", None, true).await }).await
+    }
+
+    /// Fetches the merchant profile (numbers, registered province, fees, caps, limits) and
+    /// keeps it for offline use.
+    pub async fn merchant_profile(&self) -> Result<MerchantProfile> {
+        let inner = self.inner.clone();
+        run(async move { inner.merchant.fetch_profile(&inner.accounts).await }).await
+    }
+
+    /// The profile last fetched, without network.
+    pub fn cached_merchant_profile(&self) -> Result<Option<MerchantProfile>> {
+        self.inner.merchant.cached_profile(&self.inner.merchant_id()?)
+    }
+
+    /// Fee and net for a card payment, from the cached fee schedule (no network); `cycle`
+    /// defaults to the merchant's settlement cycle.
+    pub fn quote_fee(&self, amount_fen: i64, card_kind: CardKind, cycle: Option<SettlementCycle>) -> Result<FeeQuote> {
+        self.inner.merchant.quote_fee(&self.inner.merchant_id()?, amount_fen, card_kind, cycle)
+    }
+
+    /// The platform's quote for the same payment (a signed request).
+    pub async fn quote_fee_online(
+        &self,
+        amount_fen: i64,
+        card_kind: CardKind,
+        cycle: SettlementCycle,
+    ) -> Result<FeeQuote> {
+        let inner = self.inner.clone();
+        run(async move { inner.merchant.quote_fee_online(&inner.accounts, amount_fen, card_kind, cycle).await }).await
+    }
+
+    /// Sets the daily limits; raising any of them needs `password` (step-up).
+    pub async fn set_limits(&self, limits: Limits, password: Option<String>) -> Result<Limits> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.merchant.set_limits(&inner.accounts, &merchant_id, limits, password).await
+        })
+        .await
+    }
+
+    /// What is left of today's limits (platform business day, China Standard Time).
+    pub fn remaining_today(&self) -> Result<Remaining> {
+        self.inner.merchant.remaining_today(&self.inner.merchant_id()?)
     }
 }

@@ -24,6 +24,9 @@ pub struct ErrorBody {
     pub locked_until: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// With `limit_above_cap`: the platform's cap for the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<i64>,
 }
 
 impl ErrorBody {
@@ -35,6 +38,7 @@ impl ErrorBody {
             tries_left: None,
             locked_until: None,
             retry_after: None,
+            cap: None,
         }
     }
 }
@@ -114,3 +118,66 @@ pub struct MeResponse {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Empty {}
+
+/// A fee rate for one channel and card kind, in basis points, with an optional cap per
+/// transaction (debit cards are typically capped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeRateWire {
+    /// `card` or `qr`.
+    pub channel: String,
+    /// `debit`, `credit`, `prepaid`, `unknown` (for `qr`: `any`).
+    pub card_kind: String,
+    pub rate_bp: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_fen: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeScheduleWire {
+    pub rates: Vec<FeeRateWire>,
+    /// Added to the rate when the merchant settles D0 (same day) instead of T+1.
+    pub d0_surcharge_bp: u32,
+}
+
+/// Daily limits, merchant-set or the platform's caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitsWire {
+    pub daily_total_fen: i64,
+    pub per_txn_fen: i64,
+    pub per_card_daily_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantProfileWire {
+    pub merchant_id: String,
+    /// 8 digits.
+    pub terminal_id: String,
+    pub merchant_name: String,
+    /// Two-digit GB/T 2260 province code, e.g. "44".
+    pub registered_province: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<String>,
+    /// `t1` or `d0`.
+    pub settlement_cycle: String,
+    pub fees: FeeScheduleWire,
+    pub caps: LimitsWire,
+    pub limits: LimitsWire,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetLimitsRequest {
+    pub limits: LimitsWire,
+    /// Step-up: the account password, needed when any limit goes up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeQuoteWire {
+    pub amount_fen: i64,
+    pub fee_fen: i64,
+    pub net_fen: i64,
+    pub rate_bp: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_fen: Option<i64>,
+}

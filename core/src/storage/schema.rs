@@ -13,7 +13,39 @@ use crate::error::InternalError;
 const UPGRADES: &[&str] = &[
     // 1 -> 2: remember when the device last talked to the platform, for the app's status line.
     "ALTER TABLE account ADD COLUMN last_seen_at INTEGER;",
+    // 2 -> 3: merchant profile cache, daily limits and their reservations.
+    PROFILE_AND_LIMITS,
 ];
+
+const PROFILE_AND_LIMITS: &str = "
+-- The platform's merchant profile (JSON as received: no secret, masked identifiers only).
+CREATE TABLE merchant_profile (
+    merchant_id TEXT PRIMARY KEY NOT NULL,
+    json        TEXT NOT NULL,
+    fetched_at  INTEGER NOT NULL
+);
+-- The merchant's limits as the platform last confirmed them.
+CREATE TABLE limits (
+    merchant_id          TEXT PRIMARY KEY NOT NULL,
+    daily_total_fen      INTEGER NOT NULL CHECK (daily_total_fen >= 0),
+    per_txn_fen          INTEGER NOT NULL CHECK (per_txn_fen >= 0),
+    per_card_daily_count INTEGER NOT NULL CHECK (per_card_daily_count >= 0),
+    updated_at           INTEGER NOT NULL
+);
+-- One row per amount held against a business day's limits: reserved before a payment is sent,
+-- then committed (approved) or released (declined, cancelled). card_key is an opaque keyed
+-- hash of the card, never the card number.
+CREATE TABLE limit_reservations (
+    id           INTEGER PRIMARY KEY,
+    merchant_id  TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    amount_fen   INTEGER NOT NULL CHECK (amount_fen > 0),
+    card_key     TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX limit_reservations_day ON limit_reservations (merchant_id, business_day, state);
+";
 
 pub const SCHEMA_VERSION: u32 = UPGRADES.len() as u32 + 1;
 
@@ -32,7 +64,9 @@ CREATE TABLE account (
 );
 ";
 
-const CREATE_LATEST: &str = "
+/// The latest schema, in parts executed in order.
+const CREATE_LATEST: &[&str] = &[
+    "
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
@@ -44,6 +78,34 @@ CREATE TABLE account (
     last_login_at INTEGER NOT NULL,
     last_seen_at  INTEGER
 );
+",
+    PROFILE_AND_LIMITS_LATEST,
+];
+
+/// Identical to the 2 -> 3 step today; kept apart so a later step can change one without the other.
+const PROFILE_AND_LIMITS_LATEST: &str = "
+CREATE TABLE merchant_profile (
+    merchant_id TEXT PRIMARY KEY NOT NULL,
+    json        TEXT NOT NULL,
+    fetched_at  INTEGER NOT NULL
+);
+CREATE TABLE limits (
+    merchant_id          TEXT PRIMARY KEY NOT NULL,
+    daily_total_fen      INTEGER NOT NULL CHECK (daily_total_fen >= 0),
+    per_txn_fen          INTEGER NOT NULL CHECK (per_txn_fen >= 0),
+    per_card_daily_count INTEGER NOT NULL CHECK (per_card_daily_count >= 0),
+    updated_at           INTEGER NOT NULL
+);
+CREATE TABLE limit_reservations (
+    id           INTEGER PRIMARY KEY,
+    merchant_id  TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    amount_fen   INTEGER NOT NULL CHECK (amount_fen > 0),
+    card_key     TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX limit_reservations_day ON limit_reservations (merchant_id, business_day, state);
 ";
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {
@@ -53,7 +115,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {
         return Err(InternalError::SchemaTooNew { found, supported: SCHEMA_VERSION });
     }
     if found == 0 {
-        tx.execute_batch(CREATE_LATEST)?;
+        for part in CREATE_LATEST {
+            tx.execute_batch(part)?;
+        }
     } else {
         for (i, step) in UPGRADES.iter().enumerate().skip(found as usize - 1) {
             tracing::info!(from = i + 1, to = i + 2, "upgrading database schema");

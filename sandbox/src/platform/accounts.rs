@@ -124,9 +124,11 @@ pub async fn register(
     }
     let merchant_id = format!("898440358{:06}", 200_000 + count);
     let now = state.now();
+    // Terminal numbers are 8 digits: the province code, then a sequence.
+    let terminal_id = format!("44{:06}", 100_000 + count);
     tx.execute(
-        "INSERT INTO merchants (id, phone, pw_salt, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        (&merchant_id, &req.phone, salt, hash, now),
+        "INSERT INTO merchants (id, phone, pw_salt, pw_hash, created_at, terminal_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        (&merchant_id, &req.phone, salt, hash, now, &terminal_id),
     )?;
     tx.execute(
         "INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)",

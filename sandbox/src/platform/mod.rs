@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod dev;
 mod error;
+mod merchant;
 mod state;
 
 use std::net::SocketAddr;
@@ -115,6 +116,9 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/auth/refresh", post(accounts::refresh))
         .route("/v1/auth/logout", post(accounts::logout))
         .route("/v1/me", get(accounts::me))
+        .route("/v1/merchant/profile", get(merchant::profile))
+        .route("/v1/limits", axum::routing::put(merchant::set_limits))
+        .route("/v1/fees/quote", get(merchant::quote))
         .route("/dev/sms", get(dev::latest_sms))
         .route("/dev/sessions/expire-access", post(dev::expire_access))
         .route("/dev/stats", get(dev::stats))

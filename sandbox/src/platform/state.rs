@@ -40,7 +40,15 @@ CREATE TABLE IF NOT EXISTS merchants (
     failed_logins INTEGER NOT NULL DEFAULT 0,
     lockouts      INTEGER NOT NULL DEFAULT 0,
     locked_until  INTEGER NOT NULL DEFAULT 0,
-    logins        INTEGER NOT NULL DEFAULT 0
+    logins        INTEGER NOT NULL DEFAULT 0,
+    terminal_id   TEXT NOT NULL DEFAULT '',
+    merchant_name TEXT NOT NULL DEFAULT '',
+    province      TEXT NOT NULL DEFAULT '44',
+    credit_code   TEXT,
+    settlement    TEXT NOT NULL DEFAULT 't1',
+    daily_total_fen      INTEGER,
+    per_txn_fen          INTEGER,
+    per_card_daily_count INTEGER
 );
 CREATE TABLE IF NOT EXISTS devices (
     merchant_id TEXT NOT NULL REFERENCES merchants(id),
@@ -111,8 +119,9 @@ impl State {
         let db = self.db();
         let now = self.now();
         db.execute(
-            "INSERT OR IGNORE INTO merchants (id, phone, pw_salt, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            (s.merchant_id, s.phone, salt, hash, now),
+            "INSERT OR IGNORE INTO merchants (id, phone, pw_salt, pw_hash, created_at, terminal_id, merchant_name, credit_code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            (s.merchant_id, s.phone, salt, hash, now, "44000001", "星标便利店", "91440300MA5F000007"),
         )?;
         db.execute(
             "INSERT OR IGNORE INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)",

@@ -1,0 +1,196 @@
+//! Daily limits: the merchant's daily total, per-transaction maximum and per-card daily use
+//! count, evaluated atomically against the business day's running totals in SQLite.
+//!
+//! A payment first *reserves* its amount (one IMMEDIATE transaction that checks all three
+//! limits against committed plus still-reserved amounts), then *commits* it when approved or
+//! *releases* it when not. Concurrent reservations are serialised by SQLite's write lock, so no
+//! interleaving can exceed a limit. The business day is the platform's date in China Standard
+//! Time; the phone's clock is not used.
+
+use rusqlite::OptionalExtension;
+
+use crate::error::{Error, InternalError};
+pub use crate::platform::wire::LimitsWire as Limits;
+use crate::storage::Db;
+
+/// Which limit a refusal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    DailyTotal,
+    PerTransaction,
+    PerCardDailyCount,
+}
+
+/// What is left of today's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remaining {
+    pub business_day: String,
+    pub limits: Limits,
+    /// Daily total minus committed and reserved amounts.
+    pub daily_total_remaining_fen: i64,
+    /// The most one payment may be now: the smaller of the per-transaction limit and what
+    /// remains of the daily total.
+    pub max_next_payment_fen: i64,
+}
+
+/// A held amount; commit or release it exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    pub id: i64,
+}
+
+/// The business day (`YYYY-MM-DD`, China Standard Time) at platform time `unix_secs`.
+pub fn business_day(unix_secs: i64) -> String {
+    let cst = time::OffsetDateTime::from_unix_timestamp(unix_secs)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(time::macros::offset!(+8));
+    let d = cst.date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Limits storage and evaluation for one database.
+pub struct LimitBook<'a> {
+    db: &'a Db,
+}
+
+impl<'a> LimitBook<'a> {
+    pub fn new(db: &'a Db) -> Self {
+        LimitBook { db }
+    }
+
+    /// Records the limits the platform confirmed.
+    pub fn store(&self, merchant_id: &str, limits: &Limits, now: i64) -> Result<(), InternalError> {
+        self.db.with(|c| {
+            c.execute(
+                "INSERT INTO limits (merchant_id, daily_total_fen, per_txn_fen, per_card_daily_count, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (merchant_id) DO UPDATE SET daily_total_fen = ?2, per_txn_fen = ?3,
+                     per_card_daily_count = ?4, updated_at = ?5",
+                (merchant_id, limits.daily_total_fen, limits.per_txn_fen, limits.per_card_daily_count, now),
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn limits(&self, merchant_id: &str) -> Result<Option<Limits>, InternalError> {
+        self.db.with(|c| Ok(read_limits(c, merchant_id)?))
+    }
+
+    /// Holds `amount_fen` for a payment with the card `card_key` on `day`, or says which limit
+    /// refuses it and what remains.
+    pub fn reserve(
+        &self,
+        merchant_id: &str,
+        day: &str,
+        amount_fen: i64,
+        card_key: &str,
+        now: i64,
+    ) -> Result<Reservation, Error> {
+        if amount_fen <= 0 {
+            return Err(Error::invalid("amount", "an amount is a positive number of fen"));
+        }
+        let reserved = self.db.write(|tx| {
+            let limits = read_limits(tx, merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
+            if amount_fen > limits.per_txn_fen {
+                return Err(exceeded(LimitKind::PerTransaction, amount_fen, limits.per_txn_fen));
+            }
+            let used: i64 = tx.query_row(
+                "SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations
+                 WHERE merchant_id = ?1 AND business_day = ?2 AND state <> 'released'",
+                (merchant_id, day),
+                |r| r.get(0),
+            )?;
+            let remaining = (limits.daily_total_fen - used).max(0);
+            if amount_fen > remaining {
+                return Err(exceeded(LimitKind::DailyTotal, amount_fen, remaining));
+            }
+            let card_uses: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM limit_reservations
+                 WHERE merchant_id = ?1 AND business_day = ?2 AND card_key = ?3 AND state <> 'released'",
+                (merchant_id, day, card_key),
+                |r| r.get(0),
+            )?;
+            if card_uses >= limits.per_card_daily_count as i64 {
+                return Err(exceeded(LimitKind::PerCardDailyCount, 1, 0));
+            }
+            tx.execute(
+                "INSERT INTO limit_reservations (merchant_id, business_day, amount_fen, card_key, state, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
+                (merchant_id, day, amount_fen, card_key, now),
+            )?;
+            Ok(Reservation { id: tx.last_insert_rowid() })
+        });
+        reserved.map_err(Error::from)
+    }
+
+    /// The payment was approved: its amount counts for the day for good.
+    pub fn commit(&self, reservation: Reservation) -> Result<(), Error> {
+        self.transition(reservation, "committed")
+    }
+
+    /// The payment did not happen: its amount is available again.
+    pub fn release(&self, reservation: Reservation) -> Result<(), Error> {
+        self.transition(reservation, "released")
+    }
+
+    fn transition(&self, reservation: Reservation, to: &str) -> Result<(), Error> {
+        let changed = self.db.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE limit_reservations SET state = ?1 WHERE id = ?2 AND state = 'reserved'",
+                (to, reservation.id),
+            )?)
+        })?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(Error::Internal { reason: format!("reservation {} is not open", reservation.id) })
+        }
+    }
+
+    /// Reservations still open (for recovery after a restart: each belongs to a payment whose
+    /// outcome must be resolved).
+    pub fn open_reservations(&self, merchant_id: &str) -> Result<Vec<Reservation>, InternalError> {
+        self.db.with(|c| {
+            let mut q = c.prepare("SELECT id FROM limit_reservations WHERE merchant_id = ?1 AND state = 'reserved'")?;
+            let ids = q.query_map([merchant_id], |r| Ok(Reservation { id: r.get(0)? }))?;
+            Ok(ids.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn remaining(&self, merchant_id: &str, day: &str) -> Result<Remaining, Error> {
+        let (limits, used) = self.db.with(|c| {
+            let limits = read_limits(c, merchant_id)?;
+            let used: i64 = c.query_row(
+                "SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations
+                 WHERE merchant_id = ?1 AND business_day = ?2 AND state <> 'released'",
+                (merchant_id, day),
+                |r| r.get(0),
+            )?;
+            Ok((limits, used))
+        })?;
+        let limits = limits.ok_or(Error::ProfileNotLoaded)?;
+        let left = (limits.daily_total_fen - used).max(0);
+        Ok(Remaining {
+            business_day: day.to_string(),
+            limits,
+            daily_total_remaining_fen: left,
+            max_next_payment_fen: left.min(limits.per_txn_fen),
+        })
+    }
+}
+
+fn read_limits(c: &rusqlite::Connection, merchant_id: &str) -> Result<Option<Limits>, rusqlite::Error> {
+    c.query_row(
+        "SELECT daily_total_fen, per_txn_fen, per_card_daily_count FROM limits WHERE merchant_id = ?1",
+        [merchant_id],
+        |r| Ok(Limits { daily_total_fen: r.get(0)?, per_txn_fen: r.get(1)?, per_card_daily_count: r.get(2)? }),
+    )
+    .optional()
+}
+
+fn exceeded(limit: LimitKind, attempted: i64, remaining: i64) -> InternalError {
+    InternalError::Public(Error::LimitExceeded { limit, attempted, remaining })
+}
+
+#[cfg(test)]
+mod tests;

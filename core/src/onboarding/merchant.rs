@@ -1,0 +1,147 @@
+//! The merchant profile (numbers, registered province, fees, caps, limits) from the platform,
+//! cached for offline use; fee quotes from the cached schedule; limits set through the platform
+//! and evaluated locally.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use rusqlite::OptionalExtension;
+
+use super::fees::{self, SettlementCycle};
+use super::CardKind;
+use crate::account::Accounts;
+use crate::error::{Error, InternalError};
+use crate::limits::{business_day, LimitBook, LimitKind, Limits, Remaining};
+use crate::platform::wire::{FeeQuoteWire, MerchantProfileWire, SetLimitsRequest};
+use crate::platform::PlatformClient;
+use crate::storage::Db;
+
+pub type MerchantProfile = MerchantProfileWire;
+pub type FeeQuote = FeeQuoteWire;
+
+pub(crate) struct Merchant {
+    db: Arc<Db>,
+    platform: Arc<PlatformClient>,
+}
+
+impl Merchant {
+    pub fn new(db: Arc<Db>, platform: Arc<PlatformClient>) -> Self {
+        Merchant { db, platform }
+    }
+
+    /// Fetches the profile, caches it and its limits.
+    pub async fn fetch_profile(&self, accounts: &Accounts) -> Result<MerchantProfile, Error> {
+        let profile: MerchantProfile = accounts.signed::<(), _>(Method::GET, "v1/merchant/profile", None, true).await?;
+        let now = self.platform.platform_now();
+        let json = serde_json::to_string(&profile).map_err(InternalError::from)?;
+        self.db.write(|tx| {
+            tx.execute(
+                "INSERT INTO merchant_profile (merchant_id, json, fetched_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (merchant_id) DO UPDATE SET json = ?2, fetched_at = ?3",
+                (&profile.merchant_id, &json, now),
+            )?;
+            Ok(())
+        })?;
+        LimitBook::new(&self.db).store(&profile.merchant_id, &profile.limits, now)?;
+        Ok(profile)
+    }
+
+    /// The profile last fetched for `merchant_id`, if any (no network).
+    pub fn cached_profile(&self, merchant_id: &str) -> Result<Option<MerchantProfile>, Error> {
+        let json: Option<String> = self.db.with(|c| {
+            Ok(c.query_row("SELECT json FROM merchant_profile WHERE merchant_id = ?1", [merchant_id], |r| r.get(0))
+                .optional()?)
+        })?;
+        match json {
+            Some(j) => Ok(Some(serde_json::from_str(&j).map_err(InternalError::from)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The fee and net for a card payment of `amount_fen`, from the cached schedule: the same
+    /// function the platform uses (see [`fees`]).
+    pub fn quote_fee(
+        &self,
+        merchant_id: &str,
+        amount_fen: i64,
+        card_kind: CardKind,
+        cycle: Option<SettlementCycle>,
+    ) -> Result<FeeQuote, Error> {
+        if amount_fen <= 0 {
+            return Err(Error::invalid("amount", "an amount is a positive number of fen"));
+        }
+        let profile = self.cached_profile(merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
+        let cycle = cycle.or_else(|| SettlementCycle::parse(&profile.settlement_cycle)).unwrap_or(SettlementCycle::T1);
+        fees::quote(&profile.fees, "card", card_kind.as_str(), cycle, amount_fen)
+            .ok_or_else(|| Error::Platform { code: "no_fee_rate".into(), detail: "no fee rate for this card".into() })
+    }
+
+    /// The platform's own quote, for checking that both agree.
+    pub async fn quote_fee_online(
+        &self,
+        accounts: &Accounts,
+        amount_fen: i64,
+        card_kind: CardKind,
+        cycle: SettlementCycle,
+    ) -> Result<FeeQuote, Error> {
+        let path = format!(
+            "v1/fees/quote?amount_fen={amount_fen}&channel=card&card_kind={}&cycle={}",
+            card_kind.as_str(),
+            cycle.as_str()
+        );
+        accounts.signed::<(), _>(Method::GET, &path, None, true).await
+    }
+
+    /// Sets the merchant's limits on the platform (which enforces them too), then locally.
+    /// Never above the platform's caps; raising any limit needs the password (step-up).
+    pub async fn set_limits(
+        &self,
+        accounts: &Accounts,
+        merchant_id: &str,
+        limits: Limits,
+        password: Option<String>,
+    ) -> Result<Limits, Error> {
+        if let Some(profile) = self.cached_profile(merchant_id)? {
+            for (limit, requested, cap) in [
+                (LimitKind::DailyTotal, limits.daily_total_fen, profile.caps.daily_total_fen),
+                (LimitKind::PerTransaction, limits.per_txn_fen, profile.caps.per_txn_fen),
+                (
+                    LimitKind::PerCardDailyCount,
+                    limits.per_card_daily_count as i64,
+                    profile.caps.per_card_daily_count as i64,
+                ),
+            ] {
+                if requested > cap {
+                    return Err(Error::LimitAboveCap { limit, requested, cap });
+                }
+            }
+        }
+        let body = SetLimitsRequest { limits, password };
+        let confirmed: Limits = match accounts.signed(Method::PUT, "v1/limits", Some(&body), false).await {
+            Err(Error::LimitAboveCap { limit, cap, .. }) => {
+                let requested = match limit {
+                    LimitKind::DailyTotal => limits.daily_total_fen,
+                    LimitKind::PerTransaction => limits.per_txn_fen,
+                    LimitKind::PerCardDailyCount => limits.per_card_daily_count as i64,
+                };
+                return Err(Error::LimitAboveCap { limit, requested, cap });
+            }
+            other => other?,
+        };
+        LimitBook::new(&self.db).store(merchant_id, &confirmed, self.platform.platform_now())?;
+        if let Some(mut profile) = self.cached_profile(merchant_id)? {
+            profile.limits = confirmed;
+            let json = serde_json::to_string(&profile).map_err(InternalError::from)?;
+            self.db.with(|c| {
+                c.execute("UPDATE merchant_profile SET json = ?1 WHERE merchant_id = ?2", (&json, merchant_id))?;
+                Ok(())
+            })?;
+        }
+        Ok(confirmed)
+    }
+
+    /// What is left of today's limits (the platform's business day, China Standard Time).
+    pub fn remaining_today(&self, merchant_id: &str) -> Result<Remaining, Error> {
+        LimitBook::new(&self.db).remaining(merchant_id, &business_day(self.platform.platform_now()))
+    }
+}

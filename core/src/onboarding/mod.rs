@@ -1,0 +1,14 @@
+//! Merchant onboarding: the checks an app runs while the merchant types (bank card, resident
+//! ID, business licence credit code, phone, holder name). Profile, settlement-card binding,
+//! fees and limits build on these.
+
+pub mod checks;
+pub mod fees;
+mod merchant;
+pub(crate) use merchant::Merchant;
+pub use merchant::{FeeQuote, MerchantProfile};
+
+pub use checks::{
+    check_bank_card, check_credit_code, check_holder_name, check_mobile, check_resident_id, BankCardCheck, CardKind,
+    CreditCodeCheck, FieldCheck, Gender, ResidentIdCheck,
+};

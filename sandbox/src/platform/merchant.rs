@@ -1,0 +1,160 @@
+//! Merchant profile, fee schedule and limits. The platform's caps and fees here are the
+//! sandbox's published terms (docs/platform-api.md); merchant limits never exceed the caps, and
+//! raising one needs the password again.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State as St;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::Json;
+use starpos_core::onboarding::fees::{self, SettlementCycle};
+use starpos_core::platform::wire::{
+    FeeQuoteWire, FeeRateWire, FeeScheduleWire, LimitsWire, MerchantProfileWire, SetLimitsRequest,
+};
+
+use super::auth::verify_signed;
+use super::error::{ApiError, ApiResult};
+use super::state::State;
+
+/// The platform's caps for every sandbox merchant: 50,000 yuan a day, 20,000 yuan a payment,
+/// five uses of one card a day.
+pub const CAPS: LimitsWire = LimitsWire { daily_total_fen: 5_000_000, per_txn_fen: 2_000_000, per_card_daily_count: 5 };
+
+/// The sandbox's fee schedule: debit 0.50% capped at 20 yuan, credit and prepaid 0.60%, QR
+/// 0.38%, D0 settlement +0.05%.
+pub fn fee_schedule() -> FeeScheduleWire {
+    let rate = |channel: &str, kind: &str, rate_bp, cap_fen| FeeRateWire {
+        channel: channel.into(),
+        card_kind: kind.into(),
+        rate_bp,
+        cap_fen,
+    };
+    FeeScheduleWire {
+        rates: vec![
+            rate("card", "debit", 50, Some(2_000)),
+            rate("card", "credit", 60, None),
+            rate("card", "prepaid", 60, None),
+            rate("card", "unknown", 60, None),
+            rate("qr", "any", 38, None),
+        ],
+        d0_surcharge_bp: 5,
+    }
+}
+
+type ProfileRow = (String, String, String, Option<String>, String, Option<i64>, Option<i64>, Option<u32>);
+
+pub fn profile_of(state: &State, merchant_id: &str) -> ApiResult<MerchantProfileWire> {
+    let row: ProfileRow = state.db().query_row(
+        "SELECT terminal_id, merchant_name, province, credit_code, settlement, daily_total_fen, per_txn_fen,
+                per_card_daily_count FROM merchants WHERE id = ?1",
+        [merchant_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+    )?;
+    let (terminal_id, merchant_name, province, credit_code, settlement, daily, per_txn, per_card) = row;
+    Ok(MerchantProfileWire {
+        merchant_id: merchant_id.into(),
+        terminal_id,
+        merchant_name,
+        registered_province: province,
+        credit_code,
+        settlement_cycle: settlement,
+        fees: fee_schedule(),
+        caps: CAPS,
+        limits: LimitsWire {
+            daily_total_fen: daily.unwrap_or(CAPS.daily_total_fen),
+            per_txn_fen: per_txn.unwrap_or(CAPS.per_txn_fen),
+            per_card_daily_count: per_card.unwrap_or(CAPS.per_card_daily_count),
+        },
+    })
+}
+
+pub async fn profile(
+    St(state): St<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<MerchantProfileWire>> {
+    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+    Ok(Json(profile_of(&state, &caller.merchant_id)?))
+}
+
+pub async fn set_limits(
+    St(state): St<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<LimitsWire>> {
+    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+    let req: SetLimitsRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable limits: {e}")))?;
+    let new = req.limits;
+    for (field, value, cap) in [
+        ("daily_total_fen", new.daily_total_fen, CAPS.daily_total_fen),
+        ("per_txn_fen", new.per_txn_fen, CAPS.per_txn_fen),
+        ("per_card_daily_count", new.per_card_daily_count as i64, CAPS.per_card_daily_count as i64),
+    ] {
+        if value <= 0 {
+            return Err(ApiError::invalid("invalid_request", field, "a limit is a positive number"));
+        }
+        if value > cap {
+            let mut e = ApiError::invalid("limit_above_cap", field, format!("the platform's cap is {cap}"));
+            e.body.cap = Some(cap);
+            return Err(e);
+        }
+    }
+    let current = profile_of(&state, &caller.merchant_id)?.limits;
+    let raises = new.daily_total_fen > current.daily_total_fen
+        || new.per_txn_fen > current.per_txn_fen
+        || new.per_card_daily_count > current.per_card_daily_count;
+    if raises {
+        let Some(password) = &req.password else {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "step_up_required", "raising a limit needs the password"));
+        };
+        let (salt, hash): (Vec<u8>, Vec<u8>) = state.db().query_row(
+            "SELECT pw_salt, pw_hash FROM merchants WHERE id = ?1",
+            [&caller.merchant_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if !state.password_matches(&salt, &hash, password) {
+            return Err(ApiError::unauthorized("step_up_failed", "the password is wrong; the limits are unchanged"));
+        }
+    }
+    state.db().execute(
+        "UPDATE merchants SET daily_total_fen = ?1, per_txn_fen = ?2, per_card_daily_count = ?3 WHERE id = ?4",
+        (new.daily_total_fen, new.per_txn_fen, new.per_card_daily_count, &caller.merchant_id),
+    )?;
+    Ok(Json(new))
+}
+
+#[derive(serde::Deserialize)]
+pub struct QuoteQuery {
+    amount_fen: i64,
+    channel: String,
+    card_kind: String,
+    cycle: String,
+}
+
+pub async fn quote(
+    St(state): St<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<FeeQuoteWire>> {
+    verify_signed(&state, &method, &uri, &headers, &body)?;
+    let q: QuoteQuery = serde_urlencoded_query(&uri)?;
+    let cycle = SettlementCycle::parse(&q.cycle)
+        .ok_or_else(|| ApiError::invalid("invalid_request", "cycle", "cycle is t1 or d0"))?;
+    fees::quote(&fee_schedule(), &q.channel, &q.card_kind, cycle, q.amount_fen)
+        .map(Json)
+        .ok_or_else(|| ApiError::invalid("invalid_request", "amount_fen", "no fee for this amount, channel and kind"))
+}
+
+fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> ApiResult<T> {
+    axum::extract::Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| ApiError::invalid("invalid_request", "query", e.body_text()))
+}
