@@ -86,7 +86,7 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 pub enum InternalError {
     #[error("platform answered {status}: {}", body.code)]
-    Platform { status: u16, body: ErrorBody },
+    Platform { status: u16, body: Box<ErrorBody> },
     #[error("http: {0}")]
     Http(#[from] reqwest::Error),
     #[error("pinned key mismatch")]
@@ -114,7 +114,7 @@ impl From<InternalError> for Error {
         use InternalError as I;
         match e {
             I::Public(e) => e,
-            I::Platform { body, .. } => from_platform(body),
+            I::Platform { body, .. } => from_platform(*body),
             I::Http(e) => {
                 if is_untrusted_platform(&e) {
                     tracing::warn!(error = %e, "platform identity check failed");

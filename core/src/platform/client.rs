@@ -142,7 +142,7 @@ impl PlatformClient {
             let code = if status == StatusCode::TOO_MANY_REQUESTS { "rate_limited" } else { "http_status" };
             wire::ErrorBody::new(code, format!("HTTP {status}"))
         });
-        Err(InternalError::Platform { status: status.as_u16(), body })
+        Err(InternalError::Platform { status: status.as_u16(), body: Box::new(body) })
     }
 }
 
