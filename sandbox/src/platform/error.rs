@@ -10,14 +10,14 @@ use starpos_core::platform::wire::ErrorBody;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    pub body: Box<ErrorBody>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, body: ErrorBody::new(code, message) }
+        ApiError { status, body: Box::new(ErrorBody::new(code, message)) }
     }
 
     pub fn invalid(code: &str, field: &str, message: impl Into<String>) -> Self {
@@ -46,7 +46,7 @@ impl From<rusqlite::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         tracing::debug!(status = %self.status, code = %self.body.code, "refused");
-        (self.status, Json(self.body)).into_response()
+        (self.status, Json(*self.body)).into_response()
     }
 }
 
