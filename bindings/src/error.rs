@@ -2,6 +2,8 @@
 
 use starpos_core::Error as Core;
 
+use crate::merchant::LimitKind;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum StarPosError {
     #[error("invalid {field}: {reason}")]
@@ -20,6 +22,14 @@ pub enum StarPosError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("an account already exists for this phone number")]
     AccountExists,
+    #[error("{limit:?} limit: {attempted} tried, {remaining} remaining today")]
+    LimitExceeded { limit: LimitKind, attempted: i64, remaining: i64 },
+    #[error("{limit:?} limit cannot exceed the platform's cap of {cap}")]
+    LimitAboveCap { limit: LimitKind, requested: i64, cap: i64 },
+    #[error("raising a limit needs the account password")]
+    StepUpRequired,
+    #[error("merchant profile not loaded: fetch it first")]
+    ProfileNotLoaded,
     #[error("not logged in")]
     NotLoggedIn,
     #[error("the session has ended: log in again")]
@@ -53,6 +63,14 @@ impl From<Core> for StarPosError {
             Core::SmsCodeExpired => Self::SmsCodeExpired,
             Core::TooManyRequests { retry_after_secs } => Self::TooManyRequests { retry_after_secs },
             Core::AccountExists => Self::AccountExists,
+            Core::LimitExceeded { limit, attempted, remaining } => {
+                Self::LimitExceeded { limit: limit.into(), attempted, remaining }
+            }
+            Core::LimitAboveCap { limit, requested, cap } => {
+                Self::LimitAboveCap { limit: limit.into(), requested, cap }
+            }
+            Core::StepUpRequired => Self::StepUpRequired,
+            Core::ProfileNotLoaded => Self::ProfileNotLoaded,
             Core::NotLoggedIn => Self::NotLoggedIn,
             Core::SessionExpired => Self::SessionExpired,
             Core::Network { reason } => Self::Network { reason },

@@ -7,12 +7,14 @@
 
 mod checks;
 mod error;
+mod merchant;
 mod secure_store;
 mod starpos;
 mod types;
 
 pub use checks::{BankCardCheck, CardKind, CreditCodeCheck, FieldCheck, Gender, ResidentIdCheck};
 pub use error::StarPosError;
+pub use merchant::{FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, RemainingToday, SettlementCycle};
 pub use secure_store::{SecureStore, SecureStoreError};
 pub use starpos::StarPos;
 pub use types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};

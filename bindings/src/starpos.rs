@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::checks::CardKind;
 use crate::error::StarPosError;
+use crate::merchant::{FeeQuote, Limits, MerchantProfile, RemainingToday, SettlementCycle};
 use crate::secure_store::{Adapter, SecureStore};
 use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
 
@@ -53,5 +55,32 @@ impl StarPos {
 
     pub async fn profile(&self) -> Result<Profile> {
         Ok(self.core.profile().await?.into())
+    }
+
+    /// Fetches the merchant profile (numbers, registered province, fees, caps, limits) and
+    /// keeps it for offline use.
+    pub async fn merchant_profile(&self) -> Result<MerchantProfile> {
+        Ok(self.core.merchant_profile().await?.into())
+    }
+
+    /// The profile last fetched, without network.
+    pub fn cached_merchant_profile(&self) -> Result<Option<MerchantProfile>> {
+        Ok(self.core.cached_merchant_profile()?.map(Into::into))
+    }
+
+    /// Fee and net for a card payment from the cached schedule; `cycle` defaults to the
+    /// merchant's settlement cycle.
+    pub fn quote_fee(&self, amount_fen: i64, card_kind: CardKind, cycle: Option<SettlementCycle>) -> Result<FeeQuote> {
+        Ok(self.core.quote_fee(amount_fen, card_kind.into(), cycle.map(Into::into))?.into())
+    }
+
+    /// Sets the daily limits; raising any of them needs `password` (step-up).
+    pub async fn set_limits(&self, limits: Limits, password: Option<String>) -> Result<Limits> {
+        Ok(self.core.set_limits(limits.into(), password).await?.into())
+    }
+
+    /// What is left of today's limits.
+    pub fn remaining_today(&self) -> Result<RemainingToday> {
+        Ok(self.core.remaining_today()?.into())
     }
 }
