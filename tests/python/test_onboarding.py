@@ -1,0 +1,55 @@
+"""Onboarding through the Python bindings: form checks, merchant profile, fees and limits."""
+
+import asyncio
+
+import pytest
+
+import starpos
+from conftest import DictStore
+
+PASSWORD = "Py2026test"
+
+
+def test_form_checks_answer_without_raising():
+    ok = starpos.check_bank_card("6222 0212 3456 7890 128")
+    assert ok.valid and ok.masked == "622202*********0128"
+    assert ok.issuer_bank == "中国工商银行" and ok.card_kind == starpos.CardKind.DEBIT
+    bad = starpos.check_bank_card("6222021234567890129")
+    assert not bad.valid and bad.reason and "6222021234567890129" not in bad.reason
+
+    rid = starpos.check_resident_id("11010519491231002x")
+    assert rid.valid and rid.birth_date == "1949-12-31" and rid.gender == starpos.Gender.FEMALE
+    assert not starpos.check_resident_id("110105194912310021").valid  # wrong check character
+    assert not starpos.check_resident_id("110105209912310025").valid  # born in the future
+
+    assert starpos.check_credit_code("91350100M000100Y43").valid
+    assert not starpos.check_credit_code("91350100M000100Y44").valid
+    assert starpos.check_mobile("+86 138 0013 8000").valid
+    assert starpos.check_holder_name("阿卜杜·热合曼").valid
+    assert not starpos.check_holder_name("张3").valid
+
+
+def test_profile_fees_and_limits(make_client, dev, new_phone):
+    async def flow():
+        c, _ = make_client("py-merchant")
+        await c.request_sms_code(new_phone, starpos.SmsPurpose.REGISTER)
+        await c.register(new_phone, PASSWORD, dev.sms_code(new_phone, "register"))
+        with pytest.raises(starpos.StarPosError.ProfileNotLoaded):
+            c.quote_fee(100, starpos.CardKind.DEBIT, None)
+
+        profile = await c.merchant_profile()
+        assert profile.registered_province == "44" and len(profile.terminal_id) == 8
+        quote = c.quote_fee(1_000_000, starpos.CardKind.DEBIT, None)
+        assert (quote.fee_fen, quote.net_fen) == (2_000, 998_000)
+
+        with pytest.raises(starpos.StarPosError.LimitAboveCap) as e:
+            await c.set_limits(starpos.Limits(daily_total_fen=profile.caps.daily_total_fen + 1, per_txn_fen=100, per_card_daily_count=1), PASSWORD)
+        assert e.value.cap == profile.caps.daily_total_fen
+        low = starpos.Limits(daily_total_fen=100_000, per_txn_fen=20_000, per_card_daily_count=2)
+        assert await c.set_limits(low, None) == low
+        with pytest.raises(starpos.StarPosError.StepUpRequired):
+            await c.set_limits(starpos.Limits(daily_total_fen=200_000, per_txn_fen=20_000, per_card_daily_count=2), None)
+        remaining = c.remaining_today()
+        assert remaining.daily_total_remaining_fen == 100_000 and remaining.max_next_payment_fen == 20_000
+
+    asyncio.run(flow())
