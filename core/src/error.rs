@@ -39,10 +39,10 @@ pub enum Error {
     AccountExists,
     /// A payment would break a daily limit: `limit` says which, `attempted` is the amount in fen
     /// (or 1 use, for the per-card count), `remaining` what is still allowed today.
-    #[error("{limit:?} limit: {attempted} tried, {remaining} remaining today")]
+    #[error("{limit} limit reached: {attempted} tried, {remaining} remaining today")]
     LimitExceeded { limit: crate::limits::LimitKind, attempted: i64, remaining: i64 },
     /// A requested limit is above the platform's cap for this merchant.
-    #[error("{limit:?} limit cannot exceed the platform's cap of {cap}")]
+    #[error("the {limit} limit cannot exceed the platform's cap of {cap}")]
     LimitAboveCap { limit: crate::limits::LimitKind, requested: i64, cap: i64 },
     /// Raising a limit needs the account password again (step-up).
     #[error("raising a limit needs the account password")]

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use starpos_core::limits::Limits;
+use starpos_core::onboarding::CardKind;
 use starpos_core::{Config, Error, InMemorySecureStore, SmsPurpose, StarPos};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -83,12 +85,58 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
         profile.merchant_id, profile.device_count, stats["refreshes"]
     );
 
-    step(6, "Logout wipes the tokens from secure storage");
+    step(6, "Onboarding: the form checks answer as the merchant types");
+    for card in ["6222 0212 3456 7890 129", "6222 0212 3456 7890 128"] {
+        let c = starpos_core::onboarding::check_bank_card(card);
+        match (c.valid, c.issuer_bank) {
+            (true, Some(bank)) => println!("   card {}: {bank}, {}", c.masked, c.card_kind.as_str()),
+            (true, None) => println!("   card {}: issuer unknown", c.masked),
+            (false, _) => println!("   card {}: {}", c.masked, c.reason.unwrap_or_default()),
+        }
+    }
+    for id in ["110105194912310021", "11010519491231002X"] {
+        let c = starpos_core::onboarding::check_resident_id(id);
+        match c.birth_date {
+            Some(born) => println!("   resident ID accepted (born {born})"),
+            None => println!("   resident ID refused: {}", c.reason.unwrap_or_default()),
+        }
+    }
+
+    step(7, "The merchant profile, a fee quote and daily limits");
+    let profile = phone_b.merchant_profile().await.map_err(show)?;
+    println!(
+        "   merchant {} terminal {} registered in province {}, settles {}",
+        profile.merchant_id, profile.terminal_id, profile.registered_province, profile.settlement_cycle
+    );
+    let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+    for kind in [CardKind::Debit, CardKind::Credit] {
+        let q = phone_b.quote_fee(1_000_000, kind, None).map_err(show)?;
+        println!(
+            "   10000.00 yuan by {} card: fee {} yuan, net {} yuan",
+            kind.as_str(),
+            yuan(q.fee_fen),
+            yuan(q.net_fen)
+        );
+    }
+    let too_high = Limits { daily_total_fen: profile.caps.daily_total_fen + 100, ..profile.caps };
+    explain(phone_b.set_limits(too_high, None).await);
+    let lower = Limits { daily_total_fen: 1_000_000, per_txn_fen: 500_000, per_card_daily_count: 3 };
+    phone_b.set_limits(lower, None).await.map_err(show)?;
+    explain(phone_b.set_limits(Limits { daily_total_fen: 2_000_000, ..lower }, None).await);
+    phone_b.set_limits(Limits { daily_total_fen: 2_000_000, ..lower }, Some(password.into())).await.map_err(show)?;
+    let left = phone_b.remaining_today().map_err(show)?;
+    println!(
+        "   limits set (raised with the password); today {} yuan remain, at most {} yuan per payment",
+        yuan(left.daily_total_remaining_fen),
+        yuan(left.max_next_payment_fen)
+    );
+
+    step(8, "Logout wipes the tokens from secure storage");
     phone_b.logout().await.map_err(show)?;
     println!("   logged out: session on this phone = {:?}", phone_b.current_session().map(|s| s.merchant_id));
     explain(phone_b.profile().await);
 
-    step(7, "Five wrong passwords lock the account, and the error says until when");
+    step(9, "Five wrong passwords lock the account, and the error says until when");
     for _ in 0..5 {
         explain(phone_b.login(phone.clone(), "Wrong2026pay".into(), None).await);
     }

@@ -21,6 +21,16 @@ pub enum LimitKind {
     PerCardDailyCount,
 }
 
+impl std::fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LimitKind::DailyTotal => "daily total",
+            LimitKind::PerTransaction => "per-payment",
+            LimitKind::PerCardDailyCount => "per-card daily use",
+        })
+    }
+}
+
 /// What is left of today's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remaining {
