@@ -22,7 +22,7 @@ pub enum StarPosError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("an account already exists for this phone number")]
     AccountExists,
-    #[error("{limit:?} limit: {attempted} tried, {remaining} remaining today")]
+    #[error("{limit:?} limit reached: {attempted} tried, {remaining} remaining today")]
     LimitExceeded { limit: LimitKind, attempted: i64, remaining: i64 },
     #[error("{limit:?} limit cannot exceed the platform's cap of {cap}")]
     LimitAboveCap { limit: LimitKind, requested: i64, cap: i64 },
@@ -30,6 +30,20 @@ pub enum StarPosError {
     StepUpRequired,
     #[error("merchant profile not loaded: fetch it first")]
     ProfileNotLoaded,
+    #[error("submit the real-name details first")]
+    RealNameRequired,
+    #[error("real-name details cannot change while a settlement card is bound")]
+    RealNameLocked,
+    #[error("a settlement card must be in the merchant's own name")]
+    CardHolderMismatch,
+    #[error("the bank's records do not match these card details")]
+    CardDetailsMismatch,
+    #[error("this card is already bound")]
+    CardAlreadyBound,
+    #[error("no such bound card")]
+    CardNotFound,
+    #[error("the card binding has expired: start again")]
+    CardBindingExpired,
     #[error("not logged in")]
     NotLoggedIn,
     #[error("the session has ended: log in again")]
@@ -71,6 +85,13 @@ impl From<Core> for StarPosError {
             }
             Core::StepUpRequired => Self::StepUpRequired,
             Core::ProfileNotLoaded => Self::ProfileNotLoaded,
+            Core::RealNameRequired => Self::RealNameRequired,
+            Core::RealNameLocked => Self::RealNameLocked,
+            Core::CardHolderMismatch => Self::CardHolderMismatch,
+            Core::CardDetailsMismatch => Self::CardDetailsMismatch,
+            Core::CardAlreadyBound => Self::CardAlreadyBound,
+            Core::CardNotFound => Self::CardNotFound,
+            Core::CardBindingExpired => Self::CardBindingExpired,
             Core::NotLoggedIn => Self::NotLoggedIn,
             Core::SessionExpired => Self::SessionExpired,
             Core::Network { reason } => Self::Network { reason },

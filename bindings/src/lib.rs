@@ -14,7 +14,10 @@ mod types;
 
 pub use checks::{BankCardCheck, CardKind, CreditCodeCheck, FieldCheck, Gender, ResidentIdCheck};
 pub use error::StarPosError;
-pub use merchant::{FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, RemainingToday, SettlementCycle};
+pub use merchant::{
+    CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
+    SettlementCard, SettlementCycle,
+};
 pub use secure_store::{SecureStore, SecureStoreError};
 pub use starpos::StarPos;
 pub use types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};

@@ -129,6 +129,9 @@ pub struct MerchantProfile {
     pub d0_surcharge_bp: u32,
     pub caps: Limits,
     pub limits: Limits,
+    pub real_name_verified: bool,
+    /// e.g. `*三`.
+    pub holder_name_masked: Option<String>,
 }
 
 impl From<core::MerchantProfile> for MerchantProfile {
@@ -149,6 +152,8 @@ impl From<core::MerchantProfile> for MerchantProfile {
             d0_surcharge_bp: p.fees.d0_surcharge_bp,
             caps: p.caps.into(),
             limits: p.limits.into(),
+            real_name_verified: p.real_name_verified,
+            holder_name_masked: p.holder_name_masked,
         }
     }
 }
@@ -170,6 +175,90 @@ impl From<core::FeeQuote> for FeeQuote {
             net_fen: q.net_fen,
             rate_bp: q.rate_bp,
             cap_fen: q.cap_fen,
+        }
+    }
+}
+
+/// Real-name details the merchant types.
+#[derive(Clone, uniffi::Record)]
+pub struct RealName {
+    pub holder_name: String,
+    pub id_number: String,
+    pub merchant_name: String,
+    #[uniffi(default)]
+    pub credit_code: Option<String>,
+}
+
+impl From<RealName> for core::RealName {
+    fn from(r: RealName) -> Self {
+        core::RealName {
+            holder_name: r.holder_name,
+            id_number: r.id_number,
+            merchant_name: r.merchant_name,
+            credit_code: r.credit_code,
+        }
+    }
+}
+
+/// The four elements of a settlement card (sent once to the platform, never stored).
+#[derive(Clone, uniffi::Record)]
+pub struct CardElements {
+    pub card_number: String,
+    pub holder_name: String,
+    pub id_number: String,
+    pub reserved_phone: String,
+}
+
+impl From<CardElements> for core::CardElements {
+    fn from(c: CardElements) -> Self {
+        core::CardElements {
+            card_number: c.card_number,
+            holder_name: c.holder_name,
+            id_number: c.id_number,
+            reserved_phone: c.reserved_phone,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingCardBinding {
+    pub bind_id: String,
+    pub card_masked: String,
+    /// Where the SMS code went.
+    pub phone_masked: String,
+    pub expires_in_secs: u64,
+}
+
+impl From<core::PendingCardBinding> for PendingCardBinding {
+    fn from(p: core::PendingCardBinding) -> Self {
+        PendingCardBinding {
+            bind_id: p.bind_id,
+            card_masked: p.card_masked,
+            phone_masked: p.phone_masked,
+            expires_in_secs: p.expires_in,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SettlementCard {
+    pub card_id: String,
+    pub masked: String,
+    pub issuer_bank: Option<String>,
+    pub card_kind: CardKind,
+    pub is_default: bool,
+    pub bound_at: i64,
+}
+
+impl From<core::SettlementCard> for SettlementCard {
+    fn from(c: core::SettlementCard) -> Self {
+        SettlementCard {
+            card_kind: core::CardKind::parse(&c.card_kind).unwrap_or(core::CardKind::Unknown).into(),
+            card_id: c.card_id,
+            masked: c.masked,
+            issuer_bank: c.issuer_bank,
+            is_default: c.is_default,
+            bound_at: c.bound_at,
         }
     }
 }

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use crate::checks::CardKind;
 use crate::error::StarPosError;
-use crate::merchant::{FeeQuote, Limits, MerchantProfile, RemainingToday, SettlementCycle};
+use crate::merchant::{
+    CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
+    SettlementCycle,
+};
 use crate::secure_store::{Adapter, SecureStore};
 use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
 
@@ -82,5 +85,36 @@ impl StarPos {
     /// What is left of today's limits.
     pub fn remaining_today(&self) -> Result<RemainingToday> {
         Ok(self.core.remaining_today()?.into())
+    }
+
+    /// Submits the real-name details; answers the updated profile.
+    pub async fn submit_real_name(&self, details: RealName) -> Result<MerchantProfile> {
+        Ok(self.core.submit_real_name(details.into()).await?.into())
+    }
+
+    /// Starts binding a settlement card; an SMS code goes to the phone reserved at the bank.
+    pub async fn start_card_binding(&self, card: CardElements) -> Result<PendingCardBinding> {
+        Ok(self.core.start_card_binding(card.into()).await?.into())
+    }
+
+    pub async fn confirm_card_binding(&self, bind_id: String, sms_code: String) -> Result<SettlementCard> {
+        Ok(self.core.confirm_card_binding(bind_id, sms_code).await?.into())
+    }
+
+    pub async fn settlement_cards(&self) -> Result<Vec<SettlementCard>> {
+        Ok(self.core.settlement_cards().await?.into_iter().map(Into::into).collect())
+    }
+
+    pub fn cached_settlement_cards(&self) -> Result<Vec<SettlementCard>> {
+        Ok(self.core.cached_settlement_cards()?.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn set_default_card(&self, card_id: String) -> Result<Vec<SettlementCard>> {
+        Ok(self.core.set_default_card(card_id).await?.into_iter().map(Into::into).collect())
+    }
+
+    /// Unbinds a card; needs the account password (step-up).
+    pub async fn unbind_card(&self, card_id: String, password: String) -> Result<Vec<SettlementCard>> {
+        Ok(self.core.unbind_card(card_id, password).await?.into_iter().map(Into::into).collect())
     }
 }

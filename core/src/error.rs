@@ -50,6 +50,26 @@ pub enum Error {
     /// The merchant profile (fees, limits) is not on this device yet: fetch it once online.
     #[error("merchant profile not loaded: fetch it first")]
     ProfileNotLoaded,
+    /// Real-name details must be submitted before a settlement card can be bound.
+    #[error("submit the real-name details first")]
+    RealNameRequired,
+    /// Real-name details cannot change while a settlement card is bound.
+    #[error("real-name details cannot change while a settlement card is bound")]
+    RealNameLocked,
+    /// A settlement card must be in the merchant's own name (the real-name holder and ID).
+    #[error("a settlement card must be in the merchant's own name")]
+    CardHolderMismatch,
+    /// The bank's records do not match the card number, holder, ID number and reserved phone
+    /// (the bank does not say which).
+    #[error("the bank's records do not match these card details")]
+    CardDetailsMismatch,
+    #[error("this card is already bound")]
+    CardAlreadyBound,
+    #[error("no such bound card")]
+    CardNotFound,
+    /// The card binding waited too long for its SMS code (or is unknown): start again.
+    #[error("the card binding has expired: start again")]
+    CardBindingExpired,
     /// No one is logged in on this device.
     #[error("not logged in")]
     NotLoggedIn,
@@ -177,6 +197,13 @@ fn from_platform(body: ErrorBody) -> Error {
             Error::InvalidInput { field: body.field.unwrap_or_else(|| "request".into()), reason: body.message }
         }
         "step_up_required" => Error::StepUpRequired,
+        "real_name_required" => Error::RealNameRequired,
+        "real_name_locked" => Error::RealNameLocked,
+        "card_holder_mismatch" => Error::CardHolderMismatch,
+        "card_elements_mismatch" => Error::CardDetailsMismatch,
+        "card_already_bound" => Error::CardAlreadyBound,
+        "card_not_found" => Error::CardNotFound,
+        "binding_expired" => Error::CardBindingExpired,
         "step_up_failed" => Error::invalid("password", body.message),
         "limit_above_cap" => Error::LimitAboveCap {
             limit: match body.field.as_deref() {

@@ -10,7 +10,9 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, Remaining};
 use crate::onboarding::fees::SettlementCycle;
-use crate::onboarding::{CardKind, FeeQuote, Merchant, MerchantProfile};
+use crate::onboarding::{
+    CardElements, CardKind, Cards, FeeQuote, Merchant, MerchantProfile, PendingCardBinding, RealName, SettlementCard,
+};
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
 use crate::runtime::run;
@@ -28,6 +30,7 @@ pub struct StarPos {
 struct Inner {
     accounts: Accounts,
     merchant: Merchant,
+    cards: Cards,
 }
 
 impl Inner {
@@ -47,8 +50,9 @@ impl StarPos {
             Arc::new(PlatformClient::new(&config.platform_url, &config.pinned_key_hashes, &config.extra_roots_der)?);
         let db = Arc::new(Db::open(&config.data_dir)?);
         let merchant = Merchant::new(db.clone(), platform.clone());
+        let cards = Cards::new(db.clone());
         let accounts = Accounts::new(platform, db, secure_store, config.device_id)?;
-        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant }) })
+        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards }) })
     }
 
     pub fn current_session(&self) -> Option<Session> {
@@ -128,5 +132,62 @@ impl StarPos {
     /// What is left of today's limits (platform business day, China Standard Time).
     pub fn remaining_today(&self) -> Result<Remaining> {
         self.inner.merchant.remaining_today(&self.inner.merchant_id()?)
+    }
+
+    /// Submits the real-name details (checked here first); answers the updated profile.
+    pub async fn submit_real_name(&self, details: RealName) -> Result<MerchantProfile> {
+        let inner = self.inner.clone();
+        run(async move { inner.cards.submit_real_name(&inner.accounts, details).await }).await
+    }
+
+    /// Starts binding a settlement card: the four elements are checked here, then verified by
+    /// the bank through the platform, which texts a code to the reserved phone.
+    pub async fn start_card_binding(&self, card: CardElements) -> Result<PendingCardBinding> {
+        let inner = self.inner.clone();
+        run(async move { inner.cards.start_binding(&inner.accounts, card).await }).await
+    }
+
+    /// Finishes a binding with the SMS code sent to the reserved phone.
+    pub async fn confirm_card_binding(&self, bind_id: String, sms_code: String) -> Result<SettlementCard> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.cards.confirm_binding(&inner.accounts, &merchant_id, bind_id, sms_code).await
+        })
+        .await
+    }
+
+    /// The bound settlement cards, from the platform (kept for offline use).
+    pub async fn settlement_cards(&self) -> Result<Vec<SettlementCard>> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.cards.refresh(&inner.accounts, &merchant_id).await
+        })
+        .await
+    }
+
+    /// The settlement cards last listed, without network.
+    pub fn cached_settlement_cards(&self) -> Result<Vec<SettlementCard>> {
+        self.inner.cards.cached(&self.inner.merchant_id()?)
+    }
+
+    pub async fn set_default_card(&self, card_id: String) -> Result<Vec<SettlementCard>> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.cards.set_default(&inner.accounts, &merchant_id, card_id).await
+        })
+        .await
+    }
+
+    /// Unbinds a settlement card; needs the account password (step-up).
+    pub async fn unbind_card(&self, card_id: String, password: String) -> Result<Vec<SettlementCard>> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.cards.unbind(&inner.accounts, &merchant_id, card_id, password).await
+        })
+        .await
     }
 }

@@ -53,3 +53,32 @@ def test_profile_fees_and_limits(make_client, dev, new_phone):
         assert remaining.daily_total_remaining_fen == 100_000 and remaining.max_next_payment_fen == 20_000
 
     asyncio.run(flow())
+
+
+def test_real_name_and_settlement_card(make_client, dev, new_phone, tmp_path):
+    async def flow():
+        c, _ = make_client("py-cards")
+        await c.request_sms_code(new_phone, starpos.SmsPurpose.REGISTER)
+        await c.register(new_phone, PASSWORD, dev.sms_code(new_phone, "register"))
+        card = starpos.CardElements(card_number="6222021234567890128", holder_name="张三", id_number="11010519491231002X", reserved_phone="13900139000")
+        with pytest.raises(starpos.StarPosError.RealNameRequired):
+            await c.start_card_binding(card)
+        profile = await c.submit_real_name(starpos.RealName(holder_name="张三", id_number="11010519491231002X", merchant_name="蟒蛇小店", credit_code=None))
+        assert profile.real_name_verified and profile.holder_name_masked == "*三"
+        with pytest.raises(starpos.StarPosError.CardDetailsMismatch):
+            await c.start_card_binding(starpos.CardElements(card_number=card.card_number, holder_name="张三", id_number="11010519491231002X", reserved_phone="13900139009"))
+        pending = await c.start_card_binding(card)
+        assert pending.card_masked == "622202*********0128"
+        bound = await c.confirm_card_binding(pending.bind_id, dev.sms_code("13900139000", "bind_card"))
+        assert bound.is_default and bound.card_kind == starpos.CardKind.DEBIT and bound.issuer_bank == "中国工商银行"
+        assert [k.masked for k in c.cached_settlement_cards()] == ["622202*********0128"]
+        with pytest.raises(starpos.StarPosError.InvalidInput):
+            await c.unbind_card(bound.card_id, "Wrong2026pw")
+        assert await c.unbind_card(bound.card_id, PASSWORD) == []
+
+        for f in tmp_path.rglob("*"):
+            if f.is_file():
+                blob = f.read_bytes()
+                assert b"6222021234567890128" not in blob and b"11010519491231002X" not in blob
+
+    asyncio.run(flow())

@@ -69,6 +69,14 @@ fn test() -> Result<bool, String> {
     if let Err(e) = &generated {
         eprintln!("{e}");
     }
+    // No Swift compiler here: check that the Swift bindings hold the API the app will call.
+    let swift = std::fs::read_to_string(cmd::target_dir().join("bindings/swift/StarPOS.swift")).unwrap_or_default();
+    let swift_api = ["class StarPos", "func login(", "func checkBankCard(", "protocol SecureStore"];
+    let missing: Vec<&str> = swift_api.iter().copied().filter(|needle| !swift.contains(needle)).collect();
+    if !missing.is_empty() {
+        eprintln!("Swift bindings lack {missing:?}");
+    }
+    tally.check("swift bindings present", missing.is_empty());
     tally.check(
         "sandbox binary",
         cmd::run(&root, "cargo", &["build", "--package", "starpos-sandbox", "--bin", "starpos"], &[]).is_ok(),

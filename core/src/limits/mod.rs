@@ -104,12 +104,7 @@ impl<'a> LimitBook<'a> {
             if amount_fen > limits.per_txn_fen {
                 return Err(exceeded(LimitKind::PerTransaction, amount_fen, limits.per_txn_fen));
             }
-            let used: i64 = tx.query_row(
-                "SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations
-                 WHERE merchant_id = ?1 AND business_day = ?2 AND state <> 'released'",
-                (merchant_id, day),
-                |r| r.get(0),
-            )?;
+            let used = held(tx, merchant_id, day)?;
             let remaining = (limits.daily_total_fen - used).max(0);
             if amount_fen > remaining {
                 return Err(exceeded(LimitKind::DailyTotal, amount_fen, remaining));
@@ -170,13 +165,7 @@ impl<'a> LimitBook<'a> {
     pub fn remaining(&self, merchant_id: &str, day: &str) -> Result<Remaining, Error> {
         let (limits, used) = self.db.with(|c| {
             let limits = read_limits(c, merchant_id)?;
-            let used: i64 = c.query_row(
-                "SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations
-                 WHERE merchant_id = ?1 AND business_day = ?2 AND state <> 'released'",
-                (merchant_id, day),
-                |r| r.get(0),
-            )?;
-            Ok((limits, used))
+            Ok((limits, held(c, merchant_id, day)?))
         })?;
         let limits = limits.ok_or(Error::ProfileNotLoaded)?;
         let left = (limits.daily_total_fen - used).max(0);
@@ -187,6 +176,16 @@ impl<'a> LimitBook<'a> {
             max_next_payment_fen: left.min(limits.per_txn_fen),
         })
     }
+}
+
+/// The day's committed and still-reserved amounts.
+fn held(c: &rusqlite::Connection, merchant_id: &str, day: &str) -> Result<i64, rusqlite::Error> {
+    c.query_row(
+        "SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations
+         WHERE merchant_id = ?1 AND business_day = ?2 AND state <> 'released'",
+        (merchant_id, day),
+        |r| r.get(0),
+    )
 }
 
 fn read_limits(c: &rusqlite::Connection, merchant_id: &str) -> Result<Option<Limits>, rusqlite::Error> {

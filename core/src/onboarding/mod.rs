@@ -2,7 +2,10 @@
 //! ID, business licence credit code, phone, holder name). Profile, settlement-card binding,
 //! fees and limits build on these.
 
+mod cards;
 pub mod checks;
+pub(crate) use cards::Cards;
+pub use cards::{CardElements, PendingCardBinding, RealName, SettlementCard};
 pub mod fees;
 mod merchant;
 pub(crate) use merchant::Merchant;

@@ -162,6 +162,12 @@ pub struct MerchantProfileWire {
     pub fees: FeeScheduleWire,
     pub caps: LimitsWire,
     pub limits: LimitsWire,
+    /// Real-name details accepted by the platform.
+    #[serde(default)]
+    pub real_name_verified: bool,
+    /// The holder's name with all but the last character hidden, e.g. `*三`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_name_masked: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -180,4 +186,86 @@ pub struct FeeQuoteWire {
     pub rate_bp: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cap_fen: Option<i64>,
+}
+
+/// Real-name details. Carries the full ID number once, to the platform: Debug hides it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct RealNameRequest {
+    pub holder_name: String,
+    pub id_number: String,
+    pub merchant_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<String>,
+}
+
+impl std::fmt::Debug for RealNameRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealNameRequest").field("merchant_name", &self.merchant_name).finish_non_exhaustive()
+    }
+}
+
+/// The four elements of a settlement card. Full card and ID numbers travel to the platform once
+/// over TLS and are never stored on the phone: Debug hides them.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct BindCardRequest {
+    pub card_number: String,
+    pub holder_name: String,
+    pub id_number: String,
+    pub reserved_phone: String,
+}
+
+impl std::fmt::Debug for BindCardRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BindCardRequest").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindCardStarted {
+    pub bind_id: String,
+    pub card_masked: String,
+    /// The phone reserved at the bank, masked; the SMS code went there.
+    pub phone_masked: String,
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BindCardConfirm {
+    pub bind_id: String,
+    pub sms_code: String,
+}
+
+/// A bound settlement card: masked number only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementCardWire {
+    pub card_id: String,
+    pub masked: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_bank: Option<String>,
+    pub card_kind: String,
+    pub is_default: bool,
+    pub bound_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardsResponse {
+    pub cards: Vec<SettlementCardWire>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CardIdRequest {
+    pub card_id: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UnbindCardRequest {
+    pub card_id: String,
+    /// Step-up: the account password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for UnbindCardRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnbindCardRequest").field("card_id", &self.card_id).finish_non_exhaustive()
+    }
 }

@@ -15,7 +15,22 @@ const UPGRADES: &[&str] = &[
     "ALTER TABLE account ADD COLUMN last_seen_at INTEGER;",
     // 2 -> 3: merchant profile cache, daily limits and their reservations.
     PROFILE_AND_LIMITS,
+    // 3 -> 4: bound settlement cards (masked).
+    SETTLEMENT_CARDS,
 ];
+
+const SETTLEMENT_CARDS: &str = "
+-- The merchant's bound settlement cards as the platform listed them: masked numbers only.
+CREATE TABLE settlement_cards (
+    card_id     TEXT PRIMARY KEY NOT NULL,
+    merchant_id TEXT NOT NULL,
+    masked      TEXT NOT NULL,
+    issuer_bank TEXT,
+    card_kind   TEXT NOT NULL,
+    is_default  INTEGER NOT NULL,
+    bound_at    INTEGER NOT NULL
+);
+";
 
 const PROFILE_AND_LIMITS: &str = "
 -- The platform's merchant profile (JSON as received: no secret, masked identifiers only).
@@ -79,34 +94,10 @@ CREATE TABLE account (
     last_seen_at  INTEGER
 );
 ",
-    PROFILE_AND_LIMITS_LATEST,
+    // Unchanged since its upgrade step; a later step that alters it writes the new form here.
+    PROFILE_AND_LIMITS,
+    SETTLEMENT_CARDS,
 ];
-
-/// Identical to the 2 -> 3 step today; kept apart so a later step can change one without the other.
-const PROFILE_AND_LIMITS_LATEST: &str = "
-CREATE TABLE merchant_profile (
-    merchant_id TEXT PRIMARY KEY NOT NULL,
-    json        TEXT NOT NULL,
-    fetched_at  INTEGER NOT NULL
-);
-CREATE TABLE limits (
-    merchant_id          TEXT PRIMARY KEY NOT NULL,
-    daily_total_fen      INTEGER NOT NULL CHECK (daily_total_fen >= 0),
-    per_txn_fen          INTEGER NOT NULL CHECK (per_txn_fen >= 0),
-    per_card_daily_count INTEGER NOT NULL CHECK (per_card_daily_count >= 0),
-    updated_at           INTEGER NOT NULL
-);
-CREATE TABLE limit_reservations (
-    id           INTEGER PRIMARY KEY,
-    merchant_id  TEXT NOT NULL,
-    business_day TEXT NOT NULL,
-    amount_fen   INTEGER NOT NULL CHECK (amount_fen > 0),
-    card_key     TEXT NOT NULL,
-    state        TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
-    created_at   INTEGER NOT NULL
-);
-CREATE INDEX limit_reservations_day ON limit_reservations (merchant_id, business_day, state);
-";
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

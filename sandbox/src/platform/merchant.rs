@@ -42,16 +42,17 @@ pub fn fee_schedule() -> FeeScheduleWire {
     }
 }
 
-type ProfileRow = (String, String, String, Option<String>, String, Option<i64>, Option<i64>, Option<u32>);
+type ProfileRow =
+    (String, String, String, Option<String>, String, Option<i64>, Option<i64>, Option<u32>, Option<String>);
 
 pub fn profile_of(state: &State, merchant_id: &str) -> ApiResult<MerchantProfileWire> {
     let row: ProfileRow = state.db().query_row(
         "SELECT terminal_id, merchant_name, province, credit_code, settlement, daily_total_fen, per_txn_fen,
-                per_card_daily_count FROM merchants WHERE id = ?1",
+                per_card_daily_count, holder_name FROM merchants WHERE id = ?1",
         [merchant_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
     )?;
-    let (terminal_id, merchant_name, province, credit_code, settlement, daily, per_txn, per_card) = row;
+    let (terminal_id, merchant_name, province, credit_code, settlement, daily, per_txn, per_card, holder) = row;
     Ok(MerchantProfileWire {
         merchant_id: merchant_id.into(),
         terminal_id,
@@ -66,6 +67,8 @@ pub fn profile_of(state: &State, merchant_id: &str) -> ApiResult<MerchantProfile
             per_txn_fen: per_txn.unwrap_or(CAPS.per_txn_fen),
             per_card_daily_count: per_card.unwrap_or(CAPS.per_card_daily_count),
         },
+        real_name_verified: holder.is_some(),
+        holder_name_masked: super::cards::holder_name_masked(holder),
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+mod cards;
 mod dev;
 mod error;
 mod merchant;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use cards::{RegistryCard, BANK_REGISTRY};
 use state::State;
 pub use state::SEED_MERCHANT;
 
@@ -119,6 +121,12 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/merchant/profile", get(merchant::profile))
         .route("/v1/limits", axum::routing::put(merchant::set_limits))
         .route("/v1/fees/quote", get(merchant::quote))
+        .route("/v1/merchant/real-name", post(cards::real_name))
+        .route("/v1/cards", get(cards::list))
+        .route("/v1/cards/bind", post(cards::start_binding))
+        .route("/v1/cards/bind/confirm", post(cards::confirm_binding))
+        .route("/v1/cards/default", post(cards::set_default))
+        .route("/v1/cards/unbind", post(cards::unbind))
         .route("/dev/sms", get(dev::latest_sms))
         .route("/dev/sessions/expire-access", post(dev::expire_access))
         .route("/dev/stats", get(dev::stats))

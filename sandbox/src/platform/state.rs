@@ -48,7 +48,30 @@ CREATE TABLE IF NOT EXISTS merchants (
     settlement    TEXT NOT NULL DEFAULT 't1',
     daily_total_fen      INTEGER,
     per_txn_fen          INTEGER,
-    per_card_daily_count INTEGER
+    per_card_daily_count INTEGER,
+    holder_name   TEXT,
+    id_hash       TEXT
+);
+CREATE TABLE IF NOT EXISTS cards (
+    id          TEXT PRIMARY KEY NOT NULL,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    card_hash   TEXT NOT NULL,
+    masked      TEXT NOT NULL,
+    issuer_bank TEXT,
+    card_kind   TEXT NOT NULL,
+    is_default  INTEGER NOT NULL DEFAULT 0,
+    bound_at    INTEGER NOT NULL,
+    unbound_at  INTEGER
+);
+CREATE TABLE IF NOT EXISTS pending_bindings (
+    bind_id        TEXT PRIMARY KEY NOT NULL,
+    merchant_id    TEXT NOT NULL REFERENCES merchants(id),
+    card_hash      TEXT NOT NULL,
+    masked         TEXT NOT NULL,
+    issuer_bank    TEXT,
+    card_kind      TEXT NOT NULL,
+    reserved_phone TEXT NOT NULL,
+    expires_at     INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS devices (
     merchant_id TEXT NOT NULL REFERENCES merchants(id),

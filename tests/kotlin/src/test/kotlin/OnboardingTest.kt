@@ -8,8 +8,10 @@ import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
+import uniffi.starpos.CardElements
 import uniffi.starpos.CardKind
 import uniffi.starpos.Limits
+import uniffi.starpos.RealName
 import uniffi.starpos.SmsPurpose
 import uniffi.starpos.StarPos
 import uniffi.starpos.StarPosConfig
@@ -54,6 +56,26 @@ class OnboardingTest {
         }
         assertEquals(profile.caps.dailyTotalFen, above.cap)
         assertEquals(100_000L, c.remainingToday().dailyTotalRemainingFen)
+        c.close()
+    }
+
+    @Test
+    fun realNameAndSettlementCard() = runBlocking {
+        val phone = "133" + (1..8).map { Random.nextInt(10) }.joinToString("")
+        val dir = Files.createTempDirectory("starpos-kt-cards")
+        val c = StarPos(StarPosConfig(Dev.base + "/", dir.toString(), "kt-cards"), MapStore())
+        c.requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.register(phone, password, Dev.smsCode(phone, "register"))
+        val card = CardElements("6225881234567898", "张三", "11010519491231002X", "13900139000")
+        assertThrows<StarPosException.RealNameRequired> { c.startCardBinding(card) }
+        assertTrue(c.submitRealName(RealName("张三", "11010519491231002X", "咖啡小店", null)).realNameVerified)
+        val pending = c.startCardBinding(card)
+        assertEquals("622588******7898", pending.cardMasked)
+        val bound = c.confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
+        assertTrue(bound.isDefault)
+        assertEquals("招商银行", bound.issuerBank)
+        assertThrows<StarPosException.CardAlreadyBound> { c.startCardBinding(card) }
+        assertEquals(listOf(bound), c.settlementCards())
         c.close()
     }
 }
