@@ -66,6 +66,11 @@ impl StarPos {
         Ok(self.core.merchant_profile().await?.into())
     }
 
+    /// Chooses T+1 (next business day) or D0 (same day, for a surcharge) settlement.
+    pub async fn set_settlement_cycle(&self, cycle: SettlementCycle) -> Result<MerchantProfile> {
+        Ok(self.core.set_settlement_cycle(cycle.into()).await?.into())
+    }
+
     /// The profile last fetched, without network.
     pub fn cached_merchant_profile(&self) -> Result<Option<MerchantProfile>> {
         Ok(self.core.cached_merchant_profile()?.map(Into::into))

@@ -97,6 +97,12 @@ impl StarPos {
         run(async move { inner.merchant.fetch_profile(&inner.accounts).await }).await
     }
 
+    /// Chooses T+1 (next business day) or D0 (same day, for a surcharge) settlement.
+    pub async fn set_settlement_cycle(&self, cycle: SettlementCycle) -> Result<MerchantProfile> {
+        let inner = self.inner.clone();
+        run(async move { inner.merchant.set_settlement_cycle(&inner.accounts, cycle).await }).await
+    }
+
     /// The profile last fetched, without network.
     pub fn cached_merchant_profile(&self) -> Result<Option<MerchantProfile>> {
         self.inner.merchant.cached_profile(&self.inner.merchant_id()?)
@@ -137,7 +143,11 @@ impl StarPos {
     /// Submits the real-name details (checked here first); answers the updated profile.
     pub async fn submit_real_name(&self, details: RealName) -> Result<MerchantProfile> {
         let inner = self.inner.clone();
-        run(async move { inner.cards.submit_real_name(&inner.accounts, details).await }).await
+        run(async move {
+            let profile = inner.cards.submit_real_name(&inner.accounts, details).await?;
+            inner.merchant.keep(profile)
+        })
+        .await
     }
 
     /// Starts binding a settlement card: the four elements are checked here, then verified by

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use starpos_core::limits::Limits;
-use starpos_core::onboarding::CardKind;
+use starpos_core::onboarding::fees::SettlementCycle;
+use starpos_core::onboarding::{CardElements, CardKind, RealName};
 use starpos_core::{Config, Error, InMemorySecureStore, SmsPurpose, StarPos};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -131,12 +132,53 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
         yuan(left.max_next_payment_fen)
     );
 
-    step(8, "Logout wipes the tokens from secure storage");
+    step(8, "Real-name details, then a settlement card verified by the bank and an SMS code");
+    let card = crate::platform::BANK_REGISTRY[0].card_number;
+    let id_number = crate::platform::BANK_REGISTRY[0].id_number;
+    let reserved = crate::platform::BANK_REGISTRY[0].reserved_phone;
+    secrets.extend([card.to_string(), id_number.to_string()]);
+    let elements = |reserved_phone: &str| CardElements {
+        card_number: card.into(),
+        holder_name: "张三".into(),
+        id_number: id_number.into(),
+        reserved_phone: reserved_phone.into(),
+    };
+    explain(phone_b.start_card_binding(elements(reserved)).await);
+    let real_name = RealName {
+        holder_name: "张三".into(),
+        id_number: id_number.into(),
+        merchant_name: "星标便利店".into(),
+        credit_code: None,
+    };
+    let profile = phone_b.submit_real_name(real_name).await.map_err(show)?;
+    println!("   real-name details accepted for {}", profile.holder_name_masked.unwrap_or_default());
+    explain(phone_b.start_card_binding(elements("13900139009")).await);
+    let pending = phone_b.start_card_binding(elements(reserved)).await.map_err(show)?;
+    let code = dev.sms_code(reserved, "bind_card").await?;
+    secrets.push(code.clone());
+    println!("   the bank knows card {}; code sent to {}", pending.card_masked, pending.phone_masked);
+    let bound = phone_b.confirm_card_binding(pending.bind_id, code).await.map_err(show)?;
+    println!(
+        "   settlement card {} ({}, {}) bound{}",
+        bound.masked,
+        bound.issuer_bank.unwrap_or_default(),
+        bound.card_kind,
+        if bound.is_default { ", default for payouts" } else { "" }
+    );
+    let d0 = phone_b.set_settlement_cycle(SettlementCycle::D0).await.map_err(show)?;
+    let q = phone_b.quote_fee(1_000_000, CardKind::Debit, None).map_err(show)?;
+    println!(
+        "   settlement switched to {}: 10000.00 yuan by debit card now costs {} yuan",
+        d0.settlement_cycle,
+        yuan(q.fee_fen)
+    );
+
+    step(9, "Logout wipes the tokens from secure storage");
     phone_b.logout().await.map_err(show)?;
     println!("   logged out: session on this phone = {:?}", phone_b.current_session().map(|s| s.merchant_id));
     explain(phone_b.profile().await);
 
-    step(9, "Five wrong passwords lock the account, and the error says until when");
+    step(10, "Five wrong passwords lock the account, and the error says until when");
     for _ in 0..5 {
         explain(phone_b.login(phone.clone(), "Wrong2026pay".into(), None).await);
     }

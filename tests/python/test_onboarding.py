@@ -69,9 +69,21 @@ def test_real_name_and_settlement_card(make_client, dev, new_phone, tmp_path):
             await c.start_card_binding(starpos.CardElements(card_number=card.card_number, holder_name="张三", id_number="11010519491231002X", reserved_phone="13900139009"))
         pending = await c.start_card_binding(card)
         assert pending.card_masked == "622202*********0128"
-        bound = await c.confirm_card_binding(pending.bind_id, dev.sms_code("13900139000", "bind_card"))
+        real = dev.sms_code("13900139000", "bind_card")
+        with pytest.raises(starpos.StarPosError.SmsCodeWrong) as wrong:
+            await c.confirm_card_binding(pending.bind_id, "000000" if real != "000000" else "111111")
+        assert wrong.value.tries_left == 2
+        bound = await c.confirm_card_binding(pending.bind_id, real)
         assert bound.is_default and bound.card_kind == starpos.CardKind.DEBIT and bound.issuer_bank == "中国工商银行"
         assert [k.masked for k in c.cached_settlement_cards()] == ["622202*********0128"]
+
+        # The journey ends with limits set: above the cap is refused, then a lower set is kept.
+        profile = await c.merchant_profile()
+        with pytest.raises(starpos.StarPosError.LimitAboveCap):
+            await c.set_limits(starpos.Limits(daily_total_fen=profile.caps.daily_total_fen, per_txn_fen=profile.caps.per_txn_fen + 1, per_card_daily_count=1), PASSWORD)
+        limits = starpos.Limits(daily_total_fen=300_000, per_txn_fen=100_000, per_card_daily_count=3)
+        assert await c.set_limits(limits, None) == limits
+        assert c.remaining_today().max_next_payment_fen == 100_000
         with pytest.raises(starpos.StarPosError.InvalidInput):
             await c.unbind_card(bound.card_id, "Wrong2026pw")
         assert await c.unbind_card(bound.card_id, PASSWORD) == []

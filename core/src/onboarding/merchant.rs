@@ -12,7 +12,7 @@ use super::CardKind;
 use crate::account::Accounts;
 use crate::error::{Error, InternalError};
 use crate::limits::{business_day, LimitBook, LimitKind, Limits, Remaining};
-use crate::platform::wire::{FeeQuoteWire, MerchantProfileWire, SetLimitsRequest};
+use crate::platform::wire::{FeeQuoteWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest};
 use crate::platform::PlatformClient;
 use crate::storage::Db;
 
@@ -32,6 +32,23 @@ impl Merchant {
     /// Fetches the profile, caches it and its limits.
     pub async fn fetch_profile(&self, accounts: &Accounts) -> Result<MerchantProfile, Error> {
         let profile: MerchantProfile = accounts.signed::<(), _>(Method::GET, "v1/merchant/profile", None, true).await?;
+        self.keep(profile)
+    }
+
+    /// Chooses T+1 or D0 settlement; answers (and keeps) the updated profile.
+    pub async fn set_settlement_cycle(
+        &self,
+        accounts: &Accounts,
+        cycle: SettlementCycle,
+    ) -> Result<MerchantProfile, Error> {
+        let body = SettlementRequest { cycle: cycle.as_str().into() };
+        let profile: MerchantProfile =
+            accounts.signed(Method::PUT, "v1/merchant/settlement", Some(&body), false).await?;
+        self.keep(profile)
+    }
+
+    /// Caches a profile the platform sent, with its limits.
+    pub fn keep(&self, profile: MerchantProfile) -> Result<MerchantProfile, Error> {
         let now = self.platform.platform_now();
         let json = serde_json::to_string(&profile).map_err(InternalError::from)?;
         self.db.write(|tx| {

@@ -269,3 +269,9 @@ impl std::fmt::Debug for UnbindCardRequest {
         f.debug_struct("UnbindCardRequest").field("card_id", &self.card_id).finish_non_exhaustive()
     }
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SettlementRequest {
+    /// `t1` or `d0`.
+    pub cycle: String,
+}

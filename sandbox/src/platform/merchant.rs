@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Json;
 use starpos_core::onboarding::fees::{self, SettlementCycle};
 use starpos_core::platform::wire::{
-    FeeQuoteWire, FeeRateWire, FeeScheduleWire, LimitsWire, MerchantProfileWire, SetLimitsRequest,
+    FeeQuoteWire, FeeRateWire, FeeScheduleWire, LimitsWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest,
 };
 
 use super::auth::verify_signed;
@@ -160,4 +160,21 @@ fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> ApiResul
     axum::extract::Query::<T>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| ApiError::invalid("invalid_request", "query", e.body_text()))
+}
+
+/// The merchant chooses T+1 (next business day) or D0 (same day, with the D0 surcharge).
+pub async fn set_settlement(
+    St(state): St<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<MerchantProfileWire>> {
+    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+    let req: SettlementRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))?;
+    let cycle = SettlementCycle::parse(&req.cycle)
+        .ok_or_else(|| ApiError::invalid("invalid_request", "cycle", "cycle is t1 or d0"))?;
+    state.db().execute("UPDATE merchants SET settlement = ?1 WHERE id = ?2", (cycle.as_str(), &caller.merchant_id))?;
+    Ok(Json(profile_of(&state, &caller.merchant_id)?))
 }

@@ -121,6 +121,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/merchant/profile", get(merchant::profile))
         .route("/v1/limits", axum::routing::put(merchant::set_limits))
         .route("/v1/fees/quote", get(merchant::quote))
+        .route("/v1/merchant/settlement", axum::routing::put(merchant::set_settlement))
         .route("/v1/merchant/real-name", post(cards::real_name))
         .route("/v1/cards", get(cards::list))
         .route("/v1/cards/bind", post(cards::start_binding))

@@ -83,3 +83,17 @@ async fn limits_stay_under_the_caps_and_raising_needs_the_password() {
     assert_eq!(c.merchant_profile().await.unwrap().limits, higher, "the platform keeps them");
     assert_eq!(c.cached_merchant_profile().unwrap().unwrap().limits, higher);
 }
+
+#[tokio::test]
+async fn the_merchant_chooses_d0_and_quotes_follow() {
+    let w = World::start().await;
+    let (c, _) = w.client("d0");
+    w.register(&c, &new_phone()).await;
+    c.merchant_profile().await.unwrap();
+    assert_eq!(c.quote_fee(1_000_000, CardKind::Credit, None).unwrap().fee_fen, 6_000);
+    let p = c.set_settlement_cycle(SettlementCycle::D0).await.unwrap();
+    assert_eq!(p.settlement_cycle, "d0");
+    // The cached profile follows: the default quote now carries the D0 surcharge (5 bp).
+    assert_eq!(c.quote_fee(1_000_000, CardKind::Credit, None).unwrap().fee_fen, 6_500);
+    assert_eq!(c.merchant_profile().await.unwrap().settlement_cycle, "d0");
+}
