@@ -11,6 +11,7 @@ pub mod error;
 pub mod limits;
 pub mod onboarding;
 pub mod platform;
+pub mod reader;
 pub mod runtime;
 pub mod secure_store;
 mod starpos;
