@@ -220,7 +220,10 @@ mod tests {
 
     #[test]
     fn limits_are_enforced() {
-        assert_eq!(Frame::new(0, 0, 0, vec![0; MAX_PAYLOAD + 1]).encode(), Err(FrameError::PayloadTooLarge(MAX_PAYLOAD + 1)));
+        assert_eq!(
+            Frame::new(0, 0, 0, vec![0; MAX_PAYLOAD + 1]).encode(),
+            Err(FrameError::PayloadTooLarge(MAX_PAYLOAD + 1))
+        );
         assert!(chunks(b"abc", 3).is_err());
         assert_eq!(chunks(b"abcd", 4).unwrap().count(), 4);
     }

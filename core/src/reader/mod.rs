@@ -3,3 +3,4 @@
 //! carries the reader's encrypted blobs to the platform.
 
 pub mod frame;
+pub mod secure;
