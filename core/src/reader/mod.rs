@@ -1,6 +1,10 @@
-//! The card reader: the written protocol (docs/reader-protocol.md), its frame codec, and the
-//! card-data cryptography the platform relies on. The phone never sees clear card data: it
-//! carries the reader's encrypted blobs to the platform.
+//! The card reader: the written protocol (docs/reader-protocol.md), its frame codec, the
+//! secure session, and the connection over the shell's Bluetooth link. The phone never sees
+//! clear card data: it carries the reader's encrypted blobs to the platform.
 
+pub mod commands;
+pub mod connection;
+pub mod crypto;
 pub mod frame;
+pub mod link;
 pub mod secure;

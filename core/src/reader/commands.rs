@@ -1,0 +1,157 @@
+//! Command codes, response status codes and the small binary payloads of the reader protocol
+//! (docs/reader-protocol.md, section 6). Shared by the core and the simulated reader.
+
+pub const HELLO: u16 = 0x0001;
+pub const DEVICE_INFO: u16 = 0x0002;
+pub const HANDSHAKE: u16 = 0x0003;
+pub const DISPLAY_TEXT: u16 = 0x0010;
+pub const BEEP: u16 = 0x0011;
+
+/// The protocol version this core speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// First byte of every response payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    Ok = 0,
+    UnknownCommand = 1,
+    BadRequest = 2,
+    Busy = 3,
+    Cancelled = 4,
+    BatteryLow = 5,
+    FirmwareInvalid = 6,
+    NotSecure = 7,
+}
+
+impl Status {
+    pub fn from_byte(b: u8) -> Option<Status> {
+        Some(match b {
+            0 => Status::Ok,
+            1 => Status::UnknownCommand,
+            2 => Status::BadRequest,
+            3 => Status::Busy,
+            4 => Status::Cancelled,
+            5 => Status::BatteryLow,
+            6 => Status::FirmwareInvalid,
+            7 => Status::NotSecure,
+            _ => return None,
+        })
+    }
+}
+
+/// What the reader says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub serial: String,
+    pub model: String,
+    pub firmware: String,
+    pub battery_percent: u8,
+    pub charging: bool,
+}
+
+impl DeviceInfo {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for s in [&self.serial, &self.model, &self.firmware] {
+            put_str(&mut out, s);
+        }
+        out.push(self.battery_percent.min(100));
+        out.push(self.charging as u8);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<DeviceInfo> {
+        let mut r = Reader(bytes);
+        let info = DeviceInfo {
+            serial: r.str()?,
+            model: r.str()?,
+            firmware: r.str()?,
+            battery_percent: r.u8()?.min(100),
+            charging: r.u8()? != 0,
+        };
+        r.0.is_empty().then_some(info)
+    }
+}
+
+/// The reader's answer to the handshake: ephemeral key, serial, identity signature.
+pub fn encode_handshake_answer(ephemeral: &[u8; 32], serial: &str, signature: &[u8]) -> Vec<u8> {
+    let mut out = ephemeral.to_vec();
+    put_str(&mut out, serial);
+    out.extend_from_slice(signature);
+    out
+}
+
+pub fn decode_handshake_answer(bytes: &[u8]) -> Option<([u8; 32], String, Vec<u8>)> {
+    let ephemeral: [u8; 32] = bytes.get(..32)?.try_into().ok()?;
+    let mut r = Reader(&bytes[32..]);
+    let serial = r.str()?;
+    Some((ephemeral, serial, r.0.to_vec()))
+}
+
+/// A length-prefixed (one byte) UTF-8 string, cut at 255 bytes on a character boundary.
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    let mut end = s.len().min(255);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push(end as u8);
+    out.extend_from_slice(&s.as_bytes()[..end]);
+}
+
+/// A cursor over a payload; every read checks the bounds.
+pub struct Reader<'a>(pub &'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    pub fn str(&mut self) -> Option<String> {
+        let n = self.u8()? as usize;
+        String::from_utf8(self.bytes(n)?.to_vec()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_info_round_trips_and_refuses_garbage() {
+        let info = DeviceInfo {
+            serial: "SP100-000123".into(),
+            model: "StarPOS P1".into(),
+            firmware: "1.4.2".into(),
+            battery_percent: 76,
+            charging: true,
+        };
+        assert_eq!(DeviceInfo::decode(&info.encode()), Some(info.clone()));
+        let bytes = info.encode();
+        for cut in 0..bytes.len() {
+            assert_eq!(DeviceInfo::decode(&bytes[..cut]), None);
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(DeviceInfo::decode(&long), None);
+    }
+
+    #[test]
+    fn long_strings_are_cut_on_a_character_boundary() {
+        let mut out = Vec::new();
+        put_str(&mut out, &"收".repeat(100));
+        assert_eq!(out[0], 255 - 255 % 3);
+        assert!(Reader(&out).str().is_some());
+    }
+}

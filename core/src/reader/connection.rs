@@ -1,0 +1,258 @@
+//! One connection to a reader: frames out through the shell's link, frames in from its events,
+//! acknowledgements with retransmission, responses matched by sequence number, the secure
+//! session, and prompt detection of a lost link (docs/reader-protocol.md, section 3).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::commands::{self, Status};
+use super::frame::{chunks, flags, Decoder, Frame};
+use super::link::{BleLink, LinkError, LinkEvent, LinkEvents};
+use super::secure::{self, PhoneHandshake, SecureError, Session};
+
+/// Retransmission timing.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// How long to wait for the reader's ACK before sending again.
+    pub ack_timeout: Duration,
+    /// Retransmissions after the first send; with no ACK after them the link is declared lost.
+    pub retransmits: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing { ack_timeout: Duration::from_millis(300), retransmits: 3 }
+    }
+}
+
+impl Timing {
+    /// The longest a silent link can go unnoticed while a request is outstanding.
+    pub fn silent_link_detection(&self) -> Duration {
+        self.ack_timeout * (self.retransmits + 1)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReaderError {
+    #[error("the Bluetooth link to the reader was lost")]
+    LinkLost,
+    #[error("the reader did not acknowledge; the link is considered lost")]
+    NoAck,
+    #[error("the reader did not answer in time")]
+    Timeout,
+    #[error("the reader refused: {0:?}")]
+    Refused(Status),
+    #[error("the reader sent something unreadable")]
+    BadResponse,
+    #[error("Bluetooth: {0}")]
+    Link(LinkError),
+    #[error("secure session: {0}")]
+    Secure(SecureError),
+}
+
+#[derive(Default)]
+struct Pending {
+    ack: Option<oneshot::Sender<()>>,
+    response: Option<oneshot::Sender<Frame>>,
+}
+
+struct Shared {
+    pending: Mutex<HashMap<u16, Pending>>,
+    session: Mutex<Option<Session>>,
+    connected: watch::Sender<bool>,
+}
+
+impl Shared {
+    fn lose_link(&self) {
+        self.connected.send_replace(false);
+        // Dropping the senders wakes every waiting request with an error.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+pub struct ReaderConnection {
+    link: Arc<dyn BleLink>,
+    shared: Arc<Shared>,
+    seq: AtomicU16,
+    mtu: usize,
+    timing: Timing,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ReaderConnection {
+    /// Connects to `device_id` and starts listening.
+    pub async fn open(link: Arc<dyn BleLink>, device_id: &str, timing: Timing) -> Result<Self, ReaderError> {
+        let (events, rx) = LinkEvents::channel();
+        let mtu = link.connect(device_id, events).await.map_err(ReaderError::Link)? as usize;
+        let (connected, _) = watch::channel(true);
+        let shared = Arc::new(Shared { pending: Mutex::default(), session: Mutex::new(None), connected });
+        let task = tokio::spawn(listen(rx, shared.clone()));
+        Ok(ReaderConnection { link, shared, seq: AtomicU16::new(1), mtu, timing, task })
+    }
+
+    pub fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    pub fn is_connected(&self) -> bool {
+        *self.shared.connected.borrow()
+    }
+
+    /// Resolves when the link is lost (at once if it already is).
+    pub async fn lost(&self) {
+        let mut rx = self.shared.connected.subscribe();
+        let _ = rx.wait_for(|up| !*up).await;
+    }
+
+    /// Runs the handshake and checks the reader's identity against `pinned_identity`; from then
+    /// on every payload is sealed. Returns the reader's serial number.
+    pub async fn secure(&self, pinned_identity: &[u8]) -> Result<String, ReaderError> {
+        let (handshake, hello) = PhoneHandshake::start().map_err(ReaderError::Secure)?;
+        let answer = self.request(commands::HANDSHAKE, &hello, Duration::from_secs(5)).await?;
+        let (ephemeral_public, serial, signature) =
+            commands::decode_handshake_answer(&answer).ok_or(ReaderError::BadResponse)?;
+        let reader = secure::ReaderHello { ephemeral_public, serial: serial.clone(), signature };
+        let session = handshake.finish(&reader, pinned_identity).map_err(ReaderError::Secure)?;
+        *self.shared.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+        Ok(serial)
+    }
+
+    /// Sends a request and waits for its response body (status already checked).
+    pub async fn request(&self, command: u16, payload: &[u8], timeout: Duration) -> Result<Vec<u8>, ReaderError> {
+        if !self.is_connected() {
+            return Err(ReaderError::LinkLost);
+        }
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let (ack_tx, mut ack_rx) = oneshot::channel();
+        let (resp_tx, resp_rx) = oneshot::channel();
+        let bytes = {
+            let mut session = self.shared.session.lock().unwrap_or_else(|p| p.into_inner());
+            let frame_flags = if session.is_some() { flags::ENCRYPTED } else { 0 };
+            let body = match session.as_mut() {
+                Some(s) => s.seal(&aad(frame_flags, seq, command), payload),
+                None => payload.to_vec(),
+            };
+            Frame::new(frame_flags, seq, command, body).encode().map_err(|_| ReaderError::BadResponse)?
+        };
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(seq, Pending { ack: Some(ack_tx), response: Some(resp_tx) });
+        let mut lost = self.shared.connected.subscribe();
+
+        let mut acked = false;
+        for _ in 0..=self.timing.retransmits {
+            self.send(&bytes).await?;
+            tokio::select! {
+                r = &mut ack_rx => {
+                    if r.is_err() {
+                        return Err(ReaderError::LinkLost);
+                    }
+                    acked = true;
+                    break;
+                }
+                _ = tokio::time::sleep(self.timing.ack_timeout) => {}
+                _ = lost.wait_for(|up| !*up) => return Err(ReaderError::LinkLost),
+            }
+        }
+        if !acked {
+            tracing::warn!(command, "no acknowledgement from the reader; declaring the link lost");
+            self.shared.lose_link();
+            self.link.disconnect().await;
+            return Err(ReaderError::NoAck);
+        }
+        let frame = tokio::select! {
+            r = tokio::time::timeout(timeout, resp_rx) => match r {
+                Ok(Ok(frame)) => frame,
+                Ok(Err(_)) => return Err(ReaderError::LinkLost),
+                Err(_) => {
+                    self.shared.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&seq);
+                    return Err(ReaderError::Timeout);
+                }
+            },
+            _ = lost.wait_for(|up| !*up) => return Err(ReaderError::LinkLost),
+        };
+        let body = if frame.flags & flags::ENCRYPTED != 0 {
+            let mut session = self.shared.session.lock().unwrap_or_else(|p| p.into_inner());
+            let s = session.as_mut().ok_or(ReaderError::BadResponse)?;
+            s.open(&aad(frame.flags, frame.seq, frame.command), &frame.payload).map_err(ReaderError::Secure)?
+        } else {
+            if self.shared.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                // Once secure, a clear response could have been forged on the air.
+                return Err(ReaderError::Secure(SecureError::Rejected));
+            }
+            frame.payload
+        };
+        let (&status, rest) = body.split_first().ok_or(ReaderError::BadResponse)?;
+        match Status::from_byte(status) {
+            Some(Status::Ok) => Ok(rest.to_vec()),
+            Some(other) => Err(ReaderError::Refused(other)),
+            None => Err(ReaderError::BadResponse),
+        }
+    }
+
+    async fn send(&self, bytes: &[u8]) -> Result<(), ReaderError> {
+        for chunk in chunks(bytes, self.mtu).map_err(|_| ReaderError::BadResponse)? {
+            if let Err(e) = self.link.write(chunk.to_vec()).await {
+                tracing::info!(error = %e, "write to the reader failed");
+                self.shared.lose_link();
+                return Err(ReaderError::LinkLost);
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        self.shared.lose_link();
+        self.link.disconnect().await;
+        self.task.abort();
+    }
+}
+
+/// The associated data that binds a sealed payload to its frame.
+pub fn aad(frame_flags: u8, seq: u16, command: u16) -> [u8; 5] {
+    let [s0, s1] = seq.to_be_bytes();
+    let [c0, c1] = command.to_be_bytes();
+    [frame_flags, s0, s1, c0, c1]
+}
+
+async fn listen(mut rx: mpsc::UnboundedReceiver<LinkEvent>, shared: Arc<Shared>) {
+    let mut decoder = Decoder::new();
+    while let Some(event) = rx.recv().await {
+        match event {
+            LinkEvent::Received(bytes) => {
+                for frame in decoder.push(&bytes) {
+                    dispatch(&shared, frame);
+                }
+            }
+            LinkEvent::Disconnected(reason) => {
+                tracing::info!(%reason, "reader link lost");
+                break;
+            }
+        }
+    }
+    shared.lose_link();
+}
+
+fn dispatch(shared: &Shared, frame: Frame) {
+    let mut pending = shared.pending.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(entry) = pending.get_mut(&frame.seq) else {
+        // A duplicate or late frame for a request no longer waiting: nothing to do.
+        return;
+    };
+    if let Some(ack) = entry.ack.take() {
+        let _ = ack.send(());
+    }
+    if frame.flags & flags::RESPONSE != 0 {
+        let seq = frame.seq;
+        if let Some(response) = entry.response.take() {
+            let _ = response.send(frame);
+        }
+        pending.remove(&seq);
+    }
+}
