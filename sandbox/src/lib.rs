@@ -7,5 +7,6 @@
 pub mod demo;
 pub mod dev_client;
 pub mod platform;
+pub mod reader;
 
 pub use platform::{Sandbox, SandboxConfig};

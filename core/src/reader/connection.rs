@@ -21,11 +21,15 @@ pub struct Timing {
     pub ack_timeout: Duration,
     /// Retransmissions after the first send; with no ACK after them the link is declared lost.
     pub retransmits: u32,
+    /// Once acknowledged, the request is sent again this often until its response arrives: the
+    /// reader answers a repeat from its cache (or acknowledges it while still working), so a
+    /// response lost on the air is recovered without running the command twice.
+    pub response_poll: Duration,
 }
 
 impl Default for Timing {
     fn default() -> Self {
-        Timing { ack_timeout: Duration::from_millis(300), retransmits: 3 }
+        Timing { ack_timeout: Duration::from_millis(300), retransmits: 3, response_poll: Duration::from_millis(800) }
     }
 }
 
@@ -166,16 +170,21 @@ impl ReaderConnection {
             self.link.disconnect().await;
             return Err(ReaderError::NoAck);
         }
-        let frame = tokio::select! {
-            r = tokio::time::timeout(timeout, resp_rx) => match r {
-                Ok(Ok(frame)) => frame,
-                Ok(Err(_)) => return Err(ReaderError::LinkLost),
-                Err(_) => {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut resp_rx = resp_rx;
+        let frame = loop {
+            tokio::select! {
+                r = &mut resp_rx => match r {
+                    Ok(frame) => break frame,
+                    Err(_) => return Err(ReaderError::LinkLost),
+                },
+                _ = tokio::time::sleep_until(deadline) => {
                     self.shared.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&seq);
                     return Err(ReaderError::Timeout);
                 }
-            },
-            _ = lost.wait_for(|up| !*up) => return Err(ReaderError::LinkLost),
+                _ = tokio::time::sleep(self.timing.response_poll) => self.send(&bytes).await?,
+                _ = lost.wait_for(|up| !*up) => return Err(ReaderError::LinkLost),
+            }
         };
         let body = if frame.flags & flags::ENCRYPTED != 0 {
             let mut session = self.shared.session.lock().unwrap_or_else(|p| p.into_inner());

@@ -8,3 +8,4 @@ pub mod crypto;
 pub mod frame;
 pub mod link;
 pub mod secure;
+pub mod tlv;

@@ -1,0 +1,146 @@
+//! An in-process Bluetooth link to a [`SimReader`], with fault knobs.
+
+use std::sync::{Arc, Mutex};
+
+use starpos_core::reader::frame::{chunks, Decoder};
+use starpos_core::reader::link::{BleDevice, BleLink, LinkError, LinkEvents};
+
+use super::SimReader;
+
+/// Faults to inject. Counts are of chunks crossing the link, both directions together.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The MTU the link negotiates (23 is Bluetooth's minimum); 0 means 185.
+    pub mtu: u16,
+    /// After this many phone writes the link drops (the OS reports it).
+    pub drop_after_writes: Option<usize>,
+    /// After this many phone writes the reader goes silent without the OS noticing.
+    pub silent_after_writes: Option<usize>,
+    /// Flip a byte in every n-th chunk.
+    pub corrupt_every: Option<usize>,
+    /// Deliver every reader chunk twice.
+    pub duplicate: bool,
+}
+
+struct State {
+    reader: SimReader,
+    decoder: Decoder,
+    events: Option<Arc<LinkEvents>>,
+    writes: usize,
+    chunks: usize,
+    up: bool,
+}
+
+/// The phone's view of the simulated reader; clone it to share the reader between links.
+#[derive(Clone)]
+pub struct SimLink {
+    state: Arc<Mutex<State>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+impl SimLink {
+    pub fn new(reader: SimReader, faults: Faults) -> SimLink {
+        let state = State { reader, decoder: Decoder::new(), events: None, writes: 0, chunks: 0, up: false };
+        SimLink { state: Arc::new(Mutex::new(state)), faults: Arc::new(Mutex::new(faults)) }
+    }
+
+    /// Changes the faults for what follows.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// Looks at the reader (counters, display).
+    pub fn with_reader<T>(&self, f: impl FnOnce(&SimReader) -> T) -> T {
+        f(&self.state.lock().unwrap_or_else(|p| p.into_inner()).reader)
+    }
+
+    fn mtu(&self) -> usize {
+        match self.faults.lock().unwrap_or_else(|p| p.into_inner()).mtu {
+            0 => 185,
+            m => m as usize,
+        }
+    }
+}
+
+fn corrupt_if_due(state: &mut State, faults: &Faults, chunk: &mut [u8]) {
+    state.chunks += 1;
+    if let Some(n) = faults.corrupt_every {
+        if n > 0 && state.chunks.is_multiple_of(n) && !chunk.is_empty() {
+            let at = state.chunks % chunk.len();
+            chunk[at] ^= 0x5A;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl BleLink for SimLink {
+    async fn scan(&self, _timeout_ms: u32) -> Result<Vec<BleDevice>, LinkError> {
+        let serial = self.with_reader(|r| r.info.serial.clone());
+        Ok(vec![BleDevice { id: serial.clone(), name: format!("StarPOS-{serial}"), rssi: -52 }])
+    }
+
+    async fn connect(&self, device_id: &str, events: Arc<LinkEvents>) -> Result<u16, LinkError> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.reader.info.serial != device_id {
+            return Err(LinkError::NotFound);
+        }
+        state.reader.reconnected();
+        state.decoder = Decoder::new();
+        state.events = Some(events);
+        state.writes = 0;
+        state.up = true;
+        drop(state);
+        Ok(self.mtu() as u16)
+    }
+
+    async fn write(&self, bytes: Vec<u8>) -> Result<(), LinkError> {
+        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mtu = self.mtu();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.up {
+            return Err(LinkError::Disconnected);
+        }
+        if bytes.len() + 3 > mtu {
+            return Err(LinkError::Other(format!("write of {} bytes exceeds MTU {mtu}", bytes.len())));
+        }
+        state.writes += 1;
+        if faults.drop_after_writes.is_some_and(|n| state.writes > n) {
+            state.up = false;
+            if let Some(events) = state.events.take() {
+                events.disconnected("simulated link drop".into());
+            }
+            return Err(LinkError::Disconnected);
+        }
+        if faults.silent_after_writes.is_some_and(|n| state.writes > n) {
+            return Ok(()); // swallowed: the radio is gone but nobody says so
+        }
+        let mut bytes = bytes;
+        corrupt_if_due(&mut state, &faults, &mut bytes);
+        let frames = state.decoder.push(&bytes);
+        let mut out = Vec::new();
+        for frame in frames {
+            out.extend(state.reader.handle(frame));
+        }
+        let Some(events) = state.events.clone() else { return Ok(()) };
+        for encoded in out {
+            let pieces: Vec<Vec<u8>> = match chunks(&encoded, mtu) {
+                Ok(it) => it.map(<[u8]>::to_vec).collect(),
+                Err(_) => continue,
+            };
+            for mut piece in pieces {
+                corrupt_if_due(&mut state, &faults, &mut piece);
+                if faults.duplicate {
+                    events.received(piece.clone());
+                }
+                events.received(piece);
+            }
+        }
+        Ok(())
+    }
+
+    async fn disconnect(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.up = false;
+        state.events = None;
+    }
+}
