@@ -6,6 +6,9 @@ pub const DEVICE_INFO: u16 = 0x0002;
 pub const HANDSHAKE: u16 = 0x0003;
 pub const DISPLAY_TEXT: u16 = 0x0010;
 pub const BEEP: u16 = 0x0011;
+pub const FW_BEGIN: u16 = 0x0030;
+pub const FW_CHUNK: u16 = 0x0031;
+pub const FW_COMMIT: u16 = 0x0032;
 
 /// The protocol version this core speaks.
 pub const PROTOCOL_VERSION: u8 = 1;

@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod connection;
 pub mod crypto;
+pub mod firmware;
 pub mod frame;
 pub mod link;
 pub mod secure;

@@ -7,6 +7,7 @@ use ring::rand::SystemRandom;
 use ring::signature::Ed25519KeyPair;
 use starpos_core::reader::commands::{self, DeviceInfo, Status};
 use starpos_core::reader::connection::aad;
+use starpos_core::reader::firmware::{self, BeginRequest};
 use starpos_core::reader::frame::{flags, Frame};
 use starpos_core::reader::secure::{self, Session};
 
@@ -23,10 +24,24 @@ pub struct SimReader {
     pub executed: Vec<u16>,
     pub beeps: u32,
     pub display: Vec<String>,
+    /// The platform's firmware-signing public key, as burnt into the reader.
+    firmware_key: Vec<u8>,
+    /// An update in progress: kept across disconnects, as a real reader keeps it in flash.
+    incoming: Option<Incoming>,
+}
+
+struct Incoming {
+    begin: BeginRequest,
+    bytes: Vec<u8>,
 }
 
 impl SimReader {
     pub fn new(serial: &str) -> SimReader {
+        Self::with_firmware_key(serial, Vec::new())
+    }
+
+    /// A reader that accepts firmware signed by the key whose public half is `firmware_key`.
+    pub fn with_firmware_key(serial: &str, firmware_key: Vec<u8>) -> SimReader {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("the OS random source works");
         let identity = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a freshly generated key parses");
         SimReader {
@@ -44,7 +59,14 @@ impl SimReader {
             executed: Vec::new(),
             beeps: 0,
             display: Vec::new(),
+            firmware_key,
+            incoming: None,
         }
+    }
+
+    /// Bytes of an interrupted update the reader holds.
+    pub fn firmware_received(&self) -> usize {
+        self.incoming.as_ref().map_or(0, |i| i.bytes.len())
     }
 
     /// The identity key a phone pins at pairing.
@@ -118,6 +140,9 @@ impl SimReader {
                 self.beeps += 1;
                 (status_only(Status::Ok), true)
             }
+            commands::FW_BEGIN => (self.firmware_begin(&payload), true),
+            commands::FW_CHUNK => (self.firmware_chunk(&payload), true),
+            commands::FW_COMMIT => (self.firmware_commit(), true),
             commands::DISPLAY_TEXT => {
                 self.display = String::from_utf8_lossy(&payload).lines().map(str::to_string).collect();
                 (status_only(Status::Ok), true)
@@ -125,6 +150,48 @@ impl SimReader {
             _ => (status_only(Status::UnknownCommand), true),
         };
         self.encode(request, body, seal)
+    }
+
+    fn firmware_begin(&mut self, payload: &[u8]) -> Vec<u8> {
+        let Some(begin) = BeginRequest::decode(payload) else { return status_only(Status::BadRequest) };
+        if self.info.battery_percent < firmware::MIN_BATTERY_PERCENT && !self.info.charging {
+            return status_only(Status::BatteryLow);
+        }
+        let message = firmware::signed_message(&begin.sha256, begin.size, &begin.version);
+        let signed = ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &self.firmware_key)
+            .verify(&message, &begin.signature)
+            .is_ok();
+        if !signed {
+            return status_only(Status::FirmwareInvalid);
+        }
+        let resume = self.incoming.as_ref().is_some_and(|i| i.begin.sha256 == begin.sha256);
+        if !resume {
+            self.incoming = Some(Incoming { begin, bytes: Vec::new() });
+        }
+        offset_answer(self.firmware_received())
+    }
+
+    fn firmware_chunk(&mut self, payload: &[u8]) -> Vec<u8> {
+        let Some(incoming) = self.incoming.as_mut() else { return status_only(Status::BadRequest) };
+        let Some(offset) = payload.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes) else {
+            return status_only(Status::BadRequest);
+        };
+        let data = &payload[4..];
+        if offset as usize != incoming.bytes.len() || incoming.bytes.len() + data.len() > incoming.begin.size as usize {
+            return status_only(Status::BadRequest);
+        }
+        incoming.bytes.extend_from_slice(data);
+        offset_answer(incoming.bytes.len())
+    }
+
+    fn firmware_commit(&mut self) -> Vec<u8> {
+        let Some(incoming) = self.incoming.take() else { return status_only(Status::BadRequest) };
+        let hash = ring::digest::digest(&ring::digest::SHA256, &incoming.bytes);
+        if incoming.bytes.len() != incoming.begin.size as usize || hash.as_ref() != incoming.begin.sha256 {
+            return status_only(Status::FirmwareInvalid);
+        }
+        self.info.firmware = incoming.begin.version;
+        status_only(Status::Ok)
     }
 
     fn encode(&mut self, request: &Frame, body: Vec<u8>, seal: bool) -> Vec<u8> {
@@ -138,6 +205,12 @@ impl SimReader {
         };
         Frame::new(frame_flags, request.seq, request.command, payload).encode().expect("responses are small")
     }
+}
+
+fn offset_answer(offset: usize) -> Vec<u8> {
+    let mut body = vec![Status::Ok as u8];
+    body.extend_from_slice(&(offset as u32).to_be_bytes());
+    body
 }
 
 fn status_only(status: Status) -> Vec<u8> {

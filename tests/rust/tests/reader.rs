@@ -108,3 +108,62 @@ async fn a_silent_link_is_declared_lost_within_the_stated_time() {
     );
     assert!(!conn.is_connected());
 }
+
+// ---- firmware update ----
+
+use starpos_core::reader::firmware::{self, FirmwareError, FirmwareImage, Progress};
+
+fn firmware_key() -> ring::signature::Ed25519KeyPair {
+    use ring::rand::SystemRandom;
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+    ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+}
+
+#[tokio::test]
+async fn a_firmware_update_survives_a_dropped_link_by_resuming() {
+    use ring::signature::KeyPair;
+    let platform = firmware_key();
+    let public = platform.public_key().as_ref().to_vec();
+    let sim = SimReader::with_firmware_key(SERIAL, public.clone());
+    let identity = sim.identity_public();
+    let link = SimLink::new(sim, Faults::default());
+    let image = FirmwareImage::sign("2.0.0", (0..100_000u32).map(|i| (i * 7) as u8).collect(), &platform);
+
+    // An unsigned (tampered) image never leaves the phone.
+    let conn = connect(&link, &identity).await;
+    let mut forged = image.clone();
+    forged.bytes[5] ^= 1;
+    assert_eq!(firmware::update(&conn, &forged, &public, |_| {}).await, Err(FirmwareError::Unsigned));
+
+    // The link drops part-way through.
+    link.set_faults(Faults { drop_after_writes: Some(120), ..Faults::default() });
+    let mut seen = Vec::new();
+    let first = firmware::update(&conn, &image, &public, |p| seen.push(p)).await;
+    assert!(matches!(first, Err(FirmwareError::Reader(ReaderError::LinkLost))), "{first:?}");
+    let kept = link.with_reader(|r| r.firmware_received());
+    assert!(kept > 0 && kept < image.bytes.len(), "the reader kept {kept} bytes");
+
+    // Reconnect and call again: it resumes from what the reader kept, not from zero.
+    link.set_faults(Faults::default());
+    let conn = connect(&link, &identity).await;
+    let mut progress: Vec<Progress> = Vec::new();
+    firmware::update(&conn, &image, &public, |p| progress.push(p)).await.unwrap();
+    assert_eq!(progress[0].resumed_from, kept as u64);
+    assert_eq!(progress.last().unwrap().sent, image.bytes.len() as u64);
+    assert!(progress.windows(2).all(|w| w[0].sent < w[1].sent), "progress only grows");
+    assert_eq!(link.with_reader(|r| r.info.firmware.clone()), "2.0.0");
+}
+
+#[tokio::test]
+async fn a_low_battery_refuses_the_update_unless_charging() {
+    use ring::signature::KeyPair;
+    let platform = firmware_key();
+    let public = platform.public_key().as_ref().to_vec();
+    let mut sim = SimReader::with_firmware_key(SERIAL, public.clone());
+    sim.info.battery_percent = 12;
+    let identity = sim.identity_public();
+    let link = SimLink::new(sim, Faults::default());
+    let conn = connect(&link, &identity).await;
+    let image = FirmwareImage::sign("2.0.1", vec![1; 5000], &platform);
+    assert_eq!(firmware::update(&conn, &image, &public, |_| {}).await, Err(FirmwareError::BatteryLow { percent: 12 }));
+}
