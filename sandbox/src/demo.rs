@@ -183,6 +183,9 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
         explain(phone_b.login(phone.clone(), "Wrong2026pay".into(), None).await);
     }
 
+    step(11, "The card reader: discover, connect securely, read its info, update its firmware");
+    reader_demo().await?;
+
     // Phone A is still logged in: its tokens are in (in-memory) secure storage, never on disk.
     use starpos_core::SecureStore as _;
     if let Ok(Some(raw)) = store.get(starpos_core::account::SESSION_KEY) {
@@ -199,6 +202,98 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
     println!("Done. The client's database and logs are in {}", data_dir.display());
     sandbox.stop().await;
     Ok(DemoReport { data_dir, secrets })
+}
+
+/// The simulated reader over the in-process Bluetooth link: a firmware update whose link drops
+/// part-way through, then resumes after reconnecting.
+async fn reader_demo() -> Result<(), String> {
+    use ring::signature::KeyPair;
+    use starpos_core::reader::commands::{self, DeviceInfo};
+    use starpos_core::reader::connection::{ReaderConnection, Timing};
+    use starpos_core::reader::firmware::{self, FirmwareImage};
+    use starpos_core::reader::link::BleLink;
+
+    use crate::reader::{Faults, SimLink, SimReader};
+
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| "key generation failed")?;
+    let platform_key = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| "bad key")?;
+    let firmware_key = platform_key.public_key().as_ref().to_vec();
+    let sim = SimReader::with_firmware_key("SP100-000123", firmware_key.clone());
+    let pinned = sim.identity_public();
+    let link = SimLink::new(sim, Faults { mtu: 185, ..Faults::default() });
+    let fail = |e: &dyn std::fmt::Display| format!("reader demo failed: {e}");
+
+    let found = link.scan(3_000).await.map_err(|e| fail(&e))?;
+    let device = found.first().ok_or("no reader found")?;
+    println!("   found {} (signal {} dBm)", device.name, device.rssi);
+    let connect = || async {
+        let conn = ReaderConnection::open(std::sync::Arc::new(link.clone()), &device.id, Timing::default())
+            .await
+            .map_err(|e| fail(&e))?;
+        conn.secure(&pinned).await.map_err(|e| fail(&e))?;
+        Ok::<_, String>(conn)
+    };
+    let conn = connect().await?;
+    let info =
+        conn.request(commands::DEVICE_INFO, &[], std::time::Duration::from_secs(5)).await.map_err(|e| fail(&e))?;
+    let info = DeviceInfo::decode(&info).ok_or("unreadable device info")?;
+    println!(
+        "   connected (secure session, identity pinned): {} {} firmware {}, battery {}%{}",
+        info.model,
+        info.serial,
+        info.firmware,
+        info.battery_percent,
+        if info.charging { ", charging" } else { "" }
+    );
+
+    let image = FirmwareImage::sign("2.0.0", (0..512 * 1024u32).map(|i| (i % 251) as u8).collect(), &platform_key);
+    link.set_faults(Faults { mtu: 185, drop_after_writes: Some(900), ..Faults::default() });
+    let bar = |p: firmware::Progress| {
+        let pct = p.sent * 100 / p.total.max(1);
+        if pct % 20 == 0 || p.sent == p.total {
+            println!(
+                "   [{:<20}] {:>3}%{}",
+                "#".repeat((pct / 5) as usize),
+                pct,
+                if p.resumed_from > 0 { " (resumed)" } else { "" }
+            );
+        }
+    };
+    let mut last_pct = u64::MAX;
+    let first = firmware::update(&conn, &image, &firmware_key, |p| {
+        let pct = p.sent * 100 / p.total.max(1);
+        if pct / 20 != last_pct / 20 || p.sent == p.total {
+            last_pct = pct;
+            bar(p);
+        }
+    })
+    .await;
+    match first {
+        Ok(()) => println!("   (the injected link drop did not happen)"),
+        Err(e) => println!("   link dropped mid-update: {e}; reconnecting"),
+    }
+    link.set_faults(Faults { mtu: 185, ..Faults::default() });
+    let conn = connect().await?;
+    let mut last_pct = u64::MAX;
+    firmware::update(&conn, &image, &firmware_key, |p| {
+        let pct = p.sent * 100 / p.total.max(1);
+        if last_pct == u64::MAX {
+            println!("   resuming at {} of {} bytes", p.resumed_from, p.total);
+        }
+        if pct / 20 != last_pct / 20 || p.sent == p.total {
+            last_pct = pct;
+            bar(p);
+        }
+    })
+    .await
+    .map_err(|e| fail(&e))?;
+    let info =
+        conn.request(commands::DEVICE_INFO, &[], std::time::Duration::from_secs(5)).await.map_err(|e| fail(&e))?;
+    let info = DeviceInfo::decode(&info).ok_or("unreadable device info")?;
+    println!("   firmware now {}", info.firmware);
+    conn.close().await;
+    Ok(())
 }
 
 fn step(n: u32, what: &str) {
