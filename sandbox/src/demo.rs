@@ -251,14 +251,12 @@ async fn reader_demo() -> Result<(), String> {
     link.set_faults(Faults { mtu: 185, drop_after_writes: Some(900), ..Faults::default() });
     let bar = |p: firmware::Progress| {
         let pct = p.sent * 100 / p.total.max(1);
-        if pct % 20 == 0 || p.sent == p.total {
-            println!(
-                "   [{:<20}] {:>3}%{}",
-                "#".repeat((pct / 5) as usize),
-                pct,
-                if p.resumed_from > 0 { " (resumed)" } else { "" }
-            );
-        }
+        println!(
+            "   [{:<20}] {:>3}%{}",
+            "#".repeat((pct / 5) as usize),
+            pct,
+            if p.resumed_from > 0 { " (resumed)" } else { "" }
+        );
     };
     let mut last_pct = u64::MAX;
     let first = firmware::update(&conn, &image, &firmware_key, |p| {
