@@ -8,6 +8,7 @@
 mod checks;
 mod error;
 mod merchant;
+mod reader;
 mod secure_store;
 mod starpos;
 mod types;
@@ -18,6 +19,7 @@ pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
     SettlementCard, SettlementCycle,
 };
+pub use reader::{BleDevice, BleError, BleLink, CardReader, LinkEvents, ReaderError, ReaderInfo};
 pub use secure_store::{SecureStore, SecureStoreError};
 pub use starpos::StarPos;
 pub use types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};

@@ -94,3 +94,23 @@ def make_client(sandbox_url, tmp_path):
         return starpos.StarPos(config, store), store
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sim_reader():
+    """(host, port, identity bytes) of a simulated reader on loopback TCP, playing the device at
+    the other end of the phone's Bluetooth link."""
+    addr, identity = os.environ.get("STARPOS_READER_ADDR"), os.environ.get("STARPOS_READER_IDENTITY")
+    proc = None
+    if not addr:
+        binary = ROOT / "target" / "debug" / "starpos"
+        proc = subprocess.Popen([str(binary), "sandbox", "reader"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        addr = proc.stdout.readline().strip()
+        identity = proc.stdout.readline().strip().split("=", 1)[1]
+    host, port = addr.removeprefix("tcp://").rsplit(":", 1)
+    try:
+        yield host, int(port), bytes.fromhex(identity)
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=10)

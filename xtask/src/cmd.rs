@@ -119,3 +119,40 @@ pub fn capture(dir: &Path, program: &str, args: &[&str]) -> Captured {
         }
     }
 }
+
+/// The simulated card reader on loopback TCP (`starpos sandbox reader`), stopped on drop.
+pub struct SimReaderProcess {
+    child: Child,
+    pub addr: String,
+    pub identity: String,
+}
+
+impl SimReaderProcess {
+    pub fn start() -> Result<SimReaderProcess, String> {
+        let binary = target_dir().join("debug/starpos");
+        let mut child = Command::new(&binary)
+            .args(["sandbox", "reader", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let mut out = BufReader::new(child.stdout.take().ok_or("reader has no stdout")?);
+        let mut addr = String::new();
+        let mut identity = String::new();
+        let read = out.read_line(&mut addr).and_then(|_| out.read_line(&mut identity));
+        let addr = addr.trim().to_string();
+        let identity = identity.trim().strip_prefix("identity=").unwrap_or_default().to_string();
+        if read.is_err() || !addr.starts_with("tcp://") || identity.is_empty() {
+            let _ = child.kill();
+            return Err(format!("simulated reader did not announce itself (got {addr:?})"));
+        }
+        Ok(SimReaderProcess { child, addr, identity })
+    }
+}
+
+impl Drop for SimReaderProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -84,13 +84,18 @@ fn test() -> Result<bool, String> {
 
     if generated.is_ok() {
         let sandbox = cmd::Sandbox::start()?;
-        let env = [("STARPOS_SANDBOX_URL", sandbox.url.as_str())];
+        let reader = cmd::SimReaderProcess::start()?;
+        let env = [
+            ("STARPOS_SANDBOX_URL", sandbox.url.as_str()),
+            ("STARPOS_READER_ADDR", reader.addr.as_str()),
+            ("STARPOS_READER_IDENTITY", reader.identity.as_str()),
+        ];
         println!("sandbox platform at {}", sandbox.url);
 
         cmd::section("Python binding tests");
         let target = cmd::target_dir();
         let py_dir = target.join("bindings/python");
-        let py_env = [env[0], ("STARPOS_PY_BINDINGS", py_dir.to_str().unwrap_or_default())];
+        let py_env = [env[0], env[1], env[2], ("STARPOS_PY_BINDINGS", py_dir.to_str().unwrap_or_default())];
         let out = cmd::run_capture(
             &root,
             "python3",
@@ -111,6 +116,7 @@ fn test() -> Result<bool, String> {
         );
         tally.add("kotlin", tally::from_surefire(&out.text), out.ok);
         drop(sandbox);
+        drop(reader);
     }
 
     println!();

@@ -108,8 +108,7 @@ impl ReaderConnection {
 
     /// Resolves when the link is lost (at once if it already is).
     pub async fn lost(&self) {
-        let mut rx = self.shared.connected.subscribe();
-        let _ = rx.wait_for(|up| !*up).await;
+        link_down(&mut self.shared.connected.subscribe()).await;
     }
 
     /// Runs the handshake and checks the reader's identity against `pinned_identity`; from then
@@ -161,7 +160,7 @@ impl ReaderConnection {
                     break;
                 }
                 _ = tokio::time::sleep(self.timing.ack_timeout) => {}
-                _ = lost.wait_for(|up| !*up) => return Err(ReaderError::LinkLost),
+                _ = link_down(&mut lost) => return Err(ReaderError::LinkLost),
             }
         }
         if !acked {
@@ -183,7 +182,7 @@ impl ReaderConnection {
                     return Err(ReaderError::Timeout);
                 }
                 _ = tokio::time::sleep(self.timing.response_poll) => self.send(&bytes).await?,
-                _ = lost.wait_for(|up| !*up) => return Err(ReaderError::LinkLost),
+                _ = link_down(&mut lost) => return Err(ReaderError::LinkLost),
             }
         };
         let body = if frame.flags & flags::ENCRYPTED != 0 {
@@ -221,6 +220,12 @@ impl ReaderConnection {
         self.link.disconnect().await;
         self.task.abort();
     }
+}
+
+/// Resolves when the link goes down. The guard `wait_for` returns is dropped here, inside, so
+/// the futures that await this stay `Send`.
+async fn link_down(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|up| !*up).await;
 }
 
 /// The associated data that binds a sealed payload to its frame.

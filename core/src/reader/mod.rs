@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod connection;
+pub mod controller;
 pub mod crypto;
 pub mod firmware;
 pub mod frame;

@@ -5,6 +5,7 @@
 
 mod device;
 mod link;
+pub mod tcp;
 
 pub use device::SimReader;
 pub use link::{Faults, SimLink};
