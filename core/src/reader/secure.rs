@@ -63,14 +63,7 @@ pub struct PhoneHandshake {
 
 impl PhoneHandshake {
     pub fn start() -> Result<(PhoneHandshake, [u8; 48]), SecureError> {
-        let rng = SystemRandom::new();
-        let private = EphemeralPrivateKey::generate(&X25519, &rng).map_err(|_| SecureError::Agreement)?;
-        let public: [u8; 32] = private
-            .compute_public_key()
-            .map_err(|_| SecureError::Agreement)?
-            .as_ref()
-            .try_into()
-            .map_err(|_| SecureError::Agreement)?;
+        let (private, public) = ephemeral()?;
         let mut nonce = [0u8; 16];
         crate::util::fill_random(&mut nonce);
         let mut wire = [0u8; 48];
@@ -101,14 +94,7 @@ pub fn reader_answer(
     phone_hello_wire: &[u8],
 ) -> Result<(ReaderHello, Session), SecureError> {
     let hello = parse_phone_hello(phone_hello_wire)?;
-    let rng = SystemRandom::new();
-    let private = EphemeralPrivateKey::generate(&X25519, &rng).map_err(|_| SecureError::Agreement)?;
-    let public: [u8; 32] = private
-        .compute_public_key()
-        .map_err(|_| SecureError::Agreement)?
-        .as_ref()
-        .try_into()
-        .map_err(|_| SecureError::Agreement)?;
+    let (private, public) = ephemeral()?;
     let signature = identity.sign(&transcript(&hello, &public, serial)).as_ref().to_vec();
     let peer = UnparsedPublicKey::new(&X25519, hello.ephemeral_public);
     let (phone_to_reader, reader_to_phone) =
@@ -122,6 +108,14 @@ pub fn reader_answer(
 /// The identity public key of a reader key pair (what the phone pins).
 pub fn identity_public(identity: &Ed25519KeyPair) -> Vec<u8> {
     identity.public_key().as_ref().to_vec()
+}
+
+/// A fresh X25519 key pair for one handshake.
+fn ephemeral() -> Result<(EphemeralPrivateKey, [u8; 32]), SecureError> {
+    let private = EphemeralPrivateKey::generate(&X25519, &SystemRandom::new()).map_err(|_| SecureError::Agreement)?;
+    let public = private.compute_public_key().map_err(|_| SecureError::Agreement)?;
+    let public = public.as_ref().try_into().map_err(|_| SecureError::Agreement)?;
+    Ok((private, public))
 }
 
 fn parse_phone_hello(wire: &[u8]) -> Result<PhoneHello, SecureError> {

@@ -76,6 +76,11 @@ class OnboardingTest {
         assertEquals("招商银行", bound.issuerBank)
         assertThrows<StarPosException.CardAlreadyBound> { c.startCardBinding(card) }
         assertEquals(listOf(bound), c.settlementCards())
+        // The journey ends with limits set.
+        c.merchantProfile()
+        val limits = Limits(300_000L, 100_000L, 3u)
+        assertEquals(limits, c.setLimits(limits, null))
+        assertEquals(100_000L, c.remainingToday().maxNextPaymentFen)
         c.close()
     }
 }
