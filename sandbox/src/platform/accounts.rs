@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State as St;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::Json;
 use rusqlite::OptionalExtension;
 use starpos_core::account::validate;
@@ -15,7 +14,8 @@ use starpos_core::platform::wire::{
 };
 use starpos_core::util::{fill_random, mask_phone};
 
-use super::auth::{check_sms, locked, open_session, rotate, verify_signed};
+use super::auth::Signed;
+use super::auth::{check_sms, locked, open_session, rotate};
 use super::error::{ApiError, ApiJson, ApiResult};
 use super::state::State;
 
@@ -230,27 +230,13 @@ pub async fn refresh(
     result.map(Json)
 }
 
-pub async fn logout(
-    St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<Empty>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+pub async fn logout(St(state): St<Arc<State>>, Signed { caller, .. }: Signed) -> ApiResult<Json<Empty>> {
     state.db().execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", [&caller.session_id])?;
     tracing::info!(merchant = %caller.merchant_id, "logged out");
     Ok(Json(Empty {}))
 }
 
-pub async fn me(
-    St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<MeResponse>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+pub async fn me(St(state): St<Arc<State>>, Signed { caller, .. }: Signed) -> ApiResult<Json<MeResponse>> {
     let db = state.db();
     let (phone, created_at): (String, i64) =
         db.query_row("SELECT phone, created_at FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| {

@@ -114,6 +114,29 @@ pub struct Caller {
     pub session_id: String,
 }
 
+/// The largest request body the sandbox reads.
+const MAX_BODY: usize = 64 * 1024;
+
+/// A request whose signature verified: who sent it, and its body (covered by the signature).
+/// As an extractor it refuses anything unsigned before the handler runs.
+pub struct Signed {
+    pub caller: Caller,
+    pub body: axum::body::Bytes,
+}
+
+impl axum::extract::FromRequest<std::sync::Arc<State>> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &std::sync::Arc<State>) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| ApiError::invalid("invalid_request", "body", "request body unreadable or too large"))?;
+        let caller = verify_signed(state, &parts.method, &parts.uri, &parts.headers, &body)?;
+        Ok(Signed { caller, body })
+    }
+}
+
 /// Verifies a signed request: a live access token, a fresh timestamp, a nonce not seen before
 /// and a valid HMAC over the request (see `starpos_core::platform::signing`).
 pub fn verify_signed(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> ApiResult<Caller> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State as St;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::Json;
 use ring::digest;
 use rusqlite::{Connection, OptionalExtension};
@@ -18,7 +18,8 @@ use starpos_core::platform::wire::{
 };
 use starpos_core::util::{mask_phone, random_hex};
 
-use super::auth::{check_sms, verify_signed};
+use super::auth::check_sms;
+use super::auth::Signed;
 use super::error::{ApiError, ApiResult};
 use super::merchant::profile_of;
 use super::state::State;
@@ -78,12 +79,8 @@ fn field_error(field: &str, reason: Option<String>) -> ApiError {
 
 pub async fn real_name(
     St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Signed { caller, body: bytes }: Signed,
 ) -> ApiResult<Json<MerchantProfileWire>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &bytes)?;
     let req: RealNameRequest = body(&bytes)?;
     let name = check_holder_name(&req.holder_name);
     if !name.valid {
@@ -133,12 +130,8 @@ pub async fn real_name(
 
 pub async fn start_binding(
     St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Signed { caller, body: bytes }: Signed,
 ) -> ApiResult<Json<BindCardStarted>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &bytes)?;
     let req: BindCardRequest = body(&bytes)?;
     let card = check_bank_card(&req.card_number);
     if !card.valid {
@@ -223,12 +216,8 @@ fn issue_code(state: &State, db: &Connection, phone: &str, now: i64) -> ApiResul
 
 pub async fn confirm_binding(
     St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Signed { caller, body: bytes }: Signed,
 ) -> ApiResult<Json<SettlementCardWire>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &bytes)?;
     let req: BindCardConfirm = body(&bytes)?;
     let now = state.now();
     let mut db = state.db();
@@ -296,23 +285,15 @@ pub fn cards_of(db: &Connection, merchant_id: &str) -> ApiResult<CardsResponse> 
 
 pub async fn list(
     St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Signed { caller, body: _bytes }: Signed,
 ) -> ApiResult<Json<CardsResponse>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &bytes)?;
     Ok(Json(cards_of(&state.db(), &caller.merchant_id)?))
 }
 
 pub async fn set_default(
     St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Signed { caller, body: bytes }: Signed,
 ) -> ApiResult<Json<CardsResponse>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &bytes)?;
     let req: CardIdRequest = body(&bytes)?;
     let mut db = state.db();
     let tx = db.transaction()?;
@@ -328,12 +309,8 @@ pub async fn set_default(
 
 pub async fn unbind(
     St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Signed { caller, body: bytes }: Signed,
 ) -> ApiResult<Json<CardsResponse>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &bytes)?;
     let req: UnbindCardRequest = body(&bytes)?;
     let (salt, pw): (Vec<u8>, Vec<u8>) =
         state.db().query_row("SELECT pw_salt, pw_hash FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| {

@@ -4,16 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State as St;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::Json;
 use starpos_core::onboarding::fees::{self, SettlementCycle};
 use starpos_core::platform::wire::{
     FeeQuoteWire, FeeRateWire, FeeScheduleWire, LimitsWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest,
 };
 
-use super::auth::verify_signed;
+use super::auth::Signed;
 use super::error::{ApiError, ApiResult};
 use super::state::State;
 
@@ -72,25 +71,11 @@ pub fn profile_of(state: &State, merchant_id: &str) -> ApiResult<MerchantProfile
     })
 }
 
-pub async fn profile(
-    St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<MerchantProfileWire>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+pub async fn profile(St(state): St<Arc<State>>, Signed { caller, .. }: Signed) -> ApiResult<Json<MerchantProfileWire>> {
     Ok(Json(profile_of(&state, &caller.merchant_id)?))
 }
 
-pub async fn set_limits(
-    St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<LimitsWire>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
+pub async fn set_limits(St(state): St<Arc<State>>, Signed { caller, body }: Signed) -> ApiResult<Json<LimitsWire>> {
     let req: SetLimitsRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable limits: {e}")))?;
     let new = req.limits;
@@ -140,14 +125,7 @@ pub struct QuoteQuery {
     cycle: String,
 }
 
-pub async fn quote(
-    St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<FeeQuoteWire>> {
-    verify_signed(&state, &method, &uri, &headers, &body)?;
+pub async fn quote(uri: Uri, _signed: Signed) -> ApiResult<Json<FeeQuoteWire>> {
     let q: QuoteQuery = serde_urlencoded_query(&uri)?;
     let cycle = SettlementCycle::parse(&q.cycle)
         .ok_or_else(|| ApiError::invalid("invalid_request", "cycle", "cycle is t1 or d0"))?;
@@ -165,12 +143,8 @@ fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> ApiResul
 /// The merchant chooses T+1 (next business day) or D0 (same day, with the D0 surcharge).
 pub async fn set_settlement(
     St(state): St<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Signed { caller, body }: Signed,
 ) -> ApiResult<Json<MerchantProfileWire>> {
-    let caller = verify_signed(&state, &method, &uri, &headers, &body)?;
     let req: SettlementRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))?;
     let cycle = SettlementCycle::parse(&req.cycle)
