@@ -19,7 +19,9 @@ pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
     SettlementCard, SettlementCycle,
 };
-pub use reader::{BleDevice, BleError, BleLink, CardReader, LinkEvents, ReaderError, ReaderInfo};
+pub use reader::{
+    BleDevice, BleError, BleLink, CardReader, FirmwareProgressListener, LinkEvents, ReaderError, ReaderInfo,
+};
 pub use secure_store::{SecureStore, SecureStoreError};
 pub use starpos::StarPos;
 pub use types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};

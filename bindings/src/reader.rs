@@ -162,6 +162,13 @@ impl From<CoreInfo> for ReaderInfo {
     }
 }
 
+/// Told as a firmware update advances (from a core thread; keep it quick).
+#[uniffi::export(foreign)]
+pub trait FirmwareProgressListener: Send + Sync {
+    /// `resumed_from` is non-zero when this attempt continued an interrupted transfer.
+    fn on_progress(&self, sent: u64, total: u64, resumed_from: u64);
+}
+
 /// A card reader reached through the shell's Bluetooth link.
 #[derive(uniffi::Object)]
 pub struct CardReader {
@@ -200,6 +207,25 @@ impl CardReader {
     pub async fn beep(&self) -> Result<(), ReaderError> {
         let core = self.core.clone();
         run(async move { Ok(core.beep().await?) }).await
+    }
+
+    /// Updates the reader's firmware from a platform package, checked against the platform's
+    /// firmware key. After a dropped link: connect again and call again; it resumes.
+    pub async fn update_firmware(
+        &self,
+        package: Vec<u8>,
+        firmware_key: Vec<u8>,
+        listener: Arc<dyn FirmwareProgressListener>,
+    ) -> Result<(), ReaderError> {
+        let image = starpos_core::reader::firmware::FirmwareImage::from_package(&package)
+            .ok_or(ReaderError::FirmwareUnsigned)?;
+        let core = self.core.clone();
+        run(async move {
+            core.update_firmware(&image, &firmware_key, |p| listener.on_progress(p.sent, p.total, p.resumed_from))
+                .await
+                .map_err(ReaderError::from)
+        })
+        .await
     }
 
     pub async fn disconnect(&self) {

@@ -97,19 +97,31 @@ def make_client(sandbox_url, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def sim_reader():
-    """(host, port, identity bytes) of a simulated reader on loopback TCP, playing the device at
-    the other end of the phone's Bluetooth link."""
-    addr, identity = os.environ.get("STARPOS_READER_ADDR"), os.environ.get("STARPOS_READER_IDENTITY")
+def sim_reader(tmp_path_factory):
+    """A simulated reader on loopback TCP, playing the device at the other end of the phone's
+    Bluetooth link: host, port, its identity key, the platform firmware key it trusts, and a
+    signed firmware package it accepts."""
+    env = os.environ
     proc = None
-    if not addr:
+    if env.get("STARPOS_READER_ADDR"):
+        addr, identity = env["STARPOS_READER_ADDR"], env["STARPOS_READER_IDENTITY"]
+        firmware_key, firmware = env["STARPOS_READER_FIRMWARE_KEY"], env["STARPOS_READER_FIRMWARE"]
+    else:
+        firmware = str(tmp_path_factory.mktemp("reader") / "firmware.spfw")
         binary = ROOT / "target" / "debug" / "starpos"
-        proc = subprocess.Popen([str(binary), "sandbox", "reader"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen([str(binary), "sandbox", "reader", "--firmware-out", firmware], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         addr = proc.stdout.readline().strip()
         identity = proc.stdout.readline().strip().split("=", 1)[1]
+        firmware_key = proc.stdout.readline().strip().split("=", 1)[1]
     host, port = addr.removeprefix("tcp://").rsplit(":", 1)
     try:
-        yield host, int(port), bytes.fromhex(identity)
+        yield {
+            "host": host,
+            "port": int(port),
+            "identity": bytes.fromhex(identity),
+            "firmware_key": bytes.fromhex(firmware_key),
+            "firmware": pathlib.Path(firmware).read_bytes(),
+        }
     finally:
         if proc:
             proc.terminate()

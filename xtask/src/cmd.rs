@@ -125,13 +125,17 @@ pub struct SimReaderProcess {
     child: Child,
     pub addr: String,
     pub identity: String,
+    pub firmware_key: String,
+    /// A signed test firmware package the reader accepts.
+    pub firmware: String,
 }
 
 impl SimReaderProcess {
     pub fn start() -> Result<SimReaderProcess, String> {
         let binary = target_dir().join("debug/starpos");
+        let firmware = target_dir().join("sim-firmware.spfw").to_string_lossy().into_owned();
         let mut child = Command::new(&binary)
-            .args(["sandbox", "reader", "--listen", "127.0.0.1:0"])
+            .args(["sandbox", "reader", "--listen", "127.0.0.1:0", "--firmware-out", &firmware])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -139,14 +143,17 @@ impl SimReaderProcess {
         let mut out = BufReader::new(child.stdout.take().ok_or("reader has no stdout")?);
         let mut addr = String::new();
         let mut identity = String::new();
-        let read = out.read_line(&mut addr).and_then(|_| out.read_line(&mut identity));
+        let mut key = String::new();
+        let read =
+            out.read_line(&mut addr).and_then(|_| out.read_line(&mut identity)).and_then(|_| out.read_line(&mut key));
         let addr = addr.trim().to_string();
         let identity = identity.trim().strip_prefix("identity=").unwrap_or_default().to_string();
-        if read.is_err() || !addr.starts_with("tcp://") || identity.is_empty() {
+        let firmware_key = key.trim().strip_prefix("firmware_key=").unwrap_or_default().to_string();
+        if read.is_err() || !addr.starts_with("tcp://") || identity.is_empty() || firmware_key.is_empty() {
             let _ = child.kill();
             return Err(format!("simulated reader did not announce itself (got {addr:?})"));
         }
-        Ok(SimReaderProcess { child, addr, identity })
+        Ok(SimReaderProcess { child, addr, identity, firmware_key, firmware })
     }
 }
 

@@ -89,13 +89,16 @@ fn test() -> Result<bool, String> {
             ("STARPOS_SANDBOX_URL", sandbox.url.as_str()),
             ("STARPOS_READER_ADDR", reader.addr.as_str()),
             ("STARPOS_READER_IDENTITY", reader.identity.as_str()),
+            ("STARPOS_READER_FIRMWARE_KEY", reader.firmware_key.as_str()),
+            ("STARPOS_READER_FIRMWARE", reader.firmware.as_str()),
         ];
         println!("sandbox platform at {}", sandbox.url);
 
         cmd::section("Python binding tests");
         let target = cmd::target_dir();
         let py_dir = target.join("bindings/python");
-        let py_env = [env[0], env[1], env[2], ("STARPOS_PY_BINDINGS", py_dir.to_str().unwrap_or_default())];
+        let py_env =
+            [env[0], env[1], env[2], env[3], env[4], ("STARPOS_PY_BINDINGS", py_dir.to_str().unwrap_or_default())];
         let out = cmd::run_capture(
             &root,
             "python3",

@@ -16,6 +16,7 @@ pub const MIN_BATTERY_PERCENT: u8 = 30;
 /// Image bytes per chunk: fits a sealed frame with room to spare at any MTU.
 pub const CHUNK_BYTES: usize = 2048;
 const CONTEXT: &[u8] = b"starpos-firmware-v1";
+const PACKAGE_MAGIC: &[u8] = b"SPFW";
 
 /// A firmware image as the platform publishes it.
 #[derive(Clone)]
@@ -59,6 +60,24 @@ impl FirmwareImage {
         signature::UnparsedPublicKey::new(&signature::ED25519, firmware_key)
             .verify(&signed_message(&self.sha256(), size, &self.version), &self.signature)
             .is_ok()
+    }
+
+    /// The image as the platform publishes it (a file or a download):
+    /// `"SPFW" ‖ version (1-byte length + UTF-8) ‖ signature (64) ‖ image bytes`.
+    pub fn to_package(&self) -> Vec<u8> {
+        let mut p = PACKAGE_MAGIC.to_vec();
+        put_str(&mut p, &self.version);
+        p.extend_from_slice(&self.signature);
+        p.extend_from_slice(&self.bytes);
+        p
+    }
+
+    /// Reads a package; `None` if it is not one. (The signature is checked by [`Self::verify`].)
+    pub fn from_package(package: &[u8]) -> Option<FirmwareImage> {
+        let mut r = Reader(package.strip_prefix(PACKAGE_MAGIC)?);
+        let version = r.str()?;
+        let signature = r.bytes(64)?.to_vec();
+        Some(FirmwareImage { version, signature, bytes: r.0.to_vec() })
     }
 
     /// The FW_BEGIN payload: size, SHA-256, version, signature.
@@ -176,6 +195,9 @@ mod tests {
         renamed.version = "9.9.9".into();
         assert!(!renamed.verify(&public));
         assert!(!image.verify(signature::KeyPair::public_key(&key()).as_ref()));
+        assert_eq!(FirmwareImage::from_package(&image.to_package()).unwrap().bytes, image.bytes);
+        assert!(FirmwareImage::from_package(b"SPFW").is_none());
+        assert!(FirmwareImage::from_package(b"nope").is_none());
         let begin = BeginRequest::decode(&image.begin_payload()).unwrap();
         assert_eq!((begin.size, begin.version.as_str(), begin.signature), (1000, "2.0.0", image.signature.clone()));
     }

@@ -4,7 +4,7 @@
 //! starpos demo [--data-dir DIR]
 //! starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N]
 //!                       [--lockout-base-secs N] [--sms-resend-secs N]
-//! starpos sandbox reader [--listen ADDR] [--serial SERIAL]
+//! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--firmware-out FILE]
 //! ```
 
 use std::io::Write;
@@ -17,7 +17,7 @@ use starpos_sandbox::{demo, Sandbox, SandboxConfig};
 const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
   starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N]
-  starpos sandbox reader [--listen ADDR] [--serial SERIAL]";
+  starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--firmware-out FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             parse_serve(&args[2..]).and_then(|(listen, config)| runtime.block_on(serve(listen, config)))
         }
         Some("sandbox") if args.get(1).map(String::as_str) == Some("reader") => {
-            parse_reader(&args[2..]).and_then(|(listen, serial)| runtime.block_on(serve_reader(listen, serial)))
+            parse_reader(&args[2..]).and_then(|a| runtime.block_on(serve_reader(a)))
         }
         _ => Err(USAGE.to_string()),
     };
@@ -78,34 +78,59 @@ fn parse_serve(args: &[String]) -> Result<(SocketAddr, SandboxConfig), String> {
     Ok((listen, config))
 }
 
-fn parse_reader(args: &[String]) -> Result<(SocketAddr, String), String> {
+struct ReaderArgs {
+    listen: SocketAddr,
+    serial: String,
+    firmware_out: Option<PathBuf>,
+}
+
+fn parse_reader(args: &[String]) -> Result<ReaderArgs, String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().map_err(|_| "bad default address")?;
     let mut serial = "SP100-000123".to_string();
+    let mut firmware_out = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--listen" => listen = value.parse().map_err(|_| format!("--listen: not an address: {value}"))?,
             "--serial" => serial = value.clone(),
+            "--firmware-out" => firmware_out = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
     if !listen.ip().is_loopback() {
         return Err(format!("--listen {listen}: the simulated reader listens on loopback addresses only"));
     }
-    Ok((listen, serial))
+    Ok(ReaderArgs { listen, serial, firmware_out })
 }
 
 /// The simulated reader on loopback TCP. Prints `tcp://ADDR` first, then `identity=HEX` (the
-/// reader's identity key, which a phone pins at pairing).
-async fn serve_reader(listen: SocketAddr, serial: String) -> Result<(), String> {
+/// reader's identity key, which a phone pins at pairing) and `firmware_key=HEX` (the sandbox
+/// platform's firmware-signing key, burnt into the reader). With `--firmware-out FILE` it also
+/// writes a signed 256 KiB test firmware package (version 2.0.0) there.
+async fn serve_reader(args: ReaderArgs) -> Result<(), String> {
+    use ring::signature::KeyPair;
+    let listen = args.listen;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let reader = starpos_sandbox::reader::SimReader::new(&serial);
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+        .map_err(|_| "cannot make a firmware key")?;
+    let platform = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| "bad firmware key")?;
+    let firmware_key = platform.public_key().as_ref().to_vec();
+    if let Some(path) = &args.firmware_out {
+        let image = starpos_core::reader::firmware::FirmwareImage::sign(
+            "2.0.0",
+            (0..256 * 1024u32).map(|i| (i % 253) as u8).collect(),
+            &platform,
+        );
+        std::fs::write(path, image.to_package()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let reader = starpos_sandbox::reader::SimReader::with_firmware_key(&args.serial, firmware_key.clone());
     let mut out = std::io::stdout();
     let _ = writeln!(out, "tcp://{addr}");
     let _ = writeln!(out, "identity={}", hex::encode(reader.identity_public()));
+    let _ = writeln!(out, "firmware_key={}", hex::encode(&firmware_key));
     let _ = out.flush();
     let reader = std::sync::Arc::new(std::sync::Mutex::new(reader));
     tokio::select! {
