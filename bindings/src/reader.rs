@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use starpos_core::reader::commands::DeviceInfo as CoreInfo;
+use starpos_core::reader::card::{self as core_card, EntryModes};
+use starpos_core::reader::commands::{DeviceInfo as CoreInfo, Prompt as CorePrompt, Status};
 use starpos_core::reader::connection::ReaderError as CoreError;
-use starpos_core::reader::controller::CardReader as Core;
+use starpos_core::reader::controller::{self as core_ctl, CardReader as Core};
 use starpos_core::reader::firmware::FirmwareError;
 use starpos_core::reader::link as core_link;
 
@@ -114,6 +115,22 @@ pub enum ReaderError {
     BatteryLow { percent: u8 },
     #[error("the reader rejected the firmware image")]
     FirmwareRejected,
+    /// No card was presented in time: ask the customer to insert, tap or swipe again.
+    #[error("no card was presented in time")]
+    NoCard,
+    /// The card could not be read the ways this payment allows: try another way or card.
+    #[error("the card could not be read")]
+    CardUnreadable,
+    #[error("the customer did not enter the PIN in time")]
+    PinTimeout,
+    #[error("cancelled on the reader")]
+    CancelledOnReader,
+    /// The reader's result broke a rule (clear card data, another amount, not this request):
+    /// it was discarded and nothing was charged.
+    #[error("card data refused: {reason}")]
+    CardDataRefused { reason: String },
+    #[error("the reader answering is {found}, not {expected}")]
+    WrongReader { expected: String, found: String },
 }
 
 impl From<CoreError> for ReaderError {
@@ -122,7 +139,13 @@ impl From<CoreError> for ReaderError {
             CoreError::LinkLost => ReaderError::LinkLost,
             CoreError::NoAck => ReaderError::NoAck,
             CoreError::Timeout => ReaderError::Timeout,
+            CoreError::Refused(Status::NoCard) => ReaderError::NoCard,
+            CoreError::Refused(Status::CardUnreadable) => ReaderError::CardUnreadable,
+            CoreError::Refused(Status::PinTimeout) => ReaderError::PinTimeout,
+            CoreError::Refused(Status::Cancelled) => ReaderError::CancelledOnReader,
             CoreError::Refused(status) => ReaderError::Refused { status: format!("{status:?}") },
+            CoreError::CardData(e) => ReaderError::CardDataRefused { reason: e.to_string() },
+            CoreError::WrongReader { expected, found } => ReaderError::WrongReader { expected, found },
             CoreError::BadResponse => ReaderError::BadResponse,
             CoreError::Link(e) => ReaderError::Link { reason: e.to_string() },
             CoreError::Secure(e) => ReaderError::Secure { reason: e.to_string() },
@@ -169,6 +192,118 @@ pub trait FirmwareProgressListener: Send + Sync {
     fn on_progress(&self, sent: u64, total: u64, resumed_from: u64);
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum EntryMode {
+    Swipe,
+    Insert,
+    Tap,
+}
+
+impl From<core_card::EntryMode> for EntryMode {
+    fn from(m: core_card::EntryMode) -> Self {
+        match m {
+            core_card::EntryMode::Swipe => EntryMode::Swipe,
+            core_card::EntryMode::Insert => EntryMode::Insert,
+            core_card::EntryMode::Tap => EntryMode::Tap,
+        }
+    }
+}
+
+fn modes(list: &[EntryMode]) -> EntryModes {
+    EntryModes(list.iter().fold(0u8, |acc, m| {
+        acc | match m {
+            EntryMode::Swipe => core_card::EntryMode::Swipe as u8,
+            EntryMode::Insert => core_card::EntryMode::Insert as u8,
+            EntryMode::Tap => core_card::EntryMode::Tap as u8,
+        }
+    }))
+}
+
+/// What a card read shows the app: never the card number, track or PIN.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CardSummary {
+    pub entry_mode: EntryMode,
+    pub amount_fen: u64,
+    pub masked_pan: String,
+    pub app_label: String,
+    /// Chip application identifier (hex), empty for a swipe.
+    pub aid: String,
+    pub pin_required: bool,
+    /// Bytes of allow-listed chip data that would go in field 55.
+    pub field55_len: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReaderState {
+    Disconnected,
+    Connecting,
+    Ready,
+    Busy,
+    Reconnecting { attempt: u32 },
+}
+
+impl From<core_ctl::ReaderState> for ReaderState {
+    fn from(s: core_ctl::ReaderState) -> Self {
+        match s {
+            core_ctl::ReaderState::Disconnected => ReaderState::Disconnected,
+            core_ctl::ReaderState::Connecting => ReaderState::Connecting,
+            core_ctl::ReaderState::Ready => ReaderState::Ready,
+            core_ctl::ReaderState::Busy => ReaderState::Busy,
+            core_ctl::ReaderState::Reconnecting { attempt } => ReaderState::Reconnecting { attempt },
+        }
+    }
+}
+
+/// What the reader asks of the customer; show it on the phone too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReaderPrompt {
+    PresentCard,
+    ReadingCard,
+    EnterPin,
+    RemoveCard,
+    Processing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ReaderEvent {
+    StateChanged { state: ReaderState },
+    Battery { percent: u8, charging: bool },
+    Prompt { prompt: ReaderPrompt },
+}
+
+impl From<core_ctl::ReaderEvent> for ReaderEvent {
+    fn from(e: core_ctl::ReaderEvent) -> Self {
+        match e {
+            core_ctl::ReaderEvent::State(s) => ReaderEvent::StateChanged { state: s.into() },
+            core_ctl::ReaderEvent::Battery { percent, charging } => ReaderEvent::Battery { percent, charging },
+            core_ctl::ReaderEvent::Prompt(p) => ReaderEvent::Prompt {
+                prompt: match p {
+                    CorePrompt::PresentCard => ReaderPrompt::PresentCard,
+                    CorePrompt::ReadingCard => ReaderPrompt::ReadingCard,
+                    CorePrompt::EnterPin => ReaderPrompt::EnterPin,
+                    CorePrompt::RemoveCard => ReaderPrompt::RemoveCard,
+                    CorePrompt::Processing => ReaderPrompt::Processing,
+                },
+            },
+        }
+    }
+}
+
+/// Hears state changes (including automatic reconnection), battery reports and prompts.
+/// Called from a core thread; keep it quick.
+#[uniffi::export(foreign)]
+pub trait ReaderListener: Send + Sync {
+    fn on_event(&self, event: ReaderEvent);
+}
+
+struct ListenerAdapter(Arc<dyn ReaderListener>);
+
+impl core_ctl::ReaderListener for ListenerAdapter {
+    fn on_event(&self, event: core_ctl::ReaderEvent) {
+        self.0.on_event(event.into());
+    }
+}
+
 /// A card reader reached through the shell's Bluetooth link.
 #[derive(uniffi::Object)]
 pub struct CardReader {
@@ -192,6 +327,56 @@ impl CardReader {
     pub async fn connect(&self, device_id: String, pinned_identity: Vec<u8>) -> Result<ReaderInfo, ReaderError> {
         let core = self.core.clone();
         Ok(run(async move { Ok(core.connect(&device_id, &pinned_identity).await?) }).await?.into())
+    }
+
+    /// Finds the reader with this serial number by scanning and connects to it securely; the
+    /// handshake proves it is that reader.
+    pub async fn connect_by_serial(
+        &self,
+        serial: String,
+        pinned_identity: Vec<u8>,
+        scan_ms: u32,
+    ) -> Result<ReaderInfo, ReaderError> {
+        let core = self.core.clone();
+        Ok(run(async move { Ok(core.connect_by_serial(&serial, &pinned_identity, scan_ms).await?) }).await?.into())
+    }
+
+    /// Events go to `listener` from now on; it hears the current state at once.
+    pub fn set_listener(&self, listener: Arc<dyn ReaderListener>) {
+        self.core.set_listener(Arc::new(ListenerAdapter(listener)));
+    }
+
+    /// The state now (the listener hears every change).
+    pub fn state(&self) -> ReaderState {
+        self.core.state().into()
+    }
+
+    /// Reads a card for `amount_fen` (checks the result is bound to this amount and request and
+    /// carries no clear card data). Card payments do this themselves; this is for checking a
+    /// reader and a card.
+    pub async fn read_card(
+        &self,
+        amount_fen: u64,
+        allowed: Vec<EntryMode>,
+        timeout_secs: u8,
+    ) -> Result<CardSummary, ReaderError> {
+        let core = self.core.clone();
+        let read = run(async move { Ok(core.read_card(amount_fen, modes(&allowed), timeout_secs).await?) }).await?;
+        Ok(CardSummary {
+            entry_mode: read.entry_mode.into(),
+            amount_fen: read.amount_fen,
+            masked_pan: read.masked_pan,
+            app_label: read.app_label,
+            aid: read.aid,
+            pin_required: read.pin_required,
+            field55_len: read.field55.len() as u32,
+        })
+    }
+
+    /// Cancels a card read or PIN entry waiting on the reader.
+    pub async fn cancel(&self) -> Result<(), ReaderError> {
+        let core = self.core.clone();
+        run(async move { Ok(core.cancel().await?) }).await
     }
 
     pub async fn is_connected(&self) -> bool {

@@ -8,5 +8,6 @@ pub mod demo;
 pub mod dev_client;
 pub mod platform;
 pub mod reader;
+pub mod test_cards;
 
 pub use platform::{Sandbox, SandboxConfig};

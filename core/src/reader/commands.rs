@@ -6,6 +6,10 @@ pub const DEVICE_INFO: u16 = 0x0002;
 pub const HANDSHAKE: u16 = 0x0003;
 pub const DISPLAY_TEXT: u16 = 0x0010;
 pub const BEEP: u16 = 0x0011;
+pub const READ_CARD: u16 = 0x0020;
+pub const PIN_ENTRY: u16 = 0x0021;
+pub const COMPLETE: u16 = 0x0022;
+pub const CANCEL: u16 = 0x0023;
 pub const FW_BEGIN: u16 = 0x0030;
 pub const FW_CHUNK: u16 = 0x0031;
 pub const FW_COMMIT: u16 = 0x0032;
@@ -25,6 +29,12 @@ pub enum Status {
     BatteryLow = 5,
     FirmwareInvalid = 6,
     NotSecure = 7,
+    /// No card was presented before the read's time-out.
+    NoCard = 8,
+    /// The card could not be read (bad chip, unsupported card, mode not allowed).
+    CardUnreadable = 9,
+    /// The customer did not enter a PIN in time.
+    PinTimeout = 10,
 }
 
 impl Status {
@@ -38,6 +48,9 @@ impl Status {
             5 => Status::BatteryLow,
             6 => Status::FirmwareInvalid,
             7 => Status::NotSecure,
+            8 => Status::NoCard,
+            9 => Status::CardUnreadable,
+            10 => Status::PinTimeout,
             _ => return None,
         })
     }
@@ -74,6 +87,39 @@ impl DeviceInfo {
             charging: r.u8()? != 0,
         };
         r.0.is_empty().then_some(info)
+    }
+}
+
+/// Unsolicited reader events (frames flagged EVENT, sealed, not acknowledged): the first payload
+/// byte says which.
+pub mod event {
+    /// A prompt to show the merchant: one byte, a [`super::Prompt`].
+    pub const PROMPT: u8 = 1;
+    /// Battery: percent, charging (one byte each).
+    pub const BATTERY: u8 = 2;
+}
+
+/// What the reader is asking the customer to do, for the app to show as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Prompt {
+    PresentCard = 1,
+    ReadingCard = 2,
+    EnterPin = 3,
+    RemoveCard = 4,
+    Processing = 5,
+}
+
+impl Prompt {
+    pub fn from_byte(b: u8) -> Option<Prompt> {
+        Some(match b {
+            1 => Prompt::PresentCard,
+            2 => Prompt::ReadingCard,
+            3 => Prompt::EnterPin,
+            4 => Prompt::RemoveCard,
+            5 => Prompt::Processing,
+            _ => return None,
+        })
     }
 }
 

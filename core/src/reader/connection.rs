@@ -3,13 +3,14 @@
 //! session, and prompt detection of a lost link (docs/reader-protocol.md, section 3).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::commands::{self, Status};
+use super::card::CardDataError;
+use super::commands::{self, Prompt, Status};
 use super::frame::{chunks, flags, Decoder, Frame};
 use super::link::{BleLink, LinkError, LinkEvent, LinkEvents};
 use super::secure::{self, PhoneHandshake, SecureError, Session};
@@ -56,18 +57,34 @@ pub enum ReaderError {
     Link(LinkError),
     #[error("secure session: {0}")]
     Secure(SecureError),
+    #[error("card data refused: {0}")]
+    CardData(CardDataError),
+    #[error("the reader answering is {found}, not {expected}")]
+    WrongReader { expected: String, found: String },
+}
+
+/// Something the reader told the phone without being asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    Prompt(Prompt),
+    Battery { percent: u8, charging: bool },
 }
 
 #[derive(Default)]
 struct Pending {
     ack: Option<oneshot::Sender<()>>,
-    response: Option<oneshot::Sender<Frame>>,
+    /// The response body, opened if it was sealed.
+    response: Option<oneshot::Sender<Vec<u8>>>,
 }
 
 struct Shared {
     pending: Mutex<HashMap<u16, Pending>>,
     session: Mutex<Option<Session>>,
     connected: watch::Sender<bool>,
+    signals: Option<mpsc::UnboundedSender<Signal>>,
+    /// Frames that arrived intact (CRC) but did not open or came clear after the handshake:
+    /// forged, altered or replayed on the air.
+    rejected: AtomicU64,
 }
 
 impl Shared {
@@ -75,6 +92,27 @@ impl Shared {
         self.connected.send_replace(false);
         // Dropping the senders wakes every waiting request with an error.
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Opens a frame from the reader: sealed frames through the session (in arrival order,
+    /// which is the order the reader sealed them); clear frames only before the handshake.
+    fn open(&self, frame: &Frame) -> Option<Vec<u8>> {
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let opened = match (frame.flags & flags::ENCRYPTED != 0, session.as_mut()) {
+            (true, Some(s)) => s.open(&aad(frame.flags, frame.seq, frame.command), &frame.payload).ok(),
+            (false, None) => Some(frame.payload.clone()),
+            // Sealed before a session, or clear after one: could have been forged on the air.
+            _ => None,
+        };
+        if opened.is_none() {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                seq = frame.seq,
+                command = frame.command,
+                "dropped a reader frame that did not authenticate"
+            );
+        }
+        opened
     }
 }
 
@@ -90,16 +128,37 @@ pub struct ReaderConnection {
 impl ReaderConnection {
     /// Connects to `device_id` and starts listening.
     pub async fn open(link: Arc<dyn BleLink>, device_id: &str, timing: Timing) -> Result<Self, ReaderError> {
+        Self::open_with_signals(link, device_id, timing, None).await
+    }
+
+    /// Like [`open`](Self::open), passing the reader's prompts and battery reports to `signals`.
+    pub async fn open_with_signals(
+        link: Arc<dyn BleLink>,
+        device_id: &str,
+        timing: Timing,
+        signals: Option<mpsc::UnboundedSender<Signal>>,
+    ) -> Result<Self, ReaderError> {
         let (events, rx) = LinkEvents::channel();
         let mtu = link.connect(device_id, events).await.map_err(ReaderError::Link)? as usize;
         let (connected, _) = watch::channel(true);
-        let shared = Arc::new(Shared { pending: Mutex::default(), session: Mutex::new(None), connected });
+        let shared = Arc::new(Shared {
+            pending: Mutex::default(),
+            session: Mutex::new(None),
+            connected,
+            signals,
+            rejected: AtomicU64::new(0),
+        });
         let task = tokio::spawn(listen(rx, shared.clone()));
         Ok(ReaderConnection { link, shared, seq: AtomicU16::new(1), mtu, timing, task })
     }
 
     pub fn mtu(&self) -> usize {
         self.mtu
+    }
+
+    /// Frames refused because they did not authenticate (see [`Shared::open`]).
+    pub fn rejected_frames(&self) -> u64 {
+        self.shared.rejected.load(Ordering::Relaxed)
     }
 
     pub fn is_connected(&self) -> bool {
@@ -171,10 +230,10 @@ impl ReaderConnection {
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let mut resp_rx = resp_rx;
-        let frame = loop {
+        let body = loop {
             tokio::select! {
                 r = &mut resp_rx => match r {
-                    Ok(frame) => break frame,
+                    Ok(body) => break body,
                     Err(_) => return Err(ReaderError::LinkLost),
                 },
                 _ = tokio::time::sleep_until(deadline) => {
@@ -184,17 +243,6 @@ impl ReaderConnection {
                 _ = tokio::time::sleep(self.timing.response_poll) => self.send(&bytes).await?,
                 _ = link_down(&mut lost) => return Err(ReaderError::LinkLost),
             }
-        };
-        let body = if frame.flags & flags::ENCRYPTED != 0 {
-            let mut session = self.shared.session.lock().unwrap_or_else(|p| p.into_inner());
-            let s = session.as_mut().ok_or(ReaderError::BadResponse)?;
-            s.open(&aad(frame.flags, frame.seq, frame.command), &frame.payload).map_err(ReaderError::Secure)?
-        } else {
-            if self.shared.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-                // Once secure, a clear response could have been forged on the air.
-                return Err(ReaderError::Secure(SecureError::Rejected));
-            }
-            frame.payload
         };
         let (&status, rest) = body.split_first().ok_or(ReaderError::BadResponse)?;
         match Status::from_byte(status) {
@@ -215,7 +263,12 @@ impl ReaderConnection {
         Ok(())
     }
 
-    pub async fn close(self) {
+    /// A receiver that turns false when the link goes down.
+    pub fn watch_link(&self) -> watch::Receiver<bool> {
+        self.shared.connected.subscribe()
+    }
+
+    pub async fn close(&self) {
         self.shared.lose_link();
         self.link.disconnect().await;
         self.task.abort();
@@ -224,7 +277,7 @@ impl ReaderConnection {
 
 /// Resolves when the link goes down. The guard `wait_for` returns is dropped here, inside, so
 /// the futures that await this stay `Send`.
-async fn link_down(rx: &mut watch::Receiver<bool>) {
+pub async fn link_down(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|up| !*up).await;
 }
 
@@ -254,6 +307,14 @@ async fn listen(mut rx: mpsc::UnboundedReceiver<LinkEvent>, shared: Arc<Shared>)
 }
 
 fn dispatch(shared: &Shared, frame: Frame) {
+    if frame.flags & flags::EVENT != 0 {
+        if let Some(signal) = shared.open(&frame).as_deref().and_then(decode_signal) {
+            if let Some(tx) = &shared.signals {
+                let _ = tx.send(signal);
+            }
+        }
+        return;
+    }
     let mut pending = shared.pending.lock().unwrap_or_else(|p| p.into_inner());
     let Some(entry) = pending.get_mut(&frame.seq) else {
         // A duplicate or late frame for a request no longer waiting: nothing to do.
@@ -262,11 +323,23 @@ fn dispatch(shared: &Shared, frame: Frame) {
     if let Some(ack) = entry.ack.take() {
         let _ = ack.send(());
     }
-    if frame.flags & flags::RESPONSE != 0 {
-        let seq = frame.seq;
+    if frame.flags & flags::RESPONSE != 0 && entry.response.is_some() {
+        // A response that does not open is dropped; the request's polling fetches the genuine
+        // one from the reader's cache.
+        let Some(body) = shared.open(&frame) else { return };
         if let Some(response) = entry.response.take() {
-            let _ = response.send(frame);
+            let _ = response.send(body);
         }
-        pending.remove(&seq);
+        pending.remove(&frame.seq);
+    }
+}
+
+fn decode_signal(body: &[u8]) -> Option<Signal> {
+    match body {
+        [commands::event::PROMPT, p] => Prompt::from_byte(*p).map(Signal::Prompt),
+        [commands::event::BATTERY, percent, charging] => {
+            Some(Signal::Battery { percent: (*percent).min(100), charging: *charging != 0 })
+        }
+        _ => None,
     }
 }

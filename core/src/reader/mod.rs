@@ -2,6 +2,7 @@
 //! secure session, and the connection over the shell's Bluetooth link. The phone never sees
 //! clear card data: it carries the reader's encrypted blobs to the platform.
 
+pub mod card;
 pub mod commands;
 pub mod connection;
 pub mod controller;

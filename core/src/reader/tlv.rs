@@ -197,7 +197,7 @@ impl Tag {
     }
 
     /// For constants: fails the build if `raw` is not a valid tag.
-    const fn known(raw: u32) -> Tag {
+    pub const fn known(raw: u32) -> Tag {
         match Self::new(raw) {
             Some(tag) => tag,
             None => panic!("not a valid BER-TLV tag"),

@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 
-use ring::rand::SystemRandom;
 use ring::signature::Ed25519KeyPair;
-use starpos_core::reader::commands::{self, DeviceInfo, Status};
+use starpos_core::reader::commands::{self, DeviceInfo, Prompt, Status};
 use starpos_core::reader::connection::aad;
 use starpos_core::reader::firmware::{self, BeginRequest};
 use starpos_core::reader::frame::{flags, Frame};
 use starpos_core::reader::secure::{self, Session};
+
+use super::card_session::CardSession;
+use crate::test_cards::{self, TestCard};
 
 /// How many past responses the reader keeps to answer retransmissions without re-executing.
 const RESPONSE_CACHE: usize = 32;
@@ -28,6 +30,12 @@ pub struct SimReader {
     firmware_key: Vec<u8>,
     /// An update in progress: kept across disconnects, as a real reader keeps it in flash.
     incoming: Option<Incoming>,
+    /// Card reading: DUKPT keys, the card the customer will present, the transaction under way.
+    pub cards: CardSession,
+    /// Event frames produced while executing a command, sent before its response.
+    outbox: Vec<Vec<u8>>,
+    /// Card reads since the battery last dropped a percent.
+    reads_on_battery: u32,
 }
 
 struct Incoming {
@@ -42,10 +50,8 @@ impl SimReader {
 
     /// A reader that accepts firmware signed by the key whose public half is `firmware_key`.
     pub fn with_firmware_key(serial: &str, firmware_key: Vec<u8>) -> SimReader {
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("the OS random source works");
-        let identity = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a freshly generated key parses");
         SimReader {
-            identity,
+            identity: test_cards::reader_identity(serial),
             info: DeviceInfo {
                 serial: serial.into(),
                 model: "StarPOS SIM-1".into(),
@@ -61,7 +67,15 @@ impl SimReader {
             display: Vec::new(),
             firmware_key,
             incoming: None,
+            cards: CardSession::new(serial),
+            outbox: Vec::new(),
+            reads_on_battery: 0,
         }
+    }
+
+    /// The card the customer presents at the next read (it stays until another is presented).
+    pub fn present(&mut self, card: &'static TestCard) {
+        self.cards.present(card);
     }
 
     /// Bytes of an interrupted update the reader holds.
@@ -97,7 +111,10 @@ impl SimReader {
             let old = self.order.remove(0);
             self.responses.remove(&old);
         }
-        vec![ack, response]
+        let mut out = vec![ack];
+        out.append(&mut self.outbox);
+        out.push(response);
+        out
     }
 
     fn respond(&mut self, request: &Frame) -> Vec<u8> {
@@ -143,6 +160,27 @@ impl SimReader {
             commands::FW_BEGIN => (self.firmware_begin(&payload), true),
             commands::FW_CHUNK => (self.firmware_chunk(&payload), true),
             commands::FW_COMMIT => (self.firmware_commit(), true),
+            commands::READ_CARD => {
+                self.prompt(Prompt::PresentCard);
+                self.prompt(Prompt::ReadingCard);
+                let body = self.cards.read(&payload);
+                self.after_card_read();
+                (body, true)
+            }
+            commands::PIN_ENTRY => {
+                self.prompt(Prompt::EnterPin);
+                (self.cards.pin(&payload), true)
+            }
+            commands::COMPLETE => {
+                self.prompt(Prompt::Processing);
+                let body = self.cards.complete(&payload);
+                self.prompt(Prompt::RemoveCard);
+                (body, true)
+            }
+            commands::CANCEL => {
+                self.cards.cancel();
+                (status_only(Status::Ok), true)
+            }
             commands::DISPLAY_TEXT => {
                 self.display = String::from_utf8_lossy(&payload).lines().map(str::to_string).collect();
                 (status_only(Status::Ok), true)
@@ -150,6 +188,34 @@ impl SimReader {
             _ => (status_only(Status::UnknownCommand), true),
         };
         self.encode(request, body, seal)
+    }
+
+    /// Queues a sealed event frame (sent before the response of the command running now).
+    fn event(&mut self, body: &[u8]) {
+        let Some(session) = self.session.as_mut() else { return };
+        let frame_flags = flags::EVENT | flags::ENCRYPTED;
+        let sealed = session.seal(&aad(frame_flags, 0, 0), body);
+        if let Ok(bytes) = Frame::new(frame_flags, 0, 0, sealed).encode() {
+            self.outbox.push(bytes);
+        }
+    }
+
+    fn prompt(&mut self, prompt: Prompt) {
+        self.event(&[commands::event::PROMPT, prompt as u8]);
+    }
+
+    /// The battery model: on battery, every fourth card read costs a percent; each read ends
+    /// with a battery report.
+    fn after_card_read(&mut self) {
+        if !self.info.charging {
+            self.reads_on_battery += 1;
+            if self.reads_on_battery >= 4 {
+                self.reads_on_battery = 0;
+                self.info.battery_percent = self.info.battery_percent.saturating_sub(1);
+            }
+        }
+        let report = [commands::event::BATTERY, self.info.battery_percent, self.info.charging as u8];
+        self.event(&report);
     }
 
     fn firmware_begin(&mut self, payload: &[u8]) -> Vec<u8> {
@@ -213,6 +279,6 @@ fn offset_answer(offset: usize) -> Vec<u8> {
     body
 }
 
-fn status_only(status: Status) -> Vec<u8> {
+pub(super) fn status_only(status: Status) -> Vec<u8> {
     vec![status as u8]
 }

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use starpos_core::reader::frame::{chunks, Decoder};
+use starpos_core::reader::frame::{chunks, flags, Decoder, Frame};
 use starpos_core::reader::link::{BleDevice, BleLink, LinkError, LinkEvents};
 
 use super::SimReader;
@@ -20,6 +20,13 @@ pub struct Faults {
     pub corrupt_every: Option<usize>,
     /// Deliver every reader chunk twice.
     pub duplicate: bool,
+    /// Hold each phone write this long before the reader sees it (a slow radio).
+    pub delay_ms: u64,
+    /// Refuse this many connection attempts (reader out of range, switched off).
+    pub refuse_connects: usize,
+    /// An attacker on the air answers the next sealed response with the previous one, re-framed
+    /// for the new sequence number (valid CRC, stale sealed payload).
+    pub replay_previous_response: bool,
 }
 
 struct State {
@@ -29,6 +36,8 @@ struct State {
     writes: usize,
     chunks: usize,
     up: bool,
+    /// The last sealed response sent, for the replay fault.
+    last_sealed_response: Option<Frame>,
 }
 
 /// The phone's view of the simulated reader; clone it to share the reader between links.
@@ -40,7 +49,15 @@ pub struct SimLink {
 
 impl SimLink {
     pub fn new(reader: SimReader, faults: Faults) -> SimLink {
-        let state = State { reader, decoder: Decoder::new(), events: None, writes: 0, chunks: 0, up: false };
+        let state = State {
+            reader,
+            decoder: Decoder::new(),
+            events: None,
+            writes: 0,
+            chunks: 0,
+            up: false,
+            last_sealed_response: None,
+        };
         SimLink { state: Arc::new(Mutex::new(state)), faults: Arc::new(Mutex::new(faults)) }
     }
 
@@ -54,10 +71,45 @@ impl SimLink {
         f(&self.state.lock().unwrap_or_else(|p| p.into_inner()).reader)
     }
 
+    /// Changes the reader (present a card, set its faults, drain its battery).
+    pub fn with_reader_mut<T>(&self, f: impl FnOnce(&mut SimReader) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()).reader)
+    }
+
+    /// The radio link drops now; the OS tells the phone.
+    pub fn drop_link(&self, reason: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.up = false;
+        if let Some(events) = state.events.take() {
+            events.disconnected(reason.into());
+        }
+    }
+
     fn mtu(&self) -> usize {
         match self.faults.lock().unwrap_or_else(|p| p.into_inner()).mtu {
             0 => 185,
             m => m as usize,
+        }
+    }
+}
+
+impl SimLink {
+    /// With the replay fault set, swaps a sealed response for the previous one re-framed
+    /// (once); otherwise remembers it.
+    fn maybe_replay(&self, state: &mut State, encoded: Vec<u8>) -> Vec<u8> {
+        let mut decoder = Decoder::new();
+        let Some(frame) = decoder.push(&encoded).pop() else { return encoded };
+        if frame.flags & flags::RESPONSE == 0 || frame.flags & flags::ENCRYPTED == 0 {
+            return encoded;
+        }
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = state.last_sealed_response.replace(frame.clone());
+        match previous {
+            Some(old) if faults.replay_previous_response => {
+                faults.replay_previous_response = false;
+                Frame::new(old.flags, frame.seq, frame.command, old.payload).encode().unwrap_or(encoded)
+            }
+            _ => encoded,
         }
     }
 }
@@ -80,6 +132,13 @@ impl BleLink for SimLink {
     }
 
     async fn connect(&self, device_id: &str, events: Arc<LinkEvents>) -> Result<u16, LinkError> {
+        {
+            let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+            if faults.refuse_connects > 0 {
+                faults.refuse_connects -= 1;
+                return Err(LinkError::NotFound);
+            }
+        }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.reader.info.serial != device_id {
             return Err(LinkError::NotFound);
@@ -95,6 +154,9 @@ impl BleLink for SimLink {
 
     async fn write(&self, bytes: Vec<u8>) -> Result<(), LinkError> {
         let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if faults.delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(faults.delay_ms)).await;
+        }
         let mtu = self.mtu();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if !state.up {
@@ -122,6 +184,7 @@ impl BleLink for SimLink {
             out.extend(state.reader.handle(frame));
         }
         let Some(events) = state.events.clone() else { return Ok(()) };
+        let out: Vec<Vec<u8>> = out.into_iter().map(|encoded| self.maybe_replay(&mut state, encoded)).collect();
         for encoded in out {
             let pieces: Vec<Vec<u8>> = match chunks(&encoded, mtu) {
                 Ok(it) => it.map(<[u8]>::to_vec).collect(),

@@ -3,9 +3,11 @@
 //! silent, corrupt or duplicate chunks, tiny MTU), so the core's reader code is tested without
 //! hardware.
 
+mod card_session;
 mod device;
 mod link;
 pub mod tcp;
 
+pub use card_session::{CardFaults, CardSession};
 pub use device::SimReader;
 pub use link::{Faults, SimLink};

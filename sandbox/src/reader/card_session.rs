@@ -1,0 +1,222 @@
+//! The simulated reader's card side: the customer presents a test card, the reader encrypts
+//! track 2 and the PIN under its DUKPT keys, builds the chip data, and later gives the card the
+//! platform's answer. Only what a real reader would send leaves here.
+
+use ring::rand::{SecureRandom, SystemRandom};
+use starpos_core::reader::card::{
+    amount_bcd, bcd_currency, CardResult, CompleteRequest, CompleteResult, EntryMode, PinResult, ReadCardRequest,
+};
+use starpos_core::reader::commands::Status;
+use starpos_core::reader::crypto::{
+    derive_transaction_key, derive_working_key, encipher_pin_block_format4, encrypt_track2,
+    validate_transaction_counter, Key, KeyUsage,
+};
+use starpos_core::reader::tlv::{self, Tag, Tlv};
+
+use super::device::status_only;
+use crate::test_cards::{self, Outcome, TestCard};
+
+/// Misbehaviour to test the phone's checks with.
+#[derive(Debug, Clone, Default)]
+pub struct CardFaults {
+    /// Put the clear PAN (tag 5A) into the chip data, as a broken reader might.
+    pub leak_clear_pan: bool,
+    /// Report this amount instead of the one asked for (in the echo and in 9F02).
+    pub report_amount: Option<u64>,
+    /// Answer read card with "no card presented".
+    pub no_card: bool,
+}
+
+struct Transaction {
+    nonce: [u8; 16],
+    ksn: [u8; 12],
+    card: &'static TestCard,
+    amount_fen: u64,
+}
+
+pub struct CardSession {
+    serial: String,
+    initial_key: Key,
+    initial_key_id: [u8; 8],
+    counter: u32,
+    presented: &'static TestCard,
+    current: Option<Transaction>,
+    pub faults: CardFaults,
+    /// Card reads performed (for tests).
+    pub reads: u32,
+}
+
+impl CardSession {
+    pub fn new(serial: &str) -> CardSession {
+        CardSession {
+            serial: serial.into(),
+            initial_key: test_cards::injected_initial_key(serial),
+            initial_key_id: test_cards::initial_key_id(serial),
+            counter: 0,
+            presented: &test_cards::TEST_CARDS[0],
+            current: None,
+            faults: CardFaults::default(),
+            reads: 0,
+        }
+    }
+
+    pub fn present(&mut self, card: &'static TestCard) {
+        self.presented = card;
+    }
+
+    /// The next KSN: the counter moves on, skipping values X9.24-3 does not allow.
+    fn next_ksn(&mut self) -> [u8; 12] {
+        loop {
+            self.counter += 1;
+            if validate_transaction_counter(self.counter).is_ok() {
+                break;
+            }
+        }
+        let mut ksn = [0u8; 12];
+        ksn[..8].copy_from_slice(&self.initial_key_id);
+        ksn[8..].copy_from_slice(&self.counter.to_be_bytes());
+        ksn
+    }
+
+    fn key(&self, ksn: &[u8; 12], usage: KeyUsage) -> Key {
+        let transaction = derive_transaction_key(&self.initial_key, ksn).expect("next_ksn gives valid counters");
+        derive_working_key(&transaction, usage, ksn)
+    }
+
+    pub fn read(&mut self, payload: &[u8]) -> Vec<u8> {
+        let Some(request) = ReadCardRequest::decode(payload) else { return status_only(Status::BadRequest) };
+        if self.faults.no_card {
+            return status_only(Status::NoCard);
+        }
+        let card = self.presented;
+        if !request.modes.allows(card.mode) {
+            return status_only(Status::CardUnreadable);
+        }
+        self.reads += 1;
+        let ksn = self.next_ksn();
+        let track = format!("{}={}{}{}", card.pan, card.expiry, card.service_code, "00000000000");
+        let track = &track[..track.len().min(37)];
+        let Ok(encrypted_track2) = encrypt_track2(&self.key(&ksn, KeyUsage::DataEncryption), track) else {
+            return status_only(Status::CardUnreadable);
+        };
+        let amount = self.faults.report_amount.unwrap_or(request.amount_fen);
+        let icc_data = match card.mode {
+            EntryMode::Swipe => Vec::new(),
+            _ => self.chip_data(card, amount, request.currency, &ksn),
+        };
+        // Contactless up to 1,000 yuan goes without PIN (China's small-amount no-PIN rule).
+        let pin_required = !(card.mode == EntryMode::Tap && request.amount_fen <= 100_000);
+        let result = CardResult {
+            entry_mode: card.mode,
+            amount_fen: amount,
+            currency: request.currency,
+            nonce: request.nonce,
+            masked_pan: mask(card.pan),
+            app_label: card.app_label.into(),
+            ksn,
+            encrypted_track2,
+            icc_data,
+            pin_required,
+        };
+        self.current = Some(Transaction { nonce: request.nonce, ksn, card, amount_fen: amount });
+        let mut body = vec![Status::Ok as u8];
+        body.extend(result.encode());
+        body
+    }
+
+    fn chip_data(&self, card: &TestCard, amount: u64, currency: u16, ksn: &[u8; 12]) -> Vec<u8> {
+        let counter = self.counter.to_be_bytes();
+        let mut unpredictable = [0u8; 4];
+        let _ = SystemRandom::new().fill(&mut unpredictable);
+        let today = time::OffsetDateTime::now_utc().date();
+        let bcd = |n: u8| (n / 10) << 4 | (n % 10);
+        let date = [bcd((today.year() % 100) as u8), bcd(today.month() as u8), bcd(today.day())];
+        // A stand-in ARQC: an HMAC over the amount and counter under the reader's DUKPT MAC key,
+        // so it changes with both; the sandbox does not verify it (no card keys are modelled).
+        let mac = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.key(ksn, KeyUsage::MacGeneration).as_bytes()),
+            &[&amount.to_be_bytes()[..], &counter].concat(),
+        );
+        let mut serial8 = [b' '; 8];
+        for (d, s) in serial8.iter_mut().zip(self.serial.bytes().rev().take(8).collect::<Vec<_>>().into_iter().rev()) {
+            *d = s;
+        }
+        let t = |raw: u32, v: Vec<u8>| Tlv::new(Tag::new(raw).expect("known EMV tags"), v);
+        let mut objects = vec![
+            t(0x9F26, mac.as_ref()[..8].to_vec()),
+            t(0x9F27, vec![0x80]),
+            t(0x9F10, vec![0x07, 0x01, 0x01, 0x03, 0xA0, 0x00, 0x00]),
+            t(0x9F37, unpredictable.to_vec()),
+            t(0x9F36, counter[2..].to_vec()),
+            t(0x95, vec![0; 5]),
+            t(0x9A, date.to_vec()),
+            t(0x9C, vec![0x00]),
+            t(0x9F02, amount_bcd(amount).to_vec()),
+            t(0x5F2A, bcd_currency(currency).to_vec()),
+            t(0x82, vec![0x7C, 0x00]),
+            t(0x9F1A, bcd_currency(156).to_vec()),
+            t(0x9F03, vec![0; 6]),
+            t(0x9F33, vec![0xE0, 0xE1, 0xC8]),
+            t(0x9F34, vec![0x42, 0x03, 0x00]),
+            t(0x9F35, vec![0x22]),
+            t(0x9F1E, serial8.to_vec()),
+            t(0x84, vec![0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x01]),
+            t(0x9F09, vec![0x00, 0x30]),
+            t(0x9F41, counter.to_vec()),
+            // Read from the card but not for field 55: the phone must drop these.
+            t(0x50, card.app_label.as_bytes().to_vec()),
+            t(0x5F34, vec![0x01]),
+            t(0x5F24, hex::decode(format!("{}31", card.expiry)).unwrap_or_default()),
+        ];
+        if self.faults.leak_clear_pan {
+            objects.push(t(0x5A, card.pan.as_bytes().to_vec()));
+        }
+        tlv::encode(&objects)
+    }
+
+    pub fn pin(&mut self, payload: &[u8]) -> Vec<u8> {
+        let Some(tx) = self.current.as_ref().filter(|t| payload.len() == 17 && payload[..16] == t.nonce) else {
+            return status_only(Status::BadRequest);
+        };
+        let pin_key = self.key(&tx.ksn, KeyUsage::PinEncryption);
+        let mut fill = [0u8; 8];
+        let _ = SystemRandom::new().fill(&mut fill);
+        let Ok(pin_block) = encipher_pin_block_format4(&pin_key, tx.card.typed_pin, tx.card.pan, fill) else {
+            return status_only(Status::CardUnreadable);
+        };
+        let mut body = vec![Status::Ok as u8];
+        body.extend(PinResult { nonce: tx.nonce, ksn: tx.ksn, pin_block }.encode());
+        body
+    }
+
+    pub fn complete(&mut self, payload: &[u8]) -> Vec<u8> {
+        let Some(request) = CompleteRequest::decode(payload) else { return status_only(Status::BadRequest) };
+        let Some(tx) = self.current.take().filter(|t| t.nonce == request.nonce) else {
+            return status_only(Status::BadRequest);
+        };
+        let approved = &request.response_code == b"00" && tx.card.outcome != Outcome::ChipDeclinesAfterApproval;
+        let t = |raw: u32, v: Vec<u8>| Tlv::new(Tag::new(raw).expect("known EMV tags"), v);
+        let mut cryptogram = [0u8; 8];
+        let _ = SystemRandom::new().fill(&mut cryptogram);
+        let icc = tlv::encode(&[
+            t(0x9F27, vec![if approved { 0x40 } else { 0x00 }]),
+            t(0x9F26, cryptogram.to_vec()),
+            t(0x95, vec![0, 0, 0, 0, if approved { 0 } else { 0x40 }]),
+            t(0x9B, vec![0xE8, 0x00]),
+            t(0x9F02, amount_bcd(tx.amount_fen).to_vec()),
+        ]);
+        let mut body = vec![Status::Ok as u8];
+        body.extend(CompleteResult { approved, icc_data: icc }.encode());
+        body
+    }
+
+    pub fn cancel(&mut self) {
+        self.current = None;
+    }
+}
+
+/// First six and last four digits.
+fn mask(pan: &str) -> String {
+    let n = pan.len();
+    format!("{}{}{}", &pan[..6], "*".repeat(n.saturating_sub(10)), &pan[n.saturating_sub(4)..])
+}
