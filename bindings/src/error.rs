@@ -44,6 +44,10 @@ pub enum StarPosError {
     CardNotFound,
     #[error("the card binding has expired: start again")]
     CardBindingExpired,
+    #[error("the platform does not recognise reader {serial}")]
+    ReaderNotRecognised { serial: String },
+    #[error("reader {serial} belongs to another merchant")]
+    ReaderPairedElsewhere { serial: String },
     #[error("not logged in")]
     NotLoggedIn,
     #[error("the session has ended: log in again")]
@@ -92,6 +96,8 @@ impl From<Core> for StarPosError {
             Core::CardAlreadyBound => Self::CardAlreadyBound,
             Core::CardNotFound => Self::CardNotFound,
             Core::CardBindingExpired => Self::CardBindingExpired,
+            Core::ReaderNotRecognised { serial } => Self::ReaderNotRecognised { serial },
+            Core::ReaderPairedElsewhere { serial } => Self::ReaderPairedElsewhere { serial },
             Core::NotLoggedIn => Self::NotLoggedIn,
             Core::SessionExpired => Self::SessionExpired,
             Core::Network { reason } => Self::Network { reason },

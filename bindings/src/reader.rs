@@ -185,6 +185,22 @@ impl From<CoreInfo> for ReaderInfo {
     }
 }
 
+/// A reader this phone trusts: the platform certified its identity key at pairing.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PairedReader {
+    pub serial: String,
+    pub model: String,
+    /// Pass to `CardReader.connect_by_serial`.
+    pub identity_public: Vec<u8>,
+    pub paired_at: i64,
+}
+
+impl From<starpos_core::readers::PairedReader> for PairedReader {
+    fn from(r: starpos_core::readers::PairedReader) -> Self {
+        PairedReader { serial: r.serial, model: r.model, identity_public: r.identity_public, paired_at: r.paired_at }
+    }
+}
+
 /// Told as a firmware update advances (from a core thread; keep it quick).
 #[uniffi::export(foreign)]
 pub trait FirmwareProgressListener: Send + Sync {

@@ -8,6 +8,7 @@ use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
     SettlementCycle,
 };
+use crate::reader::PairedReader;
 use crate::secure_store::{Adapter, SecureStore};
 use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
 
@@ -112,6 +113,27 @@ impl StarPos {
 
     pub fn cached_settlement_cards(&self) -> Result<Vec<SettlementCard>> {
         Ok(self.core.cached_settlement_cards()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Pairs the reader with this serial number (printed on it): the platform certifies its
+    /// identity key, which is pinned on this phone for every later connection.
+    pub async fn pair_reader(&self, serial: String) -> Result<PairedReader> {
+        Ok(self.core.pair_reader(serial).await?.into())
+    }
+
+    /// Readers paired on this phone (no network I/O).
+    pub fn paired_readers(&self) -> Result<Vec<PairedReader>> {
+        Ok(self.core.paired_readers()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Releases a reader on the platform (another merchant may then pair it) and forgets it.
+    pub async fn release_reader(&self, serial: String) -> Result<()> {
+        Ok(self.core.release_reader(serial).await?)
+    }
+
+    /// Forgets a reader on this phone only.
+    pub fn forget_reader(&self, serial: String) -> Result<()> {
+        Ok(self.core.forget_reader(serial)?)
     }
 
     pub async fn set_default_card(&self, card_id: String) -> Result<Vec<SettlementCard>> {

@@ -70,6 +70,12 @@ pub enum Error {
     /// The card binding waited too long for its SMS code (or is unknown): start again.
     #[error("the card binding has expired: start again")]
     CardBindingExpired,
+    /// The platform knows no reader with this serial number: check the label on the reader.
+    #[error("the platform does not recognise reader {serial}")]
+    ReaderNotRecognised { serial: String },
+    /// The reader is registered to another merchant: it must be released there first.
+    #[error("reader {serial} belongs to another merchant")]
+    ReaderPairedElsewhere { serial: String },
     /// No one is logged in on this device.
     #[error("not logged in")]
     NotLoggedIn,
@@ -204,6 +210,8 @@ fn from_platform(body: ErrorBody) -> Error {
         "card_already_bound" => Error::CardAlreadyBound,
         "card_not_found" => Error::CardNotFound,
         "binding_expired" => Error::CardBindingExpired,
+        "reader_unknown" => Error::ReaderNotRecognised { serial: body.field.unwrap_or_default() },
+        "reader_paired_elsewhere" => Error::ReaderPairedElsewhere { serial: body.field.unwrap_or_default() },
         "step_up_failed" => Error::invalid("password", body.message),
         "limit_above_cap" => Error::LimitAboveCap {
             limit: match body.field.as_deref() {

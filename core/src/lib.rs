@@ -12,6 +12,7 @@ pub mod limits;
 pub mod onboarding;
 pub mod platform;
 pub mod reader;
+pub mod readers;
 pub mod runtime;
 pub mod secure_store;
 mod starpos;

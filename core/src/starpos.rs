@@ -15,6 +15,7 @@ use crate::onboarding::{
 };
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
+use crate::readers::{PairedReader, Readers};
 use crate::runtime::run;
 use crate::secure_store::SecureStore;
 use crate::storage::Db;
@@ -31,6 +32,7 @@ struct Inner {
     accounts: Accounts,
     merchant: Merchant,
     cards: Cards,
+    readers: Readers,
 }
 
 impl Inner {
@@ -51,8 +53,9 @@ impl StarPos {
         let db = Arc::new(Db::open(&config.data_dir)?);
         let merchant = Merchant::new(db.clone(), platform.clone());
         let cards = Cards::new(db.clone());
+        let readers = Readers::new(db.clone());
         let accounts = Accounts::new(platform, db, secure_store, config.device_id)?;
-        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards }) })
+        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards, readers }) })
     }
 
     pub fn current_session(&self) -> Option<Session> {
@@ -199,5 +202,32 @@ impl StarPos {
             inner.cards.unbind(&inner.accounts, &merchant_id, card_id, password).await
         })
         .await
+    }
+
+    /// Pairs the reader with this serial number: the platform certifies its identity key,
+    /// which is pinned here for every later connection.
+    pub async fn pair_reader(&self, serial: String) -> Result<PairedReader> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.readers.pair(&inner.accounts, &merchant_id, serial.trim()).await
+        })
+        .await
+    }
+
+    /// Readers paired on this phone for the logged-in merchant (offline).
+    pub fn paired_readers(&self) -> Result<Vec<PairedReader>> {
+        self.inner.readers.paired(&self.inner.merchant_id()?)
+    }
+
+    /// Releases a reader to the platform (another merchant may pair it) and forgets it here.
+    pub async fn release_reader(&self, serial: String) -> Result<()> {
+        let inner = self.inner.clone();
+        run(async move { inner.readers.release(&inner.accounts, serial.trim()).await }).await
+    }
+
+    /// Forgets a paired reader on this phone only.
+    pub fn forget_reader(&self, serial: String) -> Result<()> {
+        self.inner.readers.forget(&serial)
     }
 }

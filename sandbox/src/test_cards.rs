@@ -99,6 +99,9 @@ pub fn test_card_by_pan(pan: &str) -> Option<&'static TestCard> {
     TEST_CARDS.iter().find(|c| c.pan == pan)
 }
 
+/// The model name simulated readers report.
+pub const SIM_MODEL: &str = "StarPOS SIM-1";
+
 /// A simulated reader's DUKPT initial key ID: the first eight bytes of SHA-256 of its serial.
 pub fn initial_key_id(serial: &str) -> [u8; 8] {
     let digest = ring::digest::digest(&ring::digest::SHA256, serial.as_bytes());

@@ -275,3 +275,18 @@ pub struct SettlementRequest {
     /// `t1` or `d0`.
     pub cycle: String,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairReaderRequest {
+    pub serial: String,
+}
+
+/// The platform's word on a reader: its serial number belongs to this identity key (Ed25519,
+/// hex). The phone pins the key at first pairing; every later handshake must prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairedReaderWire {
+    pub serial: String,
+    pub model: String,
+    pub identity_public: String,
+    pub paired_at: i64,
+}

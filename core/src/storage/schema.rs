@@ -17,7 +17,21 @@ const UPGRADES: &[&str] = &[
     PROFILE_AND_LIMITS,
     // 3 -> 4: bound settlement cards (masked).
     SETTLEMENT_CARDS,
+    // 4 -> 5: card readers paired on this phone and their pinned identity keys.
+    PAIRED_READERS,
 ];
+
+const PAIRED_READERS: &str = "
+-- Readers the platform certified to this merchant, with the identity key pinned at first
+-- pairing (a public key: not secret). A handshake with any other key is refused.
+CREATE TABLE paired_readers (
+    serial          TEXT PRIMARY KEY NOT NULL,
+    merchant_id     TEXT NOT NULL,
+    model           TEXT NOT NULL,
+    identity_public BLOB NOT NULL CHECK (length(identity_public) = 32),
+    paired_at       INTEGER NOT NULL
+);
+";
 
 const SETTLEMENT_CARDS: &str = "
 -- The merchant's bound settlement cards as the platform listed them: masked numbers only.
@@ -97,6 +111,7 @@ CREATE TABLE account (
     // Unchanged since its upgrade step; a later step that alters it writes the new form here.
     PROFILE_AND_LIMITS,
     SETTLEMENT_CARDS,
+    PAIRED_READERS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {

@@ -4,7 +4,7 @@
 //! starpos demo [--data-dir DIR]
 //! starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N]
 //!                       [--lockout-base-secs N] [--sms-resend-secs N]
-//! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--firmware-out FILE]
+//! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
 //! ```
 
 use std::io::Write;
@@ -17,7 +17,7 @@ use starpos_sandbox::{demo, Sandbox, SandboxConfig};
 const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
   starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N]
-  starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--firmware-out FILE]";
+  starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -81,6 +81,7 @@ fn parse_serve(args: &[String]) -> Result<(SocketAddr, SandboxConfig), String> {
 struct ReaderArgs {
     listen: SocketAddr,
     serial: String,
+    card: &'static starpos_sandbox::test_cards::TestCard,
     firmware_out: Option<PathBuf>,
 }
 
@@ -88,12 +89,19 @@ fn parse_reader(args: &[String]) -> Result<ReaderArgs, String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().map_err(|_| "bad default address")?;
     let mut serial = "SP100-000123".to_string();
     let mut firmware_out = None;
+    let mut card = &starpos_sandbox::test_cards::TEST_CARDS[0];
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--listen" => listen = value.parse().map_err(|_| format!("--listen: not an address: {value}"))?,
             "--serial" => serial = value.clone(),
+            "--card" => {
+                card = starpos_sandbox::test_cards::test_card(value).ok_or_else(|| {
+                    let names: Vec<&str> = starpos_sandbox::test_cards::TEST_CARDS.iter().map(|c| c.name).collect();
+                    format!("--card: no test card {value}; one of {}", names.join(", "))
+                })?
+            }
             "--firmware-out" => firmware_out = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
@@ -101,13 +109,14 @@ fn parse_reader(args: &[String]) -> Result<ReaderArgs, String> {
     if !listen.ip().is_loopback() {
         return Err(format!("--listen {listen}: the simulated reader listens on loopback addresses only"));
     }
-    Ok(ReaderArgs { listen, serial, firmware_out })
+    Ok(ReaderArgs { listen, serial, card, firmware_out })
 }
 
 /// The simulated reader on loopback TCP. Prints `tcp://ADDR` first, then `identity=HEX` (the
 /// reader's identity key, which a phone pins at pairing) and `firmware_key=HEX` (the sandbox
 /// platform's firmware-signing key, burnt into the reader). With `--firmware-out FILE` it also
-/// writes a signed 256 KiB test firmware package (version 2.0.0) there.
+/// writes a signed 256 KiB test firmware package (version 2.0.0) there. Card reads are answered
+/// with the test card given by `--card` (default `chip-approve`; docs/test-cards.md).
 async fn serve_reader(args: ReaderArgs) -> Result<(), String> {
     use ring::signature::KeyPair;
     let listen = args.listen;
@@ -126,7 +135,8 @@ async fn serve_reader(args: ReaderArgs) -> Result<(), String> {
         );
         std::fs::write(path, image.to_package()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    let reader = starpos_sandbox::reader::SimReader::with_firmware_key(&args.serial, firmware_key.clone());
+    let mut reader = starpos_sandbox::reader::SimReader::with_firmware_key(&args.serial, firmware_key.clone());
+    reader.present(args.card);
     let mut out = std::io::stdout();
     let _ = writeln!(out, "tcp://{addr}");
     let _ = writeln!(out, "identity={}", hex::encode(reader.identity_public()));

@@ -7,6 +7,7 @@ mod cards;
 mod dev;
 mod error;
 mod merchant;
+mod readers;
 mod state;
 
 use std::net::SocketAddr;
@@ -128,6 +129,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/cards/bind/confirm", post(cards::confirm_binding))
         .route("/v1/cards/default", post(cards::set_default))
         .route("/v1/cards/unbind", post(cards::unbind))
+        .route("/v1/readers/pair", post(readers::pair))
+        .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))
         .route("/dev/sessions/expire-access", post(dev::expire_access))
         .route("/dev/stats", get(dev::stats))

@@ -108,6 +108,12 @@ CREATE TABLE IF NOT EXISTS rotated_refresh (
     hash       TEXT PRIMARY KEY NOT NULL,
     session_id TEXT NOT NULL REFERENCES sessions(id)
 );
+-- Readers and the merchant each is bound to (first pairing wins).
+CREATE TABLE IF NOT EXISTS readers (
+    serial      TEXT PRIMARY KEY NOT NULL,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    paired_at   INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nonces (
     session_id TEXT NOT NULL,
     nonce      TEXT NOT NULL,

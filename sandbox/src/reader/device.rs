@@ -54,7 +54,7 @@ impl SimReader {
             identity: test_cards::reader_identity(serial),
             info: DeviceInfo {
                 serial: serial.into(),
-                model: "StarPOS SIM-1".into(),
+                model: test_cards::SIM_MODEL.into(),
                 firmware: "1.0.0".into(),
                 battery_percent: 80,
                 charging: false,

@@ -1,0 +1,89 @@
+//! Reader pairing: the platform knows every reader's identity key from manufacture (the
+//! sandbox "factory" derives it from the serial, see `test_cards::reader_identity`) and binds a
+//! reader to the first merchant that pairs it.
+
+use std::sync::Arc;
+
+use axum::extract::State as St;
+use axum::http::StatusCode;
+use axum::Json;
+use rusqlite::OptionalExtension;
+use starpos_core::platform::wire::{PairReaderRequest, PairedReaderWire};
+
+use super::auth::Signed;
+use super::error::{ApiError, ApiResult};
+use super::state::State;
+use crate::test_cards::{reader_identity, SIM_MODEL};
+
+/// Serials the sandbox factory has made: `SP` + three digits, a hyphen, six digits.
+fn manufactured(serial: &str) -> bool {
+    let b = serial.as_bytes();
+    b.len() == 12 && b.starts_with(b"SP") && b[5] == b'-' && b[2..5].iter().chain(&b[6..]).all(u8::is_ascii_digit)
+}
+
+pub async fn pair(St(state): St<Arc<State>>, Signed { caller, body }: Signed) -> ApiResult<Json<PairedReaderWire>> {
+    let req: PairReaderRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))?;
+    if !manufactured(&req.serial) {
+        return Err(ApiError::invalid("reader_unknown", &req.serial, "no reader with this serial number was made"));
+    }
+    let now = state.now();
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let owner: Option<(String, i64)> = tx
+        .query_row("SELECT merchant_id, paired_at FROM readers WHERE serial = ?1", [&req.serial], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let paired_at = match owner {
+        Some((merchant, _)) if merchant != caller.merchant_id => {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "reader_paired_elsewhere",
+                "the reader belongs to another merchant",
+            );
+            e.body.field = Some(req.serial.clone());
+            return Err(e);
+        }
+        Some((_, at)) => at,
+        None => {
+            tx.execute(
+                "INSERT INTO readers (serial, merchant_id, paired_at) VALUES (?1, ?2, ?3)",
+                (&req.serial, &caller.merchant_id, now),
+            )?;
+            now
+        }
+    };
+    tx.commit()?;
+    let identity = starpos_core::reader::secure::identity_public(&reader_identity(&req.serial));
+    Ok(Json(PairedReaderWire {
+        serial: req.serial,
+        model: SIM_MODEL.into(),
+        identity_public: hex::encode(identity),
+        paired_at,
+    }))
+}
+
+/// The merchant releases a reader (sold, returned): another merchant may pair it afterwards.
+pub async fn release(St(state): St<Arc<State>>, Signed { caller, body }: Signed) -> ApiResult<Json<serde_json::Value>> {
+    let req: PairReaderRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))?;
+    let released = state
+        .db()
+        .execute("DELETE FROM readers WHERE serial = ?1 AND merchant_id = ?2", (&req.serial, &caller.merchant_id))?;
+    if released == 0 {
+        return Err(ApiError::invalid("reader_unknown", &req.serial, "no such reader is paired to this merchant"));
+    }
+    Ok(Json(serde_json::json!({ "released": req.serial })))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn factory_serials() {
+        assert!(super::manufactured("SP100-000123"));
+        for bad in ["SP100-00012", "SQ100-000123", "SP100_000123", "SP1A0-000123", ""] {
+            assert!(!super::manufactured(bad), "{bad}");
+        }
+    }
+}
