@@ -131,6 +131,9 @@ pub enum ReaderError {
     CardDataRefused { reason: String },
     #[error("the reader answering is {found}, not {expected}")]
     WrongReader { expected: String, found: String },
+    /// Amounts are whole fen from 1 to 999,999,999,999.
+    #[error("invalid amount: {reason}")]
+    InvalidAmount { reason: String },
 }
 
 impl From<CoreError> for ReaderError {
@@ -239,7 +242,7 @@ fn modes(list: &[EntryMode]) -> EntryModes {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CardSummary {
     pub entry_mode: EntryMode,
-    pub amount_fen: u64,
+    pub amount_fen: i64,
     pub masked_pan: String,
     pub app_label: String,
     /// Chip application identifier (hex), empty for a swipe.
@@ -372,15 +375,19 @@ impl CardReader {
     /// reader and a card.
     pub async fn read_card(
         &self,
-        amount_fen: u64,
+        amount_fen: i64,
         allowed: Vec<EntryMode>,
         timeout_secs: u8,
     ) -> Result<CardSummary, ReaderError> {
+        let amount_fen = u64::try_from(amount_fen)
+            .ok()
+            .filter(|a| (1..=999_999_999_999).contains(a))
+            .ok_or_else(|| ReaderError::InvalidAmount { reason: "from 1 to 999,999,999,999 fen".into() })?;
         let core = self.core.clone();
         let read = run(async move { Ok(core.read_card(amount_fen, modes(&allowed), timeout_secs).await?) }).await?;
         Ok(CardSummary {
             entry_mode: read.entry_mode.into(),
-            amount_fen: read.amount_fen,
+            amount_fen: read.amount_fen as i64,
             masked_pan: read.masked_pan,
             app_label: read.app_label,
             aid: read.aid,

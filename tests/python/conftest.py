@@ -126,3 +126,11 @@ def sim_reader(tmp_path_factory):
         if proc:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def fresh_event_loop_for_callbacks():
+    """Tests that take callbacks from core threads point the bindings at their event loop;
+    forget it afterwards so the next test's `asyncio.run` loop is used."""
+    yield
+    starpos.uniffi_set_event_loop(None)

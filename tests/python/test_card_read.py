@@ -69,6 +69,8 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
             assert card.pin_required and card.aid == "A000000333010101" and card.field55_len > 0
             assert events.prompts()[:2] == [starpos.ReaderPrompt.PRESENT_CARD, starpos.ReaderPrompt.READING_CARD]
 
+            with pytest.raises(starpos.ReaderError.InvalidAmount):
+                await reader.read_card(0, [starpos.EntryMode.INSERT], 30)
             with pytest.raises(starpos.ReaderError.CardUnreadable):
                 await reader.read_card(100, [starpos.EntryMode.SWIPE], 30)
 

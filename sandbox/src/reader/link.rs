@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use starpos_core::reader::frame::{chunks, flags, Decoder, Frame};
+use starpos_core::reader::frame::{chunks, flags, Decoder, Frame, ATT_OVERHEAD};
 use starpos_core::reader::link::{BleDevice, BleLink, LinkError, LinkEvents};
 
 use super::SimReader;
@@ -22,6 +22,9 @@ pub struct Faults {
     pub duplicate: bool,
     /// Hold each phone write this long before the reader sees it (a slow radio).
     pub delay_ms: u64,
+    /// Pace phone writes to this many bytes per second on the air (ATT overhead included);
+    /// 0 means as fast as the process goes. For transfer benchmarks at a set link rate.
+    pub link_rate_bytes_per_sec: u32,
     /// Refuse this many connection attempts (reader out of range, switched off).
     pub refuse_connects: usize,
     /// An attacker on the air answers the next sealed response with the previous one, re-framed
@@ -36,6 +39,8 @@ struct State {
     writes: usize,
     chunks: usize,
     up: bool,
+    /// When the paced radio is free again.
+    air_free_at: Option<tokio::time::Instant>,
     /// The last sealed response sent, for the replay fault.
     last_sealed_response: Option<Frame>,
 }
@@ -56,6 +61,7 @@ impl SimLink {
             writes: 0,
             chunks: 0,
             up: false,
+            air_free_at: None,
             last_sealed_response: None,
         };
         SimLink { state: Arc::new(Mutex::new(state)), faults: Arc::new(Mutex::new(faults)) }
@@ -156,6 +162,18 @@ impl BleLink for SimLink {
         let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if faults.delay_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(faults.delay_ms)).await;
+        }
+        if faults.link_rate_bytes_per_sec > 0 {
+            let on_air = (bytes.len() + ATT_OVERHEAD) as f64 / f64::from(faults.link_rate_bytes_per_sec);
+            let free_at = {
+                let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let start =
+                    state.air_free_at.map_or_else(tokio::time::Instant::now, |t| t.max(tokio::time::Instant::now()));
+                let done = start + std::time::Duration::from_secs_f64(on_air);
+                state.air_free_at = Some(done);
+                done
+            };
+            tokio::time::sleep_until(free_at).await;
         }
         let mtu = self.mtu();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());

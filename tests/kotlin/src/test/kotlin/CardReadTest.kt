@@ -1,0 +1,84 @@
+// Pairing and card reading through the Kotlin bindings: the platform certifies the simulated
+// reader, the core connects by serial with the pinned key, reads a card (masked number only),
+// reports prompts and state to a listener, and reconnects by itself after the link drops.
+
+import java.nio.file.Files
+import java.util.Collections
+import kotlin.random.Random
+import kotlin.test.assertContentEquals
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import uniffi.starpos.CardReader
+import uniffi.starpos.EntryMode
+import uniffi.starpos.ReaderEvent
+import uniffi.starpos.ReaderException
+import uniffi.starpos.ReaderListener
+import uniffi.starpos.ReaderPrompt
+import uniffi.starpos.ReaderState
+import uniffi.starpos.SmsPurpose
+import uniffi.starpos.StarPos
+import uniffi.starpos.StarPosConfig
+import uniffi.starpos.StarPosException
+
+class Recorder : ReaderListener {
+    val events: MutableList<ReaderEvent> = Collections.synchronizedList(mutableListOf())
+    override fun onEvent(event: ReaderEvent) { events.add(event) }
+    fun states() = synchronized(events) { events.filterIsInstance<ReaderEvent.StateChanged>().map { it.state } }
+    fun prompts() = synchronized(events) { events.filterIsInstance<ReaderEvent.Prompt>().map { it.prompt } }
+}
+
+class CardReadTest {
+    private val addr = (System.getenv("STARPOS_READER_ADDR") ?: error("run through `cargo xtask test`")).removePrefix("tcp://")
+    private val serial = "SP100-000123"
+
+    @Test
+    fun pairReadACardAndReconnect() = runBlocking {
+        val phone = "135" + (1..8).map { Random.nextInt(10) }.joinToString("")
+        val dir = Files.createTempDirectory("starpos-kt-reader")
+        val c = StarPos(StarPosConfig(Dev.base + "/", dir.toString(), "kt-reader"), MapStore())
+        c.requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
+        assertThrows<StarPosException.ReaderNotRecognised> { c.pairReader("XX000-000000") }
+        val paired = c.pairReader(serial)
+        try {
+            val printed = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
+            assertContentEquals(printed, paired.identityPublic, "the platform certifies the factory key")
+
+            val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
+            val link = SocketBleLink(host, port, 185)
+            val reader = CardReader(link)
+            val events = Recorder()
+            reader.setListener(events)
+            assertEquals(serial, reader.connectBySerial(serial, paired.identityPublic, 500u).serial)
+            assertTrue(reader.state() is ReaderState.Ready)
+
+            val card = reader.readCard(8_800L, listOf(EntryMode.INSERT, EntryMode.TAP), 30u)
+            assertEquals(EntryMode.INSERT, card.entryMode)
+            assertEquals("621700*********0015", card.maskedPan)
+            assertTrue(card.pinRequired)
+            assertEquals(listOf(ReaderPrompt.PRESENT_CARD, ReaderPrompt.READING_CARD), events.prompts().take(2))
+            assertThrows<ReaderException.InvalidAmount> { reader.readCard(-1L, listOf(EntryMode.INSERT), 30u) }
+            assertThrows<ReaderException.CardUnreadable> { reader.readCard(100L, listOf(EntryMode.SWIPE), 30u) }
+
+            link.drop()
+            withTimeout(5_000) {
+                while (!(reader.state() is ReaderState.Ready && events.states().any { it is ReaderState.Reconnecting })) {
+                    delay(20)
+                }
+            }
+            assertEquals(500L, reader.readCard(500L, listOf(EntryMode.INSERT), 30u).amountFen)
+            reader.disconnect()
+            assertTrue(reader.state() is ReaderState.Disconnected)
+            reader.close()
+        } finally {
+            c.releaseReader(serial)
+        }
+        assertTrue(c.pairedReaders().isEmpty())
+        c.close()
+    }
+}
