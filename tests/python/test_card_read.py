@@ -33,6 +33,12 @@ class Events(starpos.ReaderListener):
             return [e.prompt for e in self.seen if isinstance(e, starpos.ReaderEvent.PROMPT)]
 
 
+def ready_again_after_reconnecting(states):
+    """A RECONNECTING state, later followed by READY (judged from one snapshot of the history)."""
+    first = next((i for i, s in enumerate(states) if isinstance(s, starpos.ReaderState.RECONNECTING)), None)
+    return first is not None and any(isinstance(s, starpos.ReaderState.READY) for s in states[first:])
+
+
 async def wait_until(predicate, seconds=5.0):
     deadline = time.monotonic() + seconds
     while not predicate():
@@ -76,8 +82,7 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
 
             # The radio drops: the core notices, reconnects by itself and says so.
             link.drop()
-            await wait_until(lambda: isinstance(reader.state(), starpos.ReaderState.READY)
-                             and any(isinstance(s, starpos.ReaderState.RECONNECTING) for s in events.states()))
+            await wait_until(lambda: ready_again_after_reconnecting(events.states()))
             assert await reader.is_connected()
             again = await reader.read_card(500, [starpos.EntryMode.INSERT], 30)
             assert again.amount_fen == 500

@@ -5,9 +5,12 @@
 //!   `N passed, N failed`.
 //! - `bindings`: builds the library and writes Python, Kotlin (Android and JVM flavours) and
 //!   Swift bindings under `target/bindings/`.
+//! - `fuzz [SECONDS]`: runs the libFuzzer targets in `fuzz/` for SECONDS each (default 300);
+//!   `test` runs them for 15 s each when a nightly toolchain is installed.
 
 mod bindings;
 mod cmd;
+mod fuzz;
 mod tally;
 
 use std::process::ExitCode;
@@ -19,8 +22,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bindings") => bindings::generate().map(|_| true),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()).unwrap_or(Ok(300)) {
+            Ok(secs) => Ok(fuzz::run(secs).is_some_and(|r| r.iter().all(|(_, ok)| *ok))),
+            Err(_) => Err("usage: cargo xtask fuzz [SECONDS]".into()),
+        },
         _ => {
-            eprintln!("usage: cargo xtask test | bindings");
+            eprintln!("usage: cargo xtask test | bindings | fuzz [SECONDS]");
             return ExitCode::from(2);
         }
     };
@@ -62,6 +69,11 @@ fn test() -> Result<bool, String> {
     cmd::section("Rust tests");
     let out = cmd::run_capture(&root, "cargo", &["test", "--workspace"], &[]);
     tally.add("cargo test", tally::from_cargo(&out.text), out.ok);
+
+    cmd::section("fuzz targets, 15 s each");
+    for (name, ok) in fuzz::run(15).unwrap_or_default() {
+        tally.check(&format!("fuzz {name}"), ok);
+    }
 
     cmd::section("bindings");
     let generated = bindings::generate();

@@ -63,6 +63,10 @@ pub enum ReaderError {
     WrongReader { expected: String, found: String },
 }
 
+/// Called with each signal, in the listener's task, before any later frame is handled: a prompt
+/// the reader sent before a response reaches the app before that response does. Keep it quick.
+pub type SignalSink = Arc<dyn Fn(Signal) + Send + Sync>;
+
 /// Something the reader told the phone without being asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
@@ -81,17 +85,19 @@ struct Shared {
     pending: Mutex<HashMap<u16, Pending>>,
     session: Mutex<Option<Session>>,
     connected: watch::Sender<bool>,
-    signals: Option<mpsc::UnboundedSender<Signal>>,
+    signals: Option<SignalSink>,
     /// Frames that arrived intact (CRC) but did not open or came clear after the handshake:
     /// forged, altered or replayed on the air.
     rejected: AtomicU64,
 }
 
 impl Shared {
-    fn lose_link(&self) {
-        self.connected.send_replace(false);
+    /// Marks the link down; answers whether it was up until now.
+    fn lose_link(&self) -> bool {
+        let was_up = self.connected.send_replace(false);
         // Dropping the senders wakes every waiting request with an error.
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        was_up
     }
 
     /// Opens a frame from the reader: sealed frames through the session (in arrival order,
@@ -136,7 +142,7 @@ impl ReaderConnection {
         link: Arc<dyn BleLink>,
         device_id: &str,
         timing: Timing,
-        signals: Option<mpsc::UnboundedSender<Signal>>,
+        signals: Option<SignalSink>,
     ) -> Result<Self, ReaderError> {
         let (events, rx) = LinkEvents::channel();
         let mtu = link.connect(device_id, events).await.map_err(ReaderError::Link)? as usize;
@@ -224,8 +230,9 @@ impl ReaderConnection {
         }
         if !acked {
             tracing::warn!(command, "no acknowledgement from the reader; declaring the link lost");
-            self.shared.lose_link();
-            self.link.disconnect().await;
+            if self.shared.lose_link() {
+                self.link.disconnect().await;
+            }
             return Err(ReaderError::NoAck);
         }
         let deadline = tokio::time::Instant::now() + timeout;
@@ -269,8 +276,11 @@ impl ReaderConnection {
     }
 
     pub async fn close(&self) {
-        self.shared.lose_link();
-        self.link.disconnect().await;
+        // The shell's link is one radio connection, not ours alone: once this connection is
+        // down, a newer one may be using it, so only a connection still up disconnects it.
+        if self.shared.lose_link() {
+            self.link.disconnect().await;
+        }
         self.task.abort();
     }
 }
@@ -309,8 +319,8 @@ async fn listen(mut rx: mpsc::UnboundedReceiver<LinkEvent>, shared: Arc<Shared>)
 fn dispatch(shared: &Shared, frame: Frame) {
     if frame.flags & flags::EVENT != 0 {
         if let Some(signal) = shared.open(&frame).as_deref().and_then(decode_signal) {
-            if let Some(tx) = &shared.signals {
-                let _ = tx.send(signal);
+            if let Some(sink) = &shared.signals {
+                sink(signal);
             }
         }
         return;

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{watch, Mutex};
 
 use super::card::{self, CardRead, CompleteRequest, CompleteResult, EntryModes, PinResult, ReadCardRequest};
 use super::commands::{self, DeviceInfo, Prompt};
-use super::connection::{link_down, ReaderConnection, ReaderError, Signal, Timing};
+use super::connection::{link_down, ReaderConnection, ReaderError, Signal, SignalSink, Timing};
 use super::firmware::{self, FirmwareError, FirmwareImage, Progress};
 use super::link::{BleDevice, BleLink};
 
@@ -306,9 +306,17 @@ impl Inner {
         if let Some(old) = slot.take() {
             old.close().await;
         }
-        let (tx, rx) = mpsc::unbounded_channel();
+        let weak = Arc::downgrade(self);
+        let sink: SignalSink = Arc::new(move |signal| {
+            if let Some(inner) = weak.upgrade() {
+                inner.emit(match signal {
+                    Signal::Prompt(p) => ReaderEvent::Prompt(p),
+                    Signal::Battery { percent, charging } => ReaderEvent::Battery { percent, charging },
+                });
+            }
+        });
         let conn =
-            ReaderConnection::open_with_signals(self.link.clone(), &target.device_id, self.timing, Some(tx)).await?;
+            ReaderConnection::open_with_signals(self.link.clone(), &target.device_id, self.timing, Some(sink)).await?;
         let ready = async {
             let serial = conn.secure(&target.identity).await?;
             if let Some(expected) = target.serial.as_ref().filter(|s| **s != serial) {
@@ -329,7 +337,6 @@ impl Inner {
                 drop(slot);
                 self.set_state(ReaderState::Ready);
                 self.emit(ReaderEvent::Battery { percent: info.battery_percent, charging: info.charging });
-                tokio::spawn(forward_signals(Arc::downgrade(self), rx));
                 Ok((info, watch))
             }
             Err(e) => {
@@ -352,16 +359,6 @@ impl Drop for BusyGuard {
                 self.0.set_state(ReaderState::Ready);
             }
         }
-    }
-}
-
-async fn forward_signals(inner: std::sync::Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Signal>) {
-    while let Some(signal) = rx.recv().await {
-        let Some(inner) = inner.upgrade() else { return };
-        inner.emit(match signal {
-            Signal::Prompt(p) => ReaderEvent::Prompt(p),
-            Signal::Battery { percent, charging } => ReaderEvent::Battery { percent, charging },
-        });
     }
 }
 

@@ -167,8 +167,14 @@ impl BleLink for SimLink {
             let on_air = (bytes.len() + ATT_OVERHEAD) as f64 / f64::from(faults.link_rate_bytes_per_sec);
             let free_at = {
                 let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                let start =
-                    state.air_free_at.map_or_else(tokio::time::Instant::now, |t| t.max(tokio::time::Instant::now()));
+                // Continue the schedule rather than restart it from "now": timers wake up to a
+                // millisecond late, and restarting would add that to every write. Only a link
+                // idle for a while starts afresh.
+                let now = tokio::time::Instant::now();
+                let start = match state.air_free_at {
+                    Some(t) if now <= t + std::time::Duration::from_millis(5) => t,
+                    _ => now,
+                };
                 let done = start + std::time::Duration::from_secs_f64(on_air);
                 state.air_free_at = Some(done);
                 done
