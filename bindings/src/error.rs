@@ -44,6 +44,10 @@ pub enum StarPosError {
     CardNotFound,
     #[error("the card binding has expired: start again")]
     CardBindingExpired,
+    #[error("bind a settlement card before taking card payments")]
+    SettlementCardRequired,
+    #[error("card reader: {reason}")]
+    Reader { reason: String },
     #[error("the platform does not recognise reader {serial}")]
     ReaderNotRecognised { serial: String },
     #[error("reader {serial} belongs to another merchant")]
@@ -96,6 +100,8 @@ impl From<Core> for StarPosError {
             Core::CardAlreadyBound => Self::CardAlreadyBound,
             Core::CardNotFound => Self::CardNotFound,
             Core::CardBindingExpired => Self::CardBindingExpired,
+            Core::SettlementCardRequired => Self::SettlementCardRequired,
+            Core::Reader { reason } => Self::Reader { reason },
             Core::ReaderNotRecognised { serial } => Self::ReaderNotRecognised { serial },
             Core::ReaderPairedElsewhere { serial } => Self::ReaderPairedElsewhere { serial },
             Core::NotLoggedIn => Self::NotLoggedIn,

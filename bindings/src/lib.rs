@@ -8,6 +8,7 @@
 mod checks;
 mod error;
 mod merchant;
+mod payments;
 mod reader;
 mod secure_store;
 mod starpos;
@@ -19,8 +20,10 @@ pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
     SettlementCard, SettlementCycle,
 };
+pub use payments::{DeclineReason, Sale, SaleListener, SaleStatus, SaleStep};
 pub use reader::{
-    BleDevice, BleError, BleLink, CardReader, FirmwareProgressListener, LinkEvents, ReaderError, ReaderInfo,
+    BleDevice, BleError, BleLink, CardReader, CardSummary, EntryMode, FirmwareProgressListener, LinkEvents,
+    PairedReader, ReaderError, ReaderEvent, ReaderInfo, ReaderListener, ReaderPrompt, ReaderState,
 };
 pub use secure_store::{SecureStore, SecureStoreError};
 pub use starpos::StarPos;

@@ -326,7 +326,7 @@ impl core_ctl::ReaderListener for ListenerAdapter {
 /// A card reader reached through the shell's Bluetooth link.
 #[derive(uniffi::Object)]
 pub struct CardReader {
-    core: Arc<Core>,
+    pub(crate) core: Arc<Core>,
 }
 
 #[uniffi::export]

@@ -8,7 +8,8 @@ use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
     SettlementCycle,
 };
-use crate::reader::PairedReader;
+use crate::payments::{ListenerAdapter, Sale, SaleListener};
+use crate::reader::{CardReader, PairedReader};
 use crate::secure_store::{Adapter, SecureStore};
 use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
 
@@ -113,6 +114,37 @@ impl StarPos {
 
     pub fn cached_settlement_cards(&self) -> Result<Vec<SettlementCard>> {
         Ok(self.core.cached_settlement_cards()?.into_iter().map(Into::into).collect())
+    }
+
+    /// A card sale of `amount_fen` on `reader`: card and PIN on the reader, authorisation,
+    /// chip completion, on a crash-safe journal. Declines and reversals are outcomes in the
+    /// returned `Sale`; an error means nothing was charged. Once the authorisation is sent the
+    /// sale runs to its end even if the caller stops waiting.
+    pub async fn start_sale(
+        &self,
+        reader: Arc<CardReader>,
+        amount_fen: i64,
+        note: Option<String>,
+        listener: Arc<dyn SaleListener>,
+    ) -> Result<Sale> {
+        let reader = (*reader.core).clone();
+        Ok(self.core.start_sale(reader, amount_fen, note, Arc::new(ListenerAdapter(listener))).await?.into())
+    }
+
+    /// Resolves payments a stopped app left unfinished and retries pending reversals; returns
+    /// the sales it settled, to tell the merchant. Call after login at start-up.
+    pub async fn resolve_pending_payments(&self) -> Result<Vec<Sale>> {
+        Ok(self.core.resolve_pending_payments().await?.into_iter().map(Into::into).collect())
+    }
+
+    /// A sale from the journal (no network I/O).
+    pub fn sale(&self, id: String) -> Result<Sale> {
+        Ok(self.core.sale(id)?.into())
+    }
+
+    /// The latest sales, newest first (no network I/O).
+    pub fn recent_sales(&self, limit: u32) -> Result<Vec<Sale>> {
+        Ok(self.core.recent_sales(limit)?.into_iter().map(Into::into).collect())
     }
 
     /// Pairs the reader with this serial number (printed on it): the platform certifies its

@@ -47,6 +47,13 @@ pub enum Error {
     /// Raising a limit needs the account password again (step-up).
     #[error("raising a limit needs the account password")]
     StepUpRequired,
+    /// Card payments need a bound settlement card (the money has to go somewhere): bind one.
+    #[error("bind a settlement card before taking card payments")]
+    SettlementCardRequired,
+    /// The card reader failed before any money moved (`reason` says how: link lost, no card,
+    /// card unreadable, card data refused): nothing was charged; try again.
+    #[error("card reader: {reason}")]
+    Reader { reason: String },
     /// The merchant profile (fees, limits) is not on this device yet: fetch it once online.
     #[error("merchant profile not loaded: fetch it first")]
     ProfileNotLoaded,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod limits;
 pub mod onboarding;
+pub mod payments;
 pub mod platform;
 pub mod reader;
 pub mod readers;

@@ -51,6 +51,15 @@ where
     }
 }
 
+/// Starts background work on the core's runtime (reversal retries and the like); a panic in it
+/// is logged by tokio and goes no further.
+pub fn spawn<F>(future: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    drop(runtime().spawn(future));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

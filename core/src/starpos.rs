@@ -2,6 +2,7 @@
 //! [`crate::runtime`]), so it can be awaited from any thread.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::Method;
 
@@ -13,8 +14,10 @@ use crate::onboarding::fees::SettlementCycle;
 use crate::onboarding::{
     CardElements, CardKind, Cards, FeeQuote, Merchant, MerchantProfile, PendingCardBinding, RealName, SettlementCard,
 };
+use crate::payments::{Payments, Sale, SaleListener, SaleStatus};
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
+use crate::reader::controller::CardReader;
 use crate::readers::{PairedReader, Readers};
 use crate::runtime::run;
 use crate::secure_store::SecureStore;
@@ -33,6 +36,7 @@ struct Inner {
     merchant: Merchant,
     cards: Cards,
     readers: Readers,
+    payments: Payments,
 }
 
 impl Inner {
@@ -54,8 +58,9 @@ impl StarPos {
         let merchant = Merchant::new(db.clone(), platform.clone());
         let cards = Cards::new(db.clone());
         let readers = Readers::new(db.clone());
+        let payments = Payments::new(db.clone(), secure_store.clone());
         let accounts = Accounts::new(platform, db, secure_store, config.device_id)?;
-        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards, readers }) })
+        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards, readers, payments }) })
     }
 
     pub fn current_session(&self) -> Option<Session> {
@@ -229,5 +234,69 @@ impl StarPos {
     /// Forgets a paired reader on this phone only.
     pub fn forget_reader(&self, serial: String) -> Result<()> {
         self.inner.readers.forget(&serial)
+    }
+
+    /// A card sale of `amount_fen` on `reader`: card and PIN, authorisation, chip completion,
+    /// on the crash-safe journal. Declines and reversals are outcomes (in the `Sale`), not
+    /// errors; errors mean nothing was charged. Dropping the returned future does not stop a
+    /// sale whose authorisation was sent: it runs to its end on the core's runtime.
+    pub async fn start_sale(
+        &self,
+        reader: CardReader,
+        amount_fen: i64,
+        note: Option<String>,
+        listener: Arc<dyn SaleListener>,
+    ) -> Result<Sale> {
+        let inner = self.inner.clone();
+        let sale =
+            run(
+                async move { inner.payments.sale(&inner.accounts, &reader, amount_fen, note, listener.as_ref()).await },
+            )
+            .await?;
+        if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
+            self.keep_reversing();
+        }
+        Ok(sale)
+    }
+
+    /// Resolves payments a stopped app left unfinished and retries due reversals; returns
+    /// the sales it settled. Call after login at start-up (and when the network returns).
+    pub async fn resolve_pending_payments(&self) -> Result<Vec<Sale>> {
+        let inner = self.inner.clone();
+        let settled = run(async move { inner.payments.resolve_pending(&inner.accounts, false).await }).await?;
+        if self.inner.merchant_id().and_then(|m| self.inner.payments.has_pending(&m)).unwrap_or(false) {
+            self.keep_reversing();
+        }
+        Ok(settled)
+    }
+
+    /// A sale from the journal by its id.
+    pub fn sale(&self, id: String) -> Result<Sale> {
+        self.inner.payments.sale_of(&id)
+    }
+
+    /// The latest sales from the journal, newest first.
+    pub fn recent_sales(&self, limit: u32) -> Result<Vec<Sale>> {
+        self.inner.payments.recent(&self.inner.merchant_id()?, limit.min(500))
+    }
+
+    /// Retries pending reversals in the background with back-off until none is left (or the
+    /// session ends).
+    fn keep_reversing(&self) {
+        let inner = self.inner.clone();
+        crate::runtime::spawn(async move {
+            let mut delay = Duration::from_secs(2);
+            loop {
+                tokio::time::sleep(delay).await;
+                let Ok(merchant_id) = inner.merchant_id() else { return };
+                if !inner.payments.has_pending(&merchant_id).unwrap_or(false) {
+                    return;
+                }
+                if let Err(e) = inner.payments.resolve_pending(&inner.accounts, true).await {
+                    tracing::info!(error = %e, "pending reversals not resolved yet");
+                }
+                delay = (delay * 2).min(Duration::from_secs(300));
+            }
+        });
     }
 }

@@ -34,6 +34,16 @@ impl DevClient {
         self.post("/dev/clock/advance", json!({ "secs": secs })).await.map(|_| ())
     }
 
+    /// Sets the payment fault knobs: `drop_response_after_commit`, `fail_5xx`, `delay_ms`.
+    pub async fn set_faults(&self, faults: Value) -> Result<(), String> {
+        self.post("/dev/faults", faults).await.map(|_| ())
+    }
+
+    /// The platform's record of a payment: `{ "status", "amount_fen", "tombstone" }`.
+    pub async fn payment(&self, key: &str) -> Result<Value, String> {
+        self.get(&format!("/dev/payments/{key}")).await
+    }
+
     async fn get(&self, path: &str) -> Result<Value, String> {
         let r = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| e.to_string())?;
         Self::json(r).await

@@ -58,6 +58,13 @@ class Dev:
     def stats(self, phone):
         return self._call(f"/dev/stats?phone={phone}")
 
+    def set_faults(self, **faults):
+        """Payment fault knobs: drop_response_after_commit, fail_5xx, delay_ms (others reset)."""
+        return self._call("/dev/faults", faults)
+
+    def payment(self, key):
+        return self._call(f"/dev/payments/{key}")
+
 
 @pytest.fixture(scope="session")
 def sandbox_url():

@@ -59,6 +59,11 @@ impl Accounts {
         Ok(Accounts { platform, db, vault, device_id, refresh_lock: tokio::sync::Mutex::new(()) })
     }
 
+    /// The platform's idea of now (the phone's clock is not trusted), in Unix seconds.
+    pub fn platform_now(&self) -> i64 {
+        self.platform.platform_now()
+    }
+
     pub fn current_session(&self) -> Option<Session> {
         self.vault.current().map(|s| s.public(&self.device_id))
     }

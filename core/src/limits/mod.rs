@@ -58,6 +58,58 @@ pub fn business_day(unix_secs: i64) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// Holds `amount_fen` inside the caller's transaction (so a payment journal entry and its
+/// reservation are one commit); see [`LimitBook::reserve`].
+pub(crate) fn reserve_in(
+    tx: &rusqlite::Transaction<'_>,
+    merchant_id: &str,
+    day: &str,
+    amount_fen: i64,
+    card_key: &str,
+    now: i64,
+) -> Result<Reservation, InternalError> {
+    if amount_fen <= 0 {
+        return Err(Error::invalid("amount", "an amount is a positive number of fen").into());
+    }
+    let limits = read_limits(tx, merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
+    if amount_fen > limits.per_txn_fen {
+        return Err(exceeded(LimitKind::PerTransaction, amount_fen, limits.per_txn_fen));
+    }
+    let used = held(tx, merchant_id, day)?;
+    let remaining = (limits.daily_total_fen - used).max(0);
+    if amount_fen > remaining {
+        return Err(exceeded(LimitKind::DailyTotal, amount_fen, remaining));
+    }
+    let card_uses: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM limit_reservations
+         WHERE merchant_id = ?1 AND business_day = ?2 AND card_key = ?3 AND state <> 'released'",
+        (merchant_id, day, card_key),
+        |r| r.get(0),
+    )?;
+    if card_uses >= limits.per_card_daily_count as i64 {
+        return Err(exceeded(LimitKind::PerCardDailyCount, 1, 0));
+    }
+    tx.execute(
+        "INSERT INTO limit_reservations (merchant_id, business_day, amount_fen, card_key, state, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
+        (merchant_id, day, amount_fen, card_key, now),
+    )?;
+    Ok(Reservation { id: tx.last_insert_rowid() })
+}
+
+/// Moves an open reservation to `committed` or `released` inside the caller's transaction;
+/// answers whether it was open.
+pub(crate) fn transition_in(
+    tx: &rusqlite::Transaction<'_>,
+    reservation: Reservation,
+    to: &str,
+) -> Result<bool, InternalError> {
+    Ok(tx.execute(
+        "UPDATE limit_reservations SET state = ?1 WHERE id = ?2 AND state = 'reserved'",
+        (to, reservation.id),
+    )? == 1)
+}
+
 /// Limits storage and evaluation for one database.
 pub struct LimitBook<'a> {
     db: &'a Db,
@@ -99,33 +151,7 @@ impl<'a> LimitBook<'a> {
         if amount_fen <= 0 {
             return Err(Error::invalid("amount", "an amount is a positive number of fen"));
         }
-        let reserved = self.db.write(|tx| {
-            let limits = read_limits(tx, merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
-            if amount_fen > limits.per_txn_fen {
-                return Err(exceeded(LimitKind::PerTransaction, amount_fen, limits.per_txn_fen));
-            }
-            let used = held(tx, merchant_id, day)?;
-            let remaining = (limits.daily_total_fen - used).max(0);
-            if amount_fen > remaining {
-                return Err(exceeded(LimitKind::DailyTotal, amount_fen, remaining));
-            }
-            let card_uses: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM limit_reservations
-                 WHERE merchant_id = ?1 AND business_day = ?2 AND card_key = ?3 AND state <> 'released'",
-                (merchant_id, day, card_key),
-                |r| r.get(0),
-            )?;
-            if card_uses >= limits.per_card_daily_count as i64 {
-                return Err(exceeded(LimitKind::PerCardDailyCount, 1, 0));
-            }
-            tx.execute(
-                "INSERT INTO limit_reservations (merchant_id, business_day, amount_fen, card_key, state, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
-                (merchant_id, day, amount_fen, card_key, now),
-            )?;
-            Ok(Reservation { id: tx.last_insert_rowid() })
-        });
-        reserved.map_err(Error::from)
+        self.db.write(|tx| reserve_in(tx, merchant_id, day, amount_fen, card_key, now)).map_err(Error::from)
     }
 
     /// The payment was approved: its amount counts for the day for good.
@@ -139,13 +165,8 @@ impl<'a> LimitBook<'a> {
     }
 
     fn transition(&self, reservation: Reservation, to: &str) -> Result<(), Error> {
-        let changed = self.db.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE limit_reservations SET state = ?1 WHERE id = ?2 AND state = 'reserved'",
-                (to, reservation.id),
-            )?)
-        })?;
-        if changed == 1 {
+        let changed = self.db.write(|tx| transition_in(tx, reservation, to))?;
+        if changed {
             Ok(())
         } else {
             Err(Error::Internal { reason: format!("reservation {} is not open", reservation.id) })

@@ -290,3 +290,79 @@ pub struct PairedReaderWire {
     pub identity_public: String,
     pub paired_at: i64,
 }
+
+/// An online card authorisation. Carries only what the reader encrypted; `Debug` shows no blob.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    /// Made and journalled by the phone before the first send; the same key on every retry.
+    pub idempotency_key: String,
+    pub amount_fen: i64,
+    /// `swipe`, `insert` or `tap`.
+    pub entry_mode: String,
+    pub masked_pan: String,
+    /// Hex of the DUKPT key serial number.
+    pub ksn: String,
+    /// Hex of track 2 under the DUKPT data key.
+    pub encrypted_track2: String,
+    /// Hex of the ISO 9564 format-4 PIN block under the DUKPT PIN key, when a PIN was entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_block: Option<String>,
+    /// Hex of ISO 8583 field 55 (allow-listed EMV tags); empty for a swipe.
+    pub field55: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizeRequest")
+            .field("idempotency_key", &self.idempotency_key)
+            .field("amount_fen", &self.amount_fen)
+            .field("entry_mode", &self.entry_mode)
+            .field("masked_pan", &self.masked_pan)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The platform's record of a card payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentWire {
+    pub idempotency_key: String,
+    /// `approved`, `declined` or `reversed`.
+    pub status: String,
+    /// ISO 8583 field 39: `00` approved, `51` insufficient funds, `55` wrong PIN, `54` expired,
+    /// `05` do not honour, `14` invalid card.
+    pub response_code: String,
+    pub message: String,
+    pub amount_fen: i64,
+    pub fee_fen: i64,
+    pub net_fen: i64,
+    pub masked_pan: String,
+    pub card_kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_bank: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_code: Option<String>,
+    /// Retrieval reference number (12 digits).
+    pub reference_number: String,
+    pub batch_number: String,
+    pub voucher_number: String,
+    /// Hex BER-TLV for the card: issuer authentication data (91) and scripts; may be empty.
+    pub issuer_data: String,
+    pub processed_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReverseRequest {
+    /// `timeout`, `chip_declined`, `cancelled`, `recovery`.
+    pub reason: String,
+}
+
+/// The answer to a reversal: the payment as it now stands, or `found: false` when the platform
+/// never saw the key (it then refuses that key for good, so a late request cannot be approved).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReverseResponse {
+    pub found: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentWire>,
+}

@@ -19,7 +19,45 @@ const UPGRADES: &[&str] = &[
     SETTLEMENT_CARDS,
     // 4 -> 5: card readers paired on this phone and their pinned identity keys.
     PAIRED_READERS,
+    // 5 -> 6: the payment journal.
+    PAYMENTS,
 ];
+
+const PAYMENTS: &str = "
+-- The payment journal: every state change is written here before it is acted on. No card
+-- number, track, PIN block or CVV: masked PAN and the platform's answer only.
+CREATE TABLE payments (
+    key              TEXT PRIMARY KEY NOT NULL,
+    merchant_id      TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('sale')),
+    state            TEXT NOT NULL CHECK (state IN ('sending', 'approved', 'declined', 'completed',
+                                                    'reversal_pending', 'reversed', 'failed')),
+    amount_fen       INTEGER NOT NULL CHECK (amount_fen > 0),
+    note             TEXT,
+    entry_mode       TEXT NOT NULL,
+    masked_pan       TEXT NOT NULL,
+    app_label        TEXT NOT NULL,
+    aid              TEXT NOT NULL,
+    reservation_id   INTEGER,
+    business_day     TEXT NOT NULL,
+    response_code    TEXT,
+    message          TEXT,
+    auth_code        TEXT,
+    reference_number TEXT,
+    batch_number     TEXT,
+    voucher_number   TEXT,
+    fee_fen          INTEGER,
+    net_fen          INTEGER,
+    card_kind        TEXT,
+    issuer_bank      TEXT,
+    reversal_reason  TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX payments_open ON payments (merchant_id, state);
+";
 
 const PAIRED_READERS: &str = "
 -- Readers the platform certified to this merchant, with the identity key pinned at first
@@ -112,6 +150,7 @@ CREATE TABLE account (
     PROFILE_AND_LIMITS,
     SETTLEMENT_CARDS,
     PAIRED_READERS,
+    PAYMENTS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {

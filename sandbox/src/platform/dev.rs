@@ -107,3 +107,32 @@ pub async fn advance_clock(
     let offset = state.advance_clock(a.secs);
     Ok(Json(serde_json::json!({ "offset": offset, "now": state.now() })))
 }
+
+/// Sets the payment fault knobs (replacing the previous ones); answers what is now set.
+pub async fn set_faults(
+    St(state): St<Arc<State>>,
+    ApiJson(faults): ApiJson<super::payments::PaymentFaults>,
+) -> Json<super::payments::PaymentFaults> {
+    *state.payment_faults() = faults.clone();
+    Json(faults)
+}
+
+/// The platform's view of a payment key, for tests: its status and amount, or a tombstone.
+pub async fn payment(
+    St(state): St<Arc<State>>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let db = state.db();
+    let row: Option<(String, i64)> = db
+        .query_row("SELECT status, amount_fen FROM payments WHERE key = ?1", [&key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let tombstone =
+        db.query_row("SELECT 1 FROM payment_tombstones WHERE key = ?1", [&key], |_| Ok(())).optional()?.is_some();
+    match row {
+        Some((status, amount)) => {
+            Ok(Json(serde_json::json!({ "status": status, "amount_fen": amount, "tombstone": tombstone })))
+        }
+        None if tombstone => Ok(Json(serde_json::json!({ "status": "none", "tombstone": true }))),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such payment")),
+    }
+}

@@ -7,6 +7,7 @@ mod cards;
 mod dev;
 mod error;
 mod merchant;
+mod payments;
 mod readers;
 mod state;
 
@@ -129,12 +130,17 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/cards/bind/confirm", post(cards::confirm_binding))
         .route("/v1/cards/default", post(cards::set_default))
         .route("/v1/cards/unbind", post(cards::unbind))
+        .route("/v1/payments/authorize", post(payments::authorize))
+        .route("/v1/payments/{key}", get(payments::get))
+        .route("/v1/payments/{key}/reverse", post(payments::reverse))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))
         .route("/dev/sessions/expire-access", post(dev::expire_access))
         .route("/dev/stats", get(dev::stats))
         .route("/dev/clock/advance", post(dev::advance_clock))
+        .route("/dev/faults", post(dev::set_faults))
+        .route("/dev/payments/{key}", get(dev::payment))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)
 }

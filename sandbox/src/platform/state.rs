@@ -114,6 +114,28 @@ CREATE TABLE IF NOT EXISTS readers (
     merchant_id TEXT NOT NULL REFERENCES merchants(id),
     paired_at   INTEGER NOT NULL
 );
+-- Card payments: the answer stored under the phone's idempotency key, with a hash of the request.
+CREATE TABLE IF NOT EXISTS payments (
+    key          TEXT PRIMARY KEY NOT NULL,
+    merchant_id  TEXT NOT NULL REFERENCES merchants(id),
+    request_hash TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('approved', 'declined', 'reversed')),
+    amount_fen   INTEGER NOT NULL,
+    json         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    reversed_at  INTEGER
+);
+-- Keys reversed before any authorisation arrived: such a late authorisation is refused.
+CREATE TABLE IF NOT EXISTS payment_tombstones (
+    key         TEXT PRIMARY KEY NOT NULL,
+    merchant_id TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payment_counters (
+    merchant_id TEXT PRIMARY KEY NOT NULL,
+    voucher     INTEGER NOT NULL,
+    batch       INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nonces (
     session_id TEXT NOT NULL,
     nonce      TEXT NOT NULL,
@@ -126,6 +148,7 @@ pub struct State {
     db: Mutex<Connection>,
     pub config: SandboxConfig,
     clock_offset: AtomicI64,
+    payment_faults: Mutex<super::payments::PaymentFaults>,
 }
 
 impl State {
@@ -137,7 +160,8 @@ impl State {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
-        let state = State { db: Mutex::new(conn), config, clock_offset: AtomicI64::new(0) };
+        let state =
+            State { db: Mutex::new(conn), config, clock_offset: AtomicI64::new(0), payment_faults: Mutex::default() };
         state.seed()?;
         Ok(state)
     }
@@ -157,6 +181,10 @@ impl State {
             (s.merchant_id, s.device_id, now),
         )?;
         Ok(())
+    }
+
+    pub fn payment_faults(&self) -> MutexGuard<'_, super::payments::PaymentFaults> {
+        self.payment_faults.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn db(&self) -> MutexGuard<'_, Connection> {

@@ -50,6 +50,8 @@ object Dev {
     fun smsCode(phone: String, purpose: String) = field(call("/dev/sms?phone=$phone&purpose=$purpose"), "code")
     fun expireAccess(phone: String) = call("/dev/sessions/expire-access", "{\"phone\":\"$phone\"}")
     fun refreshes(phone: String) = field(call("/dev/stats?phone=$phone"), "refreshes").toInt()
+    fun setFaults(json: String = "{}") = call("/dev/faults", json)
+    fun paymentStatus(key: String) = field(call("/dev/payments/$key"), "status")
 }
 
 class AccountTest {

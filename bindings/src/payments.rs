@@ -1,0 +1,144 @@
+//! Card sales across the boundary: the sale record, its status and steps, and the listener the
+//! app implements to follow a sale.
+
+use starpos_core::payments as core;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SaleStep {
+    WaitingForCard,
+    WaitingForPin,
+    /// From here the sale can no longer be cancelled.
+    Authorizing,
+    CompletingOnCard,
+    Reversing,
+}
+
+impl From<core::SaleStep> for SaleStep {
+    fn from(s: core::SaleStep) -> Self {
+        match s {
+            core::SaleStep::WaitingForCard => SaleStep::WaitingForCard,
+            core::SaleStep::WaitingForPin => SaleStep::WaitingForPin,
+            core::SaleStep::Authorizing => SaleStep::Authorizing,
+            core::SaleStep::CompletingOnCard => SaleStep::CompletingOnCard,
+            core::SaleStep::Reversing => SaleStep::Reversing,
+        }
+    }
+}
+
+/// Follows a sale step by step (called from a core thread; keep it quick).
+#[uniffi::export(foreign)]
+pub trait SaleListener: Send + Sync {
+    fn on_step(&self, step: SaleStep);
+}
+
+pub(crate) struct ListenerAdapter(pub std::sync::Arc<dyn SaleListener>);
+
+impl core::SaleListener for ListenerAdapter {
+    fn on_step(&self, step: core::SaleStep) {
+        self.0.on_step(step.into());
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DeclineReason {
+    InsufficientFunds,
+    WrongPin,
+    CardExpired,
+    CardRefused,
+    InvalidCard,
+    Other,
+}
+
+impl From<core::DeclineReason> for DeclineReason {
+    fn from(r: core::DeclineReason) -> Self {
+        match r {
+            core::DeclineReason::InsufficientFunds => DeclineReason::InsufficientFunds,
+            core::DeclineReason::WrongPin => DeclineReason::WrongPin,
+            core::DeclineReason::CardExpired => DeclineReason::CardExpired,
+            core::DeclineReason::CardRefused => DeclineReason::CardRefused,
+            core::DeclineReason::InvalidCard => DeclineReason::InvalidCard,
+            core::DeclineReason::Other => DeclineReason::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SaleStatus {
+    Approved,
+    Declined {
+        reason: DeclineReason,
+        detail: String,
+    },
+    /// Nothing is charged. `reason`: no_answer, chip_declined, card_not_confirmed, recovery.
+    Reversed {
+        reason: String,
+    },
+    /// Being reversed; the core keeps trying until the platform acknowledges.
+    ReversalPending {
+        reason: String,
+    },
+    Failed {
+        detail: String,
+    },
+    InProgress,
+}
+
+impl From<core::SaleStatus> for SaleStatus {
+    fn from(s: core::SaleStatus) -> Self {
+        match s {
+            core::SaleStatus::Approved => SaleStatus::Approved,
+            core::SaleStatus::Declined { reason, message } => {
+                SaleStatus::Declined { reason: reason.into(), detail: message }
+            }
+            core::SaleStatus::Reversed { reason } => SaleStatus::Reversed { reason },
+            core::SaleStatus::ReversalPending { reason } => SaleStatus::ReversalPending { reason },
+            core::SaleStatus::Failed { message } => SaleStatus::Failed { detail: message },
+            core::SaleStatus::InProgress => SaleStatus::InProgress,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Sale {
+    pub id: String,
+    pub status: SaleStatus,
+    pub amount_fen: i64,
+    pub fee_fen: i64,
+    pub net_fen: i64,
+    pub masked_pan: String,
+    pub card_kind: String,
+    pub issuer_bank: Option<String>,
+    pub entry_mode: String,
+    pub app_label: String,
+    pub aid: String,
+    pub auth_code: Option<String>,
+    pub reference_number: Option<String>,
+    pub batch_number: Option<String>,
+    pub voucher_number: Option<String>,
+    pub note: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<core::Sale> for Sale {
+    fn from(s: core::Sale) -> Self {
+        Sale {
+            id: s.id,
+            status: s.status.into(),
+            amount_fen: s.amount_fen,
+            fee_fen: s.fee_fen,
+            net_fen: s.net_fen,
+            masked_pan: s.masked_pan,
+            card_kind: s.card_kind,
+            issuer_bank: s.issuer_bank,
+            entry_mode: s.entry_mode,
+            app_label: s.app_label,
+            aid: s.aid,
+            auth_code: s.auth_code,
+            reference_number: s.reference_number,
+            batch_number: s.batch_number,
+            voucher_number: s.voucher_number,
+            note: s.note,
+            created_at: s.created_at,
+        }
+    }
+}

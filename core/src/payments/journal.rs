@@ -1,0 +1,298 @@
+//! The payment journal in SQLite. Each function is one transaction, so one durable commit; a
+//! happy-path chip sale makes three (`begin`, `answered`, `completed`), a swipe or tap two.
+
+use rusqlite::{OptionalExtension, Row, Transaction};
+
+use crate::error::InternalError;
+use crate::limits::{self, Reservation};
+use crate::platform::wire::PaymentWire;
+use crate::storage::Db;
+
+/// Where a journalled payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Committed before the first send: the platform may or may not have it.
+    Sending,
+    /// The platform approved; the card has not yet confirmed (chip).
+    Approved,
+    Declined,
+    /// Approved and confirmed by the card: done, the receipt can be printed.
+    Completed,
+    /// Must be reversed (no answer, the card declined after approval, the app stopped midway).
+    ReversalPending,
+    Reversed,
+    /// Refused before any money moved (the platform rejected the request).
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Sending => "sending",
+            State::Approved => "approved",
+            State::Declined => "declined",
+            State::Completed => "completed",
+            State::ReversalPending => "reversal_pending",
+            State::Reversed => "reversed",
+            State::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "sending" => State::Sending,
+            "approved" => State::Approved,
+            "declined" => State::Declined,
+            "completed" => State::Completed,
+            "reversal_pending" => State::ReversalPending,
+            "reversed" => State::Reversed,
+            "failed" => State::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One journal row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: String,
+    pub merchant_id: String,
+    pub state: State,
+    pub amount_fen: i64,
+    pub note: Option<String>,
+    pub entry_mode: String,
+    pub masked_pan: String,
+    pub app_label: String,
+    pub aid: String,
+    pub reservation: Option<Reservation>,
+    pub business_day: String,
+    pub response_code: Option<String>,
+    pub message: Option<String>,
+    pub auth_code: Option<String>,
+    pub reference_number: Option<String>,
+    pub batch_number: Option<String>,
+    pub voucher_number: Option<String>,
+    pub fee_fen: Option<i64>,
+    pub net_fen: Option<i64>,
+    pub card_kind: Option<String>,
+    pub issuer_bank: Option<String>,
+    pub reversal_reason: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
+    reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,
+    voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at";
+
+fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
+    let state: String = r.get(2)?;
+    Ok(Entry {
+        key: r.get(0)?,
+        merchant_id: r.get(1)?,
+        state: State::parse(&state).ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("state {state}")))?,
+        amount_fen: r.get(3)?,
+        note: r.get(4)?,
+        entry_mode: r.get(5)?,
+        masked_pan: r.get(6)?,
+        app_label: r.get(7)?,
+        aid: r.get(8)?,
+        reservation: r.get::<_, Option<i64>>(9)?.map(|id| Reservation { id }),
+        business_day: r.get(10)?,
+        response_code: r.get(11)?,
+        message: r.get(12)?,
+        auth_code: r.get(13)?,
+        reference_number: r.get(14)?,
+        batch_number: r.get(15)?,
+        voucher_number: r.get(16)?,
+        fee_fen: r.get(17)?,
+        net_fen: r.get(18)?,
+        card_kind: r.get(19)?,
+        issuer_bank: r.get(20)?,
+        reversal_reason: r.get(21)?,
+        attempts: r.get(22)?,
+        next_attempt_at: r.get(23)?,
+        created_at: r.get(24)?,
+    })
+}
+
+/// What a new sale's first commit records.
+pub struct NewSale<'a> {
+    pub key: &'a str,
+    pub merchant_id: &'a str,
+    pub amount_fen: i64,
+    pub note: Option<&'a str>,
+    pub entry_mode: &'a str,
+    pub masked_pan: &'a str,
+    pub app_label: &'a str,
+    pub aid: &'a str,
+    pub business_day: &'a str,
+    pub card_key: &'a str,
+    pub now: i64,
+}
+
+/// Commit 1: the limit reservation and the journal entry with its idempotency key, together,
+/// before anything is sent.
+pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
+    db.write(|tx| {
+        let reservation = limits::reserve_in(tx, s.merchant_id, s.business_day, s.amount_fen, s.card_key, s.now)?;
+        tx.execute(
+            "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, note, entry_mode, masked_pan, app_label,
+                 aid, reservation_id, business_day, created_at, updated_at)
+             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            rusqlite::params![
+                s.key,
+                s.merchant_id,
+                s.amount_fen,
+                s.note,
+                s.entry_mode,
+                s.masked_pan,
+                s.app_label,
+                s.aid,
+                reservation.id,
+                s.business_day,
+                s.now
+            ],
+        )?;
+        Ok(reservation)
+    })
+}
+
+fn set_state(tx: &Transaction<'_>, key: &str, state: State, now: i64) -> Result<(), InternalError> {
+    tx.execute("UPDATE payments SET state = ?1, updated_at = ?2 WHERE key = ?3", (state.as_str(), now, key))?;
+    Ok(())
+}
+
+fn reservation_of(tx: &Transaction<'_>, key: &str) -> Result<Option<Reservation>, InternalError> {
+    Ok(tx
+        .query_row("SELECT reservation_id FROM payments WHERE key = ?1", [key], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .map(|id| Reservation { id }))
+}
+
+/// Commit 2: the platform's answer. A decline releases the reservation; an approval that
+/// needs no card confirmation (`final_now`) completes and commits it.
+pub fn answered(db: &Db, key: &str, p: &PaymentWire, final_now: bool, now: i64) -> Result<State, InternalError> {
+    db.write(|tx| {
+        let state = match (p.status.as_str(), final_now) {
+            ("approved", true) => State::Completed,
+            ("approved", false) => State::Approved,
+            ("reversed", _) => State::Reversed,
+            _ => State::Declined,
+        };
+        tx.execute(
+            "UPDATE payments SET response_code = ?1, message = ?2, auth_code = ?3, reference_number = ?4,
+                 batch_number = ?5, voucher_number = ?6, fee_fen = ?7, net_fen = ?8, card_kind = ?9,
+                 issuer_bank = ?10 WHERE key = ?11",
+            rusqlite::params![
+                p.response_code,
+                p.message,
+                p.auth_code,
+                p.reference_number,
+                p.batch_number,
+                p.voucher_number,
+                p.fee_fen,
+                p.net_fen,
+                p.card_kind,
+                p.issuer_bank,
+                key
+            ],
+        )?;
+        set_state(tx, key, state, now)?;
+        if let Some(r) = reservation_of(tx, key)? {
+            match state {
+                State::Completed => {
+                    limits::transition_in(tx, r, "committed")?;
+                }
+                State::Declined | State::Reversed => {
+                    limits::transition_in(tx, r, "released")?;
+                }
+                _ => {}
+            }
+        }
+        Ok(state)
+    })
+}
+
+/// Commit 3: the card confirmed the approval; the amount counts against the day for good.
+pub fn completed(db: &Db, key: &str, now: i64) -> Result<(), InternalError> {
+    db.write(|tx| {
+        set_state(tx, key, State::Completed, now)?;
+        if let Some(r) = reservation_of(tx, key)? {
+            limits::transition_in(tx, r, "committed")?;
+        }
+        Ok(())
+    })
+}
+
+/// The payment must be reversed; `reason` says why (kept for the receipt and the report).
+pub fn reversal_pending(db: &Db, key: &str, reason: &str, now: i64) -> Result<(), InternalError> {
+    db.write(|tx| {
+        tx.execute(
+            "UPDATE payments SET reversal_reason = ?1, next_attempt_at = ?2 WHERE key = ?3",
+            (reason, now, key),
+        )?;
+        set_state(tx, key, State::ReversalPending, now)
+    })
+}
+
+/// The platform acknowledged the reversal (or never had the payment): the amount is free again.
+pub fn reversed(db: &Db, key: &str, never_reached_platform: bool, now: i64) -> Result<(), InternalError> {
+    db.write(|tx| {
+        let state = if never_reached_platform { State::Failed } else { State::Reversed };
+        set_state(tx, key, state, now)?;
+        if let Some(r) = reservation_of(tx, key)? {
+            limits::transition_in(tx, r, "released")?;
+        }
+        Ok(())
+    })
+}
+
+/// A reversal attempt failed; try again at `next`.
+pub fn reversal_retry(db: &Db, key: &str, next: i64) -> Result<(), InternalError> {
+    db.write(|tx| {
+        tx.execute("UPDATE payments SET attempts = attempts + 1, next_attempt_at = ?1 WHERE key = ?2", (next, key))?;
+        Ok(())
+    })
+}
+
+/// The platform refused the request outright (nothing was charged).
+pub fn failed(db: &Db, key: &str, message: &str, now: i64) -> Result<(), InternalError> {
+    db.write(|tx| {
+        tx.execute("UPDATE payments SET message = ?1 WHERE key = ?2", (message, key))?;
+        set_state(tx, key, State::Failed, now)?;
+        if let Some(r) = reservation_of(tx, key)? {
+            limits::transition_in(tx, r, "released")?;
+        }
+        Ok(())
+    })
+}
+
+pub fn get(db: &Db, key: &str) -> Result<Option<Entry>, InternalError> {
+    db.with(|c| Ok(c.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE key = ?1"), [key], entry).optional()?))
+}
+
+/// Entries not yet final (sending, approved, reversal pending), oldest first.
+pub fn unfinished(db: &Db, merchant_id: &str) -> Result<Vec<Entry>, InternalError> {
+    db.with(|c| {
+        let mut q = c.prepare(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE merchant_id = ?1
+             AND state IN ('sending', 'approved', 'reversal_pending') ORDER BY created_at, rowid"
+        ))?;
+        let rows = q.query_map([merchant_id], entry)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+}
+
+/// The merchant's payments, newest first (history proper is issue #6).
+pub fn recent(db: &Db, merchant_id: &str, limit: u32) -> Result<Vec<Entry>, InternalError> {
+    db.with(|c| {
+        let mut q = c.prepare(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE merchant_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+        ))?;
+        let rows = q.query_map((merchant_id, limit), entry)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+}

@@ -1,0 +1,333 @@
+//! Card payments: online authorisation with idempotency keys, status by key, and reversals.
+//! The sandbox holds the test BDK, opens the reader's blobs, and plays the issuers of the test
+//! cards (docs/test-cards.md). Fault knobs (`/dev/faults`) make it fail the ways networks do.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State as St};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rusqlite::{OptionalExtension, Transaction};
+use starpos_core::onboarding::checks::check_bank_card;
+use starpos_core::onboarding::fees::{self, SettlementCycle};
+use starpos_core::platform::wire::{AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse};
+use starpos_core::reader::card::bcd_amount;
+use starpos_core::reader::tlv::{self, Tag};
+use starpos_core::util::random_hex;
+
+use super::auth::Signed;
+use super::error::{ApiError, ApiResult};
+use super::merchant::fee_schedule;
+use super::state::State;
+use crate::test_cards::{decrypt_card, test_card_by_pan, Outcome};
+
+/// Failures to inject, set through `POST /dev/faults`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PaymentFaults {
+    /// Lose the next n authorisation answers after the platform committed (or found) the
+    /// payment: the connection breaks mid-body.
+    #[serde(default)]
+    pub drop_response_after_commit: u32,
+    /// Answer the next n authorisations or reversals with 503 before doing anything.
+    #[serde(default)]
+    pub fail_5xx: u32,
+    /// Hold every authorisation this long before processing it.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))
+}
+
+fn key_ok(key: &str) -> bool {
+    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Takes one 5xx from the fault budget if there is one.
+fn injected_5xx(state: &State) -> ApiResult<()> {
+    let mut faults = state.payment_faults();
+    if faults.fail_5xx > 0 {
+        faults.fail_5xx -= 1;
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "injected 5xx"));
+    }
+    Ok(())
+}
+
+pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Signed) -> ApiResult<Response> {
+    injected_5xx(&state)?;
+    let delay = state.payment_faults().delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let req: AuthorizeRequest = body(&bytes)?;
+    if !key_ok(&req.idempotency_key) {
+        return Err(ApiError::invalid("invalid_request", "idempotency_key", "16 to 64 letters, digits or hyphens"));
+    }
+    if req.amount_fen <= 0 || req.amount_fen > 999_999_999_999 {
+        return Err(ApiError::invalid("invalid_request", "amount_fen", "a positive amount in fen"));
+    }
+    let request_hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes));
+    let now = state.now();
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    if let Some(stored) = existing(&tx, &caller.merchant_id, &req.idempotency_key, &request_hash)? {
+        drop(tx);
+        drop(db);
+        return answer(&state, stored);
+    }
+    let tombstoned: bool = tx
+        .query_row("SELECT 1 FROM payment_tombstones WHERE key = ?1", [&req.idempotency_key], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if tombstoned {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "payment_reversed",
+            "this payment was reversed before it arrived; start a new sale",
+        ));
+    }
+    let payment = decide(&tx, &caller.merchant_id, &req, now)?;
+    tx.execute(
+        "INSERT INTO payments (key, merchant_id, request_hash, status, amount_fen, json, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        (
+            &req.idempotency_key,
+            &caller.merchant_id,
+            &request_hash,
+            &payment.status,
+            payment.amount_fen,
+            serde_json::to_string(&payment).map_err(|e| ApiError::internal(e.to_string()))?,
+            now,
+        ),
+    )?;
+    tx.commit()?;
+    drop(db);
+    answer(&state, payment)
+}
+
+/// The answer to an authorisation, unless the lost-answer fault is due: then the connection
+/// breaks mid-body after the platform has committed, as after a mobile network drop, and the
+/// client cannot know the outcome.
+fn answer(state: &State, payment: PaymentWire) -> ApiResult<Response> {
+    let lose = {
+        let mut faults = state.payment_faults();
+        let lose = faults.drop_response_after_commit > 0;
+        faults.drop_response_after_commit = faults.drop_response_after_commit.saturating_sub(1);
+        lose
+    };
+    if !lose {
+        return Ok(Json(payment).into_response());
+    }
+    let parts: [Result<&'static str, std::io::Error>; 2] =
+        [Ok("{\"idempotency_key\":"), Err(std::io::Error::other("injected: answer lost"))];
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(futures_util::stream::iter(parts)))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The stored answer for a repeated key: the same request gets the payment as it now stands;
+/// another request under the same key is refused.
+fn existing(tx: &Transaction<'_>, merchant_id: &str, key: &str, request_hash: &str) -> ApiResult<Option<PaymentWire>> {
+    let row: Option<(String, String, String)> = tx
+        .query_row("SELECT merchant_id, request_hash, json FROM payments WHERE key = ?1", [key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((owner, hash, json)) if owner == merchant_id && hash == request_hash => {
+            Ok(Some(serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?))
+        }
+        Some(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_conflict",
+            "this idempotency key was used for a different request",
+        )),
+    }
+}
+
+/// Plays switch and issuer: opens the card data, checks the amount binding, PIN and expiry, and
+/// answers as the test card's issuer would.
+fn decide(tx: &Transaction<'_>, merchant_id: &str, req: &AuthorizeRequest, now: i64) -> ApiResult<PaymentWire> {
+    let ksn: [u8; 12] = hex::decode(&req.ksn)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| ApiError::invalid("invalid_request", "ksn", "12 bytes, hex"))?;
+    let track = hex::decode(&req.encrypted_track2)
+        .map_err(|_| ApiError::invalid("invalid_request", "encrypted_track2", "hex"))?;
+    let pin_block: Option<[u8; 16]> = match &req.pin_block {
+        None => None,
+        Some(h) => Some(
+            hex::decode(h)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| ApiError::invalid("invalid_request", "pin_block", "16 bytes, hex"))?,
+        ),
+    };
+    let chip = matches!(req.entry_mode.as_str(), "insert" | "tap");
+    if !chip && req.entry_mode != "swipe" {
+        return Err(ApiError::invalid("invalid_request", "entry_mode", "swipe, insert or tap"));
+    }
+    if chip {
+        let field55 = hex::decode(&req.field55).map_err(|_| ApiError::invalid("invalid_request", "field55", "hex"))?;
+        let objects =
+            tlv::decode_nested(&field55).map_err(|_| ApiError::invalid("invalid_request", "field55", "BER-TLV"))?;
+        let card_amount = tlv::find_value(&objects, Tag::known(0x9F02)).and_then(bcd_amount);
+        if card_amount != Some(req.amount_fen as u64) {
+            return Err(ApiError::invalid(
+                "amount_mismatch",
+                "amount_fen",
+                "the amount differs from the one the card signed (9F02); nothing was charged",
+            ));
+        }
+    }
+    let (voucher, batch) = next_voucher(tx, merchant_id)?;
+    let reference_number = format!("{:012}", u64::from_str_radix(&random_hex(5), 16).unwrap_or(0) % 1_000_000_000_000);
+    let opened = decrypt_card(&ksn, &track, pin_block.as_ref()).ok();
+    let card = opened.as_ref().and_then(|o| test_card_by_pan(&o.pan));
+    let pan_check = opened.as_ref().map(|o| check_bank_card(&o.pan));
+    let today = current_yymm(now);
+    let pin_needed = !(req.entry_mode == "tap" && req.amount_fen <= 100_000);
+    let (code, message) = match (opened.as_ref(), card) {
+        (None, _) | (_, None) => ("14", "invalid card"),
+        (Some(o), Some(c)) => {
+            if c.expiry < today.as_str() {
+                ("54", "card expired")
+            } else if pin_needed && o.pin.as_ref().map(|p| p.as_str()) != Some(c.pin) {
+                ("55", "wrong PIN")
+            } else {
+                match c.outcome {
+                    Outcome::InsufficientFunds => ("51", "insufficient funds"),
+                    Outcome::Refuse => ("05", "card refused by the issuer"),
+                    Outcome::Approve | Outcome::ChipDeclinesAfterApproval => ("00", "approved"),
+                }
+            }
+        }
+    };
+    let approved = code == "00";
+    let card_kind = pan_check.as_ref().map_or("unknown", |c| c.card_kind.as_str()).to_string();
+    let cycle: String = tx.query_row("SELECT settlement FROM merchants WHERE id = ?1", [merchant_id], |r| r.get(0))?;
+    let quote = fees::quote(
+        &fee_schedule(),
+        "card",
+        &card_kind,
+        SettlementCycle::parse(&cycle).unwrap_or(SettlementCycle::T1),
+        req.amount_fen,
+    );
+    let (fee_fen, net_fen) = match (approved, quote) {
+        (true, Some(q)) => (q.fee_fen, q.net_fen),
+        _ => (0, 0),
+    };
+    let issuer_data = if approved && chip {
+        // Issuer authentication data (91): an 8-byte stand-in ARPC and the response code.
+        let mut v = hex::decode(random_hex(8)).unwrap_or_default();
+        v.extend_from_slice(code.as_bytes());
+        hex::encode_upper(tlv::encode(&[tlv::Tlv::new(Tag::known(0x91), v)]))
+    } else {
+        String::new()
+    };
+    Ok(PaymentWire {
+        idempotency_key: req.idempotency_key.clone(),
+        status: if approved { "approved" } else { "declined" }.into(),
+        response_code: code.into(),
+        message: message.into(),
+        amount_fen: req.amount_fen,
+        fee_fen,
+        net_fen,
+        masked_pan: req.masked_pan.clone(),
+        card_kind,
+        issuer_bank: pan_check.and_then(|c| c.issuer_bank),
+        auth_code: approved.then(|| format!("{:06}", u32::from_str_radix(&random_hex(3), 16).unwrap_or(0) % 1_000_000)),
+        reference_number,
+        batch_number: format!("{batch:06}"),
+        voucher_number: format!("{voucher:06}"),
+        issuer_data,
+        processed_at: now,
+    })
+}
+
+/// The merchant's next voucher number and current batch (batches close at settlement, #6).
+fn next_voucher(tx: &Transaction<'_>, merchant_id: &str) -> ApiResult<(i64, i64)> {
+    tx.execute(
+        "INSERT INTO payment_counters (merchant_id, voucher, batch) VALUES (?1, 1, 1)
+         ON CONFLICT (merchant_id) DO UPDATE SET voucher = voucher + 1",
+        [merchant_id],
+    )?;
+    Ok(tx.query_row("SELECT voucher, batch FROM payment_counters WHERE merchant_id = ?1", [merchant_id], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?)
+}
+
+/// `YYMM` in China Standard Time, as card expiry dates are written.
+fn current_yymm(now: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(now)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(time::macros::offset!(+8));
+    format!("{:02}{:02}", t.year() % 100, u8::from(t.month()))
+}
+
+fn payment_of(state: &State, merchant_id: &str, key: &str) -> ApiResult<Option<PaymentWire>> {
+    let json: Option<String> = state
+        .db()
+        .query_row("SELECT json FROM payments WHERE key = ?1 AND merchant_id = ?2", (key, merchant_id), |r| r.get(0))
+        .optional()?;
+    json.map(|j| serde_json::from_str(&j).map_err(|e| ApiError::internal(e.to_string()))).transpose()
+}
+
+pub async fn get(St(state): St<Arc<State>>, Path(key): Path<String>, signed: Signed) -> ApiResult<Json<PaymentWire>> {
+    payment_of(&state, &signed.caller.merchant_id, &key)?
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "payment_not_found", "no payment with this key"))
+}
+
+/// Reverses an approved payment (idempotent). For a key never seen, leaves a tombstone so that
+/// an authorisation still on its way cannot be approved later.
+pub async fn reverse(
+    St(state): St<Arc<State>>,
+    Path(key): Path<String>,
+    Signed { caller, body: bytes }: Signed,
+) -> ApiResult<Json<ReverseResponse>> {
+    injected_5xx(&state)?;
+    let _req: ReverseRequest = body(&bytes)?;
+    if !key_ok(&key) {
+        return Err(ApiError::invalid("invalid_request", "key", "16 to 64 letters, digits or hyphens"));
+    }
+    let now = state.now();
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let row: Option<(String, String)> = tx
+        .query_row("SELECT merchant_id, json FROM payments WHERE key = ?1", [&key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let answer = match row {
+        Some((owner, _)) if owner != caller.merchant_id => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "payment_not_found", "no payment with this key"))
+        }
+        Some((_, json)) => {
+            let mut payment: PaymentWire =
+                serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?;
+            if payment.status == "approved" {
+                payment.status = "reversed".into();
+                tx.execute(
+                    "UPDATE payments SET status = 'reversed', json = ?1, reversed_at = ?2 WHERE key = ?3",
+                    (serde_json::to_string(&payment).map_err(|e| ApiError::internal(e.to_string()))?, now, &key),
+                )?;
+            }
+            ReverseResponse { found: true, payment: Some(payment) }
+        }
+        None => {
+            tx.execute(
+                "INSERT OR IGNORE INTO payment_tombstones (key, merchant_id, at) VALUES (?1, ?2, ?3)",
+                (&key, &caller.merchant_id, now),
+            )?;
+            ReverseResponse { found: false, payment: None }
+        }
+    };
+    tx.commit()?;
+    Ok(Json(answer))
+}

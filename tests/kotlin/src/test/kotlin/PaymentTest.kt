@@ -1,0 +1,65 @@
+// Card sales through the Kotlin bindings against the sandbox platform and the simulated reader
+// (over loopback TCP): an approved chip sale with its steps, and a sale whose answer never
+// arrives, which is reversed rather than sent again under a new key.
+
+import java.nio.file.Files
+import java.util.Collections
+import kotlin.random.Random
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Test
+import uniffi.starpos.CardElements
+import uniffi.starpos.CardReader
+import uniffi.starpos.RealName
+import uniffi.starpos.SaleListener
+import uniffi.starpos.SaleStatus
+import uniffi.starpos.SaleStep
+import uniffi.starpos.SmsPurpose
+import uniffi.starpos.StarPos
+import uniffi.starpos.StarPosConfig
+
+class StepRecorder : SaleListener {
+    val steps: MutableList<SaleStep> = Collections.synchronizedList(mutableListOf())
+    override fun onStep(step: SaleStep) { steps.add(step) }
+}
+
+class PaymentTest {
+    private val addr = (System.getenv("STARPOS_READER_ADDR") ?: error("run through `cargo xtask test`")).removePrefix("tcp://")
+    private val identity = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
+
+    @Test
+    fun approvedSaleAndAReversal() = runBlocking {
+        val phone = "136" + (1..8).map { Random.nextInt(10) }.joinToString("")
+        val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-pay").toString(), "kt-seller"), MapStore())
+        c.requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
+        c.merchantProfile()
+        c.submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
+        val pending = c.startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
+        c.confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
+
+        val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
+        val reader = CardReader(SocketBleLink(host, port, 185))
+        reader.connect("SP100-000123", identity)
+        try {
+            val steps = StepRecorder()
+            val sale = c.startSale(reader, 20_000L, "kt", steps)
+            assertTrue(sale.status is SaleStatus.Approved, "got ${sale.status}")
+            assertEquals(listOf(SaleStep.WAITING_FOR_CARD, SaleStep.WAITING_FOR_PIN, SaleStep.AUTHORIZING, SaleStep.COMPLETING_ON_CARD), steps.steps.toList())
+            assertEquals(100L, sale.feeFen)
+            assertEquals("approved", Dev.paymentStatus(sale.id))
+
+            Dev.setFaults("{\"drop_response_after_commit\":100}")
+            val lost = c.startSale(reader, 900L, null, StepRecorder())
+            assertEquals(SaleStatus.Reversed("no_answer"), lost.status)
+            assertEquals("reversed", Dev.paymentStatus(lost.id))
+            assertEquals(listOf(lost.id, sale.id), c.recentSales(10u).map { it.id })
+        } finally {
+            Dev.setFaults()
+            reader.disconnect()
+            reader.close()
+            c.close()
+        }
+    }
+}

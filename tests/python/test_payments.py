@@ -1,0 +1,78 @@
+"""Card sales through the Python bindings: a merchant with a settlement card sells on the
+simulated reader (over loopback TCP) against the sandbox platform; an answer lost after the
+platform committed costs nothing twice; a platform that cannot answer leads to a reversal."""
+
+import asyncio
+import threading
+
+import pytest
+
+import starpos
+from test_reader import SERIAL, TcpBleLink
+
+PASSWORD = "Py2026test"
+
+
+class Steps(starpos.SaleListener):
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seen = []
+
+    def on_step(self, step):
+        with self.lock:
+            self.seen.append(step)
+
+
+async def ready_merchant(make_client, dev, phone):
+    c, _ = make_client("py-seller")
+    await c.request_sms_code(phone, starpos.SmsPurpose.REGISTER)
+    await c.register(phone, PASSWORD, dev.sms_code(phone, "register"))
+    await c.merchant_profile()
+    await c.submit_real_name(starpos.RealName(holder_name="张三", id_number="11010519491231002X",
+                                              merchant_name="星标测试店", credit_code=None))
+    pending = await c.start_card_binding(starpos.CardElements(
+        card_number="6222021234567890128", holder_name="张三", id_number="11010519491231002X",
+        reserved_phone="13900139000"))
+    await c.confirm_card_binding(pending.bind_id, dev.sms_code("13900139000", "bind_card"))
+    return c
+
+
+def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, sim_reader):
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone)
+        reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
+        await reader.connect(SERIAL, sim_reader["identity"])
+        before = c.remaining_today().daily_total_remaining_fen
+        try:
+            steps = Steps()
+            sale = await c.start_sale(reader, 12_345, "py", steps)
+            assert isinstance(sale.status, starpos.SaleStatus.APPROVED), sale
+            assert steps.seen == [starpos.SaleStep.WAITING_FOR_CARD, starpos.SaleStep.WAITING_FOR_PIN,
+                                  starpos.SaleStep.AUTHORIZING, starpos.SaleStep.COMPLETING_ON_CARD]
+            assert sale.masked_pan == "621700*********0015" and sale.fee_fen == 62 and sale.net_fen == 12_283
+            assert dev.payment(sale.id)["status"] == "approved"
+
+            # The platform commits, then the answer is lost: the retry under the same key gets
+            # the same payment, not a second charge.
+            dev.set_faults(drop_response_after_commit=1)
+            again = await c.start_sale(reader, 500, None, Steps())
+            assert isinstance(again.status, starpos.SaleStatus.APPROVED)
+            assert int(again.voucher_number) == int(sale.voucher_number) + 1
+
+            # The platform never answers: the sale is reversed, never re-sent under a new key.
+            dev.set_faults(drop_response_after_commit=100)
+            lost = await c.start_sale(reader, 700, None, Steps())
+            assert lost.status == starpos.SaleStatus.REVERSED(reason="no_answer")
+            assert dev.payment(lost.id)["status"] == "reversed"
+            dev.set_faults()
+
+            with pytest.raises(starpos.StarPosError.InvalidInput):
+                await c.start_sale(reader, 0, None, Steps())
+            assert [s.id for s in c.recent_sales(10)] == [lost.id, again.id, sale.id]
+            assert c.remaining_today().daily_total_remaining_fen == before - 12_345 - 500
+        finally:
+            dev.set_faults()
+            await reader.disconnect()
+
+    asyncio.run(flow())

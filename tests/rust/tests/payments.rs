@@ -1,0 +1,203 @@
+//! Card sales end to end: the core, the simulated reader in-process and the sandbox platform on
+//! loopback. Approvals, every decline, a chip decline after approval, an answer lost after the
+//! platform committed (retried under the same key: charged once), no answer at all (reversed),
+//! and a reversal that has to wait for the platform.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use starpos_core::onboarding::{CardElements, RealName};
+use starpos_core::payments::{DeclineReason, Sale, SaleListener, SaleStatus, SaleStep};
+use starpos_core::reader::controller::CardReader;
+use starpos_core::{Error, StarPos};
+use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_sandbox::test_cards::test_card;
+use starpos_tests::{new_phone, World};
+
+const SERIAL: &str = "SP100-000555";
+
+#[derive(Default)]
+struct Steps(Mutex<Vec<SaleStep>>);
+
+impl SaleListener for Steps {
+    fn on_step(&self, step: SaleStep) {
+        self.0.lock().unwrap().push(step);
+    }
+}
+
+/// A merchant with real-name details, a settlement card and limits, and a connected reader.
+async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
+    let (c, _) = w.client(device);
+    w.register(&c, &new_phone()).await;
+    c.merchant_profile().await.unwrap();
+    let real_name = RealName {
+        holder_name: "张三".into(),
+        id_number: "11010519491231002X".into(),
+        merchant_name: "星标测试店".into(),
+        credit_code: None,
+    };
+    c.submit_real_name(real_name).await.unwrap();
+    let card = CardElements {
+        card_number: "6222021234567890128".into(),
+        holder_name: "张三".into(),
+        id_number: "11010519491231002X".into(),
+        reserved_phone: "13900139000".into(),
+    };
+    let pending = c.start_card_binding(card).await.unwrap();
+    let code = w.dev.sms_code("13900139000", "bind_card").await.unwrap();
+    c.confirm_card_binding(pending.bind_id, code).await.unwrap();
+
+    let sim = SimReader::new(SERIAL);
+    let identity = sim.identity_public();
+    let link = SimLink::new(sim, Faults::default());
+    let reader = CardReader::new(Arc::new(link.clone()));
+    reader.connect(SERIAL, &identity).await.unwrap();
+    (c, link, reader)
+}
+
+async fn sell(c: &StarPos, reader: &CardReader, amount: i64) -> (Sale, Vec<SaleStep>) {
+    let steps = Arc::new(Steps::default());
+    let sale = c.start_sale(reader.clone(), amount, Some("测试".into()), steps.clone()).await.unwrap();
+    let seen = steps.0.lock().unwrap().clone();
+    (sale, seen)
+}
+
+#[tokio::test]
+async fn an_approved_chip_sale_and_every_decline() {
+    let w = World::start().await;
+    let (c, link, reader) = merchant(&w, "seller").await;
+    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+
+    let (sale, steps) = sell(&c, &reader, 10_000).await;
+    assert_eq!(sale.status, SaleStatus::Approved);
+    assert_eq!(
+        steps,
+        vec![SaleStep::WaitingForCard, SaleStep::WaitingForPin, SaleStep::Authorizing, SaleStep::CompletingOnCard]
+    );
+    assert_eq!((sale.fee_fen, sale.net_fen), (50, 9_950), "debit 0.5 %");
+    assert_eq!(sale.masked_pan, "621700*********0015");
+    assert_eq!(sale.issuer_bank.as_deref(), Some("中国建设银行"));
+    assert_eq!(sale.entry_mode, "insert");
+    assert!(sale.auth_code.as_ref().is_some_and(|a| a.len() == 6));
+    assert!(sale.reference_number.as_ref().is_some_and(|r| r.len() == 12));
+    assert_eq!(sale.voucher_number.as_deref(), Some("000001"));
+    assert_eq!(sale.note.as_deref(), Some("测试"));
+    assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "approved");
+    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 10_000);
+    assert_eq!(c.sale(sale.id.clone()).unwrap(), sale);
+
+    for (card, reason) in [
+        ("insufficient-funds", DeclineReason::InsufficientFunds),
+        ("wrong-pin", DeclineReason::WrongPin),
+        ("expired", DeclineReason::CardExpired),
+        ("refused", DeclineReason::CardRefused),
+    ] {
+        link.with_reader_mut(|r| r.present(test_card(card).unwrap()));
+        let (sale, _) = sell(&c, &reader, 2_000).await;
+        assert!(matches!(sale.status, SaleStatus::Declined { reason: r, .. } if r == reason), "{card}: {sale:?}");
+        assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "declined");
+    }
+    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 10_000, "declines hold nothing");
+
+    // Swipe and small tap: no card confirmation, two commits.
+    for card in ["swipe-approve", "tap-approve", "credit-approve"] {
+        link.with_reader_mut(|r| r.present(test_card(card).unwrap()));
+        let (sale, steps) = sell(&c, &reader, 3_000).await;
+        assert_eq!(sale.status, SaleStatus::Approved, "{card}");
+        assert_eq!(steps.contains(&SaleStep::CompletingOnCard), card == "credit-approve");
+    }
+    let recent = c.recent_sales(50).unwrap();
+    assert_eq!(recent.len(), 8);
+    assert_eq!(recent[0].entry_mode, "insert", "newest first: the credit card");
+    assert_eq!(recent[0].card_kind, "credit");
+}
+
+#[tokio::test]
+async fn a_chip_decline_after_approval_is_reversed() {
+    let w = World::start().await;
+    let (c, link, reader) = merchant(&w, "chip").await;
+    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    link.with_reader_mut(|r| r.present(test_card("chip-decline-after-approval").unwrap()));
+    let (sale, steps) = sell(&c, &reader, 5_000).await;
+    assert_eq!(sale.status, SaleStatus::Reversed { reason: "chip_declined".into() });
+    assert!(steps.ends_with(&[SaleStep::CompletingOnCard, SaleStep::Reversing]));
+    assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed");
+    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before);
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_the_platform_committed_is_recovered_under_the_same_key() {
+    let w = World::start().await;
+    let (c, _link, reader) = merchant(&w, "lossy").await;
+    // The first answer is lost after the platform committed; the retry under the same key
+    // gets the same payment back instead of charging again.
+    w.dev.set_faults(json!({ "drop_response_after_commit": 1 })).await.unwrap();
+    let (sale, _) = sell(&c, &reader, 4_200).await;
+    assert_eq!(sale.status, SaleStatus::Approved);
+    assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "approved");
+    assert_eq!(sale.voucher_number.as_deref(), Some("000001"), "one payment on the platform, not two");
+}
+
+#[tokio::test]
+async fn no_answer_at_all_means_a_reversal_never_a_new_sale() {
+    let w = World::start().await;
+    let (c, _link, reader) = merchant(&w, "silent").await;
+    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
+    let (sale, steps) = sell(&c, &reader, 6_600).await;
+    assert_eq!(sale.status, SaleStatus::Reversed { reason: "no_answer".into() });
+    assert_eq!(steps.last(), Some(&SaleStep::Reversing));
+    assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed", "committed, then reversed");
+    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before);
+    assert_eq!(c.recent_sales(10).unwrap().len(), 1, "no second sale under a new key");
+}
+
+#[tokio::test]
+async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged() {
+    let w = World::start().await;
+    let (c, _link, reader) = merchant(&w, "patient").await;
+    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    // The platform is down: the authorisation gets 503s (never processed), and so do the
+    // first reversal attempts.
+    w.dev.set_faults(json!({ "fail_5xx": 100 })).await.unwrap();
+    let (sale, _) = sell(&c, &reader, 7_700).await;
+    assert_eq!(sale.status, SaleStatus::ReversalPending { reason: "no_answer".into() });
+    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 7_700, "held until resolved");
+
+    w.dev.set_faults(json!({})).await.unwrap();
+    w.dev.advance_clock(60).await.unwrap();
+    let settled = c.resolve_pending_payments().await.unwrap();
+    assert_eq!(settled.len(), 1);
+    assert_eq!(settled[0].status, SaleStatus::Reversed { reason: "no_answer".into() });
+    let platform = w.dev.payment(&sale.id).await.unwrap();
+    assert_eq!((platform["status"].as_str(), platform["tombstone"].as_bool()), (Some("none"), Some(true)));
+    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before);
+    assert!(c.resolve_pending_payments().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sales_are_refused_before_any_card_is_read_when_they_cannot_succeed() {
+    let w = World::start().await;
+    let (c, _) = w.client("unready");
+    w.register(&c, &new_phone()).await;
+    c.merchant_profile().await.unwrap();
+    let sim = SimReader::new(SERIAL);
+    let identity = sim.identity_public();
+    let link = SimLink::new(sim, Faults::default());
+    let reader = CardReader::new(Arc::new(link.clone()));
+    reader.connect(SERIAL, &identity).await.unwrap();
+    let steps = Arc::new(Steps::default());
+    assert_eq!(c.start_sale(reader.clone(), 100, None, steps.clone()).await, Err(Error::SettlementCardRequired));
+
+    let (c, link, reader) = merchant(&w, "limited").await;
+    let cap = c.remaining_today().unwrap().max_next_payment_fen;
+    assert!(matches!(
+        c.start_sale(reader.clone(), cap + 1, None, steps.clone()).await,
+        Err(Error::LimitExceeded { .. })
+    ));
+    assert!(matches!(c.start_sale(reader.clone(), 0, None, steps.clone()).await, Err(Error::InvalidInput { .. })));
+    assert_eq!(link.with_reader(|r| r.cards.reads), 0, "no card was asked for");
+    link.set_faults(Faults { drop_after_writes: Some(0), ..Faults::default() });
+    assert!(matches!(c.start_sale(reader.clone(), 100, None, steps).await, Err(Error::Reader { .. })));
+    assert!(c.recent_sales(10).unwrap().is_empty(), "nothing journalled when the card was never read");
+}
