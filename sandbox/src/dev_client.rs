@@ -44,6 +44,11 @@ impl DevClient {
         self.get(&format!("/dev/payments/{key}")).await
     }
 
+    /// Every payment key of the merchant with `phone` and its platform status.
+    pub async fn payments_of(&self, phone: &str) -> Result<Value, String> {
+        self.get(&format!("/dev/payments?phone={phone}")).await
+    }
+
     async fn get(&self, path: &str) -> Result<Value, String> {
         let r = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| e.to_string())?;
         Self::json(r).await

@@ -5,6 +5,8 @@
 //!   `N passed, N failed`.
 //! - `bindings`: builds the library and writes Python, Kotlin (Android and JVM flavours) and
 //!   Swift bindings under `target/bindings/`.
+//! - `kill-suite [RUNS]`: the payment kill suite (sandbox/tests/kill_suite.rs) with RUNS runs
+//!   (default 2000); `test` runs it with 200 as part of the Rust tests.
 //! - `fuzz [SECONDS]`: runs the libFuzzer targets in `fuzz/` for SECONDS each (default 300);
 //!   `test` runs them for 15 s each when a nightly toolchain is installed.
 
@@ -22,12 +24,25 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bindings") => bindings::generate().map(|_| true),
+        Some("kill-suite") => match args.get(1).map(|s| s.parse::<u64>()).unwrap_or(Ok(2000)) {
+            Ok(runs) => {
+                let runs = runs.to_string();
+                cmd::run(
+                    &cmd::root(),
+                    "cargo",
+                    &["test", "-p", "starpos-sandbox", "--test", "kill_suite", "--", "--nocapture"],
+                    &[("STARPOS_KILL_RUNS", runs.as_str())],
+                )
+                .map(|_| true)
+            }
+            Err(_) => Err("usage: cargo xtask kill-suite [RUNS]".into()),
+        },
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()).unwrap_or(Ok(300)) {
             Ok(secs) => Ok(fuzz::run(secs).is_some_and(|r| r.iter().all(|(_, ok)| *ok))),
             Err(_) => Err("usage: cargo xtask fuzz [SECONDS]".into()),
         },
         _ => {
-            eprintln!("usage: cargo xtask test | bindings | fuzz [SECONDS]");
+            eprintln!("usage: cargo xtask test | bindings | fuzz [SECONDS] | kill-suite [RUNS]");
             return ExitCode::from(2);
         }
     };

@@ -5,7 +5,12 @@
 //! starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N]
 //!                       [--lockout-base-secs N] [--sms-resend-secs N]
 //! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
+//! starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR
+//!                      --store FILE --device ID --amount FEN [--resolve-only]
 //! ```
+//!
+//! `sandbox sell` plays an app for the kill suite (sandbox/tests/kill_suite.rs): it resolves
+//! what an earlier, killed run left unfinished, then (unless `--resolve-only`) makes one sale.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -17,7 +22,8 @@ use starpos_sandbox::{demo, Sandbox, SandboxConfig};
 const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
   starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N]
-  starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]";
+  starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
+  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +42,7 @@ fn main() -> ExitCode {
         Some("sandbox") if args.get(1).map(String::as_str) == Some("reader") => {
             parse_reader(&args[2..]).and_then(|a| runtime.block_on(serve_reader(a)))
         }
+        Some("sandbox") if args.get(1).map(String::as_str) == Some("sell") => runtime.block_on(sell(&args[2..])),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -162,5 +169,53 @@ async fn serve(listen: SocketAddr, config: SandboxConfig) -> Result<(), String> 
     let _ = out.flush();
     let _ = tokio::signal::ctrl_c().await;
     sandbox.stop().await;
+    Ok(())
+}
+
+/// One run of the app for the kill suite: resolve, then sell once. Prints `resolved N` and
+/// `sale ID STATUS` lines.
+async fn sell(args: &[String]) -> Result<(), String> {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use starpos_core::payments::{SaleListener, SaleStep};
+    use starpos_core::reader::controller::CardReader;
+
+    struct Quiet;
+    impl SaleListener for Quiet {
+        fn on_step(&self, _step: SaleStep) {}
+    }
+
+    let mut opts: HashMap<&str, &str> = HashMap::new();
+    let mut resolve_only = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if flag == "--resolve-only" {
+            resolve_only = true;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        opts.insert(flag.trim_start_matches("--"), value);
+    }
+    let need = |k: &str| opts.get(k).copied().ok_or_else(|| format!("--{k} is required\n{USAGE}"));
+    let store = Arc::new(starpos_sandbox::file_store::FileSecureStore::new(need("store")?));
+    let config = starpos_core::Config::new(need("platform")?, need("data-dir")?, need("device")?);
+    let client = starpos_core::StarPos::new(config, store).map_err(|e| e.to_string())?;
+    let settled = client.resolve_pending_payments().await.map_err(|e| format!("resolve: {e}"))?;
+    println!("resolved {}", settled.len());
+    if resolve_only {
+        return Ok(());
+    }
+    let amount: i64 = need("amount")?.parse().map_err(|_| "--amount: not a number")?;
+    let identity = hex::decode(need("identity")?).map_err(|_| "--identity: not hex")?;
+    let serial = need("serial")?;
+    let link = starpos_sandbox::reader::tcp_link::TcpPhoneLink::new(need("reader")?, serial, 185);
+    let reader = CardReader::new(Arc::new(link));
+    reader.connect(serial, &identity).await.map_err(|e| format!("reader: {e}"))?;
+    match client.start_sale(reader.clone(), amount, None, Arc::new(Quiet)).await {
+        Ok(sale) => println!("sale {} {:?}", sale.id, sale.status),
+        Err(e) => println!("refused {e}"),
+    }
+    reader.disconnect().await;
     Ok(())
 }

@@ -136,3 +136,29 @@ pub async fn payment(
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such payment")),
     }
 }
+
+#[derive(Deserialize)]
+pub struct PhoneQuery {
+    phone: String,
+}
+
+/// Every payment key of the merchant with this phone, and its status (`approved`, `declined`,
+/// `reversed`, or `tombstone` for a key reversed before any authorisation arrived).
+pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>) -> ApiResult<Json<serde_json::Value>> {
+    let db = state.db();
+    let merchant: String = db
+        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&q.phone], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let mut out = serde_json::Map::new();
+    let mut rows = db.prepare("SELECT key, status FROM payments WHERE merchant_id = ?1")?;
+    for row in rows.query_map([&merchant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (key, status) = row?;
+        out.insert(key, serde_json::Value::String(status));
+    }
+    let mut rows = db.prepare("SELECT key FROM payment_tombstones WHERE merchant_id = ?1")?;
+    for key in rows.query_map([&merchant], |r| r.get::<_, String>(0))? {
+        out.entry(key?).or_insert_with(|| serde_json::Value::String("tombstone".into()));
+    }
+    Ok(Json(serde_json::Value::Object(out)))
+}

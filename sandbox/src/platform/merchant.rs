@@ -17,8 +17,14 @@ use super::error::{ApiError, ApiResult};
 use super::state::State;
 
 /// The platform's caps for every sandbox merchant: 50,000 yuan a day, 20,000 yuan a payment,
-/// five uses of one card a day.
-pub const CAPS: LimitsWire = LimitsWire { daily_total_fen: 5_000_000, per_txn_fen: 2_000_000, per_card_daily_count: 5 };
+/// and uses of one card a day (five unless the sandbox is configured otherwise).
+pub fn caps(state: &State) -> LimitsWire {
+    LimitsWire {
+        daily_total_fen: 5_000_000,
+        per_txn_fen: 2_000_000,
+        per_card_daily_count: state.config.per_card_daily_cap,
+    }
+}
 
 /// The sandbox's fee schedule: debit 0.50% capped at 20 yuan, credit and prepaid 0.60%, QR
 /// 0.38%, D0 settlement +0.05%.
@@ -60,11 +66,11 @@ pub fn profile_of(state: &State, merchant_id: &str) -> ApiResult<MerchantProfile
         credit_code,
         settlement_cycle: settlement,
         fees: fee_schedule(),
-        caps: CAPS,
+        caps: caps(state),
         limits: LimitsWire {
-            daily_total_fen: daily.unwrap_or(CAPS.daily_total_fen),
-            per_txn_fen: per_txn.unwrap_or(CAPS.per_txn_fen),
-            per_card_daily_count: per_card.unwrap_or(CAPS.per_card_daily_count),
+            daily_total_fen: daily.unwrap_or(caps(state).daily_total_fen),
+            per_txn_fen: per_txn.unwrap_or(caps(state).per_txn_fen),
+            per_card_daily_count: per_card.unwrap_or(caps(state).per_card_daily_count),
         },
         real_name_verified: holder.is_some(),
         holder_name_masked: super::cards::holder_name_masked(holder),
@@ -79,10 +85,11 @@ pub async fn set_limits(St(state): St<Arc<State>>, Signed { caller, body }: Sign
     let req: SetLimitsRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable limits: {e}")))?;
     let new = req.limits;
+    let cap = caps(&state);
     for (field, value, cap) in [
-        ("daily_total_fen", new.daily_total_fen, CAPS.daily_total_fen),
-        ("per_txn_fen", new.per_txn_fen, CAPS.per_txn_fen),
-        ("per_card_daily_count", new.per_card_daily_count as i64, CAPS.per_card_daily_count as i64),
+        ("daily_total_fen", new.daily_total_fen, cap.daily_total_fen),
+        ("per_txn_fen", new.per_txn_fen, cap.per_txn_fen),
+        ("per_card_daily_count", new.per_card_daily_count as i64, cap.per_card_daily_count as i64),
     ] {
         if value <= 0 {
             return Err(ApiError::invalid("invalid_request", field, "a limit is a positive number"));

@@ -36,6 +36,8 @@ pub struct SandboxConfig {
     pub sms_resend_secs: u64,
     /// PBKDF2 iterations for stored passwords (low in the sandbox to keep tests quick).
     pub pbkdf2_iterations: u32,
+    /// The platform's cap on uses of one card per day (5; the kill suite raises it).
+    pub per_card_daily_cap: u32,
 }
 
 impl Default for SandboxConfig {
@@ -48,6 +50,7 @@ impl Default for SandboxConfig {
             sms_ttl_secs: 300,
             sms_resend_secs: 60,
             pbkdf2_iterations: 10_000,
+            per_card_daily_cap: 5,
         }
     }
 }
@@ -141,6 +144,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/clock/advance", post(dev::advance_clock))
         .route("/dev/faults", post(dev::set_faults))
         .route("/dev/payments/{key}", get(dev::payment))
+        .route("/dev/payments", get(dev::payments_of))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)
 }

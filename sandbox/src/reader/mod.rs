@@ -7,6 +7,7 @@ mod card_session;
 mod device;
 mod link;
 pub mod tcp;
+pub mod tcp_link;
 
 pub use card_session::{CardFaults, CardSession};
 pub use device::SimReader;

@@ -1,0 +1,247 @@
+//! The kill suite: an app process (`starpos sandbox sell`) makes a sale against the sandbox
+//! platform and a simulated reader on loopback, and is killed with SIGKILL at a random moment,
+//! under a random network fault and with a random test card. A new process then resolves what
+//! was left. After every run the phone's journal and the platform must agree: no sale charged
+//! twice, no approval lost, no limit reservation stranded.
+//!
+//! `STARPOS_KILL_RUNS` sets the number of runs (default 200; `cargo xtask kill-suite N` runs
+//! more); `STARPOS_KILL_SEED` replays a run sequence (the seed is printed).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use starpos_core::onboarding::{CardElements, RealName};
+use starpos_core::{Config, SmsPurpose, StarPos};
+use starpos_sandbox::dev_client::DevClient;
+use starpos_sandbox::file_store::FileSecureStore;
+use starpos_sandbox::reader::{tcp, SimReader};
+use starpos_sandbox::test_cards::TEST_CARDS;
+use starpos_sandbox::{Sandbox, SandboxConfig};
+
+const SERIAL: &str = "SP100-000999";
+const DEVICE: &str = "kill-suite-phone";
+const PASSWORD: &str = "Kill2026suite";
+
+/// xorshift64*: reproducible from the printed seed, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+async fn set_up_merchant(url: &str, dev: &DevClient, data: &Path, store: &Path) -> String {
+    let client = StarPos::new(Config::new(url, data, DEVICE), Arc::new(FileSecureStore::new(store))).unwrap();
+    let phone = format!("137{:08}", std::process::id() % 100_000_000);
+    client.request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
+    let code = dev.sms_code(&phone, "register").await.unwrap();
+    client.register(phone.clone(), PASSWORD.into(), code).await.unwrap();
+    client.merchant_profile().await.unwrap();
+    let real_name = RealName {
+        holder_name: "张三".into(),
+        id_number: "11010519491231002X".into(),
+        merchant_name: "星标测试店".into(),
+        credit_code: None,
+    };
+    client.submit_real_name(real_name).await.unwrap();
+    let card = CardElements {
+        card_number: "6222021234567890128".into(),
+        holder_name: "张三".into(),
+        id_number: "11010519491231002X".into(),
+        reserved_phone: "13900139000".into(),
+    };
+    let pending = client.start_card_binding(card).await.unwrap();
+    let code = dev.sms_code("13900139000", "bind_card").await.unwrap();
+    client.confirm_card_binding(pending.bind_id, code).await.unwrap();
+    phone
+}
+
+struct Journal {
+    states: BTreeMap<String, (String, i64)>,
+    reserved: i64,
+    committed_fen: i64,
+}
+
+fn read_journal(data: &Path) -> Journal {
+    let db = rusqlite::Connection::open_with_flags(
+        data.join(starpos_core::storage::DB_FILE_NAME),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap();
+    let mut q = db.prepare("SELECT key, state, amount_fen FROM payments").unwrap();
+    let states = q
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, r.get::<_, i64>(2)?))))
+        .unwrap()
+        .collect::<Result<BTreeMap<_, _>, _>>()
+        .unwrap();
+    let reserved: i64 =
+        db.query_row("SELECT COUNT(*) FROM limit_reservations WHERE state = 'reserved'", [], |r| r.get(0)).unwrap();
+    let committed_fen: i64 = db
+        .query_row("SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations WHERE state = 'committed'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    Journal { states, reserved, committed_fen }
+}
+
+/// The rules, checked after every run. Returns a description of the first broken one.
+fn check(journal: &Journal, platform: &serde_json::Map<String, Value>) -> Result<(), String> {
+    if journal.reserved != 0 {
+        return Err(format!("{} limit reservations stranded", journal.reserved));
+    }
+    let mut completed_fen = 0;
+    for (key, (state, amount)) in &journal.states {
+        let on_platform = platform.get(key).and_then(Value::as_str);
+        let agree = match state.as_str() {
+            "completed" => on_platform == Some("approved"),
+            "declined" => on_platform == Some("declined"),
+            "reversed" => on_platform == Some("reversed"),
+            // Refused or never arrived: the platform holds nothing chargeable.
+            "failed" => matches!(on_platform, None | Some("tombstone")),
+            unfinished => return Err(format!("{key} left {unfinished} after recovery")),
+        };
+        if !agree {
+            return Err(format!("{key}: journal says {state}, platform says {on_platform:?}"));
+        }
+        if state == "completed" {
+            completed_fen += amount;
+        }
+    }
+    for (key, status) in platform {
+        if !journal.states.contains_key(key) {
+            return Err(format!("the platform has {key} ({status}) that the phone never journalled"));
+        }
+    }
+    if completed_fen != journal.committed_fen {
+        return Err(format!("limits count {} fen, completed sales {completed_fen} fen", journal.committed_fen));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation() {
+    let runs: u64 = std::env::var("STARPOS_KILL_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let seed: u64 = std::env::var("STARPOS_KILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| u64::from_str_radix(&starpos_core::util::random_hex(8), 16).unwrap() | 1);
+    println!("kill suite: {runs} runs, STARPOS_KILL_SEED={seed}");
+    let mut rng = Rng(seed);
+
+    let sandbox =
+        Sandbox::start_local(SandboxConfig { per_card_daily_cap: 100_000, ..SandboxConfig::default() }).await.unwrap();
+    let url = sandbox.url();
+    let dev = DevClient::new(&url);
+    let sim = SimReader::new(SERIAL);
+    let identity = hex::encode(sim.identity_public());
+    let reader = Arc::new(Mutex::new(sim));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let reader_addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(tcp::serve(listener, reader.clone()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("app");
+    let store = dir.path().join("secure-store.json");
+    let phone = set_up_merchant(&url, &dev, &data, &store).await;
+
+    let exe = env!("CARGO_BIN_EXE_starpos");
+    let app = |resolve_only: bool, amount: i64| {
+        let mut c = Command::new(exe);
+        c.args(["sandbox", "sell", "--platform", &url, "--reader", &reader_addr, "--serial", SERIAL])
+            .args(["--identity", &identity, "--device", DEVICE, "--amount", &amount.to_string()])
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--store")
+            .arg(&store)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if resolve_only {
+            c.arg("--resolve-only");
+        }
+        c
+    };
+
+    let mut tally: HashMap<&str, u32> = HashMap::new();
+    let started = Instant::now();
+    for run in 0..runs {
+        let card = &TEST_CARDS[rng.below(TEST_CARDS.len() as u64) as usize];
+        reader.lock().unwrap().present(card);
+        let (fault_name, fault) = match rng.below(5) {
+            0 => ("none", json!({})),
+            1 => ("answer lost once", json!({ "drop_response_after_commit": 1 })),
+            2 => ("answers lost", json!({ "drop_response_after_commit": 100 })),
+            3 => ("5xx twice", json!({ "fail_5xx": 2 })),
+            _ => ("slow platform", json!({ "delay_ms": 150 })),
+        };
+        dev.set_faults(fault).await.unwrap();
+        let amount = 100 + rng.below(2_900) as i64;
+        let kill_after = Duration::from_millis(rng.below(300));
+
+        let mut child = app(false, amount).spawn().unwrap();
+        let deadline = Instant::now() + kill_after;
+        let killed = loop {
+            if child.try_wait().unwrap().is_some() {
+                break false;
+            }
+            if Instant::now() >= deadline {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                break true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        *tally.entry(if killed { "killed mid-flight" } else { "finished" }).or_default() += 1;
+        *tally.entry(fault_name).or_default() += 1;
+
+        // The app starts again with the network healthy and resolves what was left.
+        dev.set_faults(json!({})).await.unwrap();
+        let mut resolved = false;
+        for _ in 0..3 {
+            let out = app(true, amount).output().unwrap();
+            assert!(
+                out.status.success(),
+                "run {run}: the restarted app failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            let journal = read_journal(&data);
+            if journal.states.values().all(|(s, _)| !matches!(s.as_str(), "sending" | "approved" | "reversal_pending"))
+            {
+                resolved = true;
+                break;
+            }
+        }
+        assert!(resolved, "run {run}: unfinished payments after three restarts");
+        let platform = dev.payments_of(&phone).await.unwrap();
+        let journal = read_journal(&data);
+        if let Err(broken) = check(&journal, platform.as_object().unwrap()) {
+            panic!(
+                "run {run} (seed {seed}, card {}, fault {fault_name}, kill after {kill_after:?}): {broken}",
+                card.name
+            );
+        }
+    }
+    let journal = read_journal(&data);
+    let mut by_state: BTreeMap<&str, u32> = BTreeMap::new();
+    for (state, _) in journal.states.values() {
+        *by_state.entry(state.as_str()).or_default() += 1;
+    }
+    println!("kill suite: {runs} runs in {:?}: {tally:?}; journal {by_state:?}", started.elapsed());
+    assert!(
+        tally.get("killed mid-flight").copied().unwrap_or(0) >= (runs as u32) / 4,
+        "too few kills to mean anything"
+    );
+    assert!(by_state.get("completed").copied().unwrap_or(0) > 0, "some sales must have gone through");
+    assert!(journal.states.len() as u64 <= runs, "never more than one payment per run");
+}
