@@ -20,7 +20,7 @@ pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
     SettlementCard, SettlementCycle,
 };
-pub use payments::{DeclineReason, Sale, SaleListener, SaleStatus, SaleStep};
+pub use payments::{DeclineReason, Receipt, Sale, SaleListener, SaleStatus, SaleStep};
 pub use reader::{
     BleDevice, BleError, BleLink, CardReader, CardSummary, EntryMode, FirmwareProgressListener, LinkEvents,
     PairedReader, ReaderError, ReaderEvent, ReaderInfo, ReaderListener, ReaderPrompt, ReaderState,

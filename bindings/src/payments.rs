@@ -117,6 +117,8 @@ pub struct Sale {
     pub voucher_number: Option<String>,
     pub note: Option<String>,
     pub created_at: i64,
+    pub tvr: Option<String>,
+    pub tsi: Option<String>,
 }
 
 impl From<core::Sale> for Sale {
@@ -139,6 +141,64 @@ impl From<core::Sale> for Sale {
             voucher_number: s.voucher_number,
             note: s.note,
             created_at: s.created_at,
+            tvr: s.tvr,
+            tsi: s.tsi,
+        }
+    }
+}
+
+/// A receipt (签购单) as data; `StarPos.receipt_text` and `receipt_escpos` render it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Receipt {
+    pub merchant_name: String,
+    pub merchant_number: String,
+    pub terminal_id: String,
+    pub transaction_type: String,
+    pub masked_pan: String,
+    pub issuer_bank: Option<String>,
+    pub card_kind: String,
+    pub entry_mode: String,
+    pub batch_number: String,
+    pub voucher_number: String,
+    pub reference_number: String,
+    pub auth_code: String,
+    pub date_time: String,
+    pub amount_fen: i64,
+    pub fee_fen: i64,
+    pub net_fen: i64,
+    pub aid: String,
+    pub app_label: String,
+    pub tvr: String,
+    pub tsi: String,
+    pub e_receipt_url: String,
+    pub reprint: bool,
+}
+
+impl From<core::receipt::Receipt> for Receipt {
+    fn from(r: core::receipt::Receipt) -> Self {
+        Receipt {
+            merchant_name: r.merchant_name,
+            merchant_number: r.merchant_number,
+            terminal_id: r.terminal_id,
+            transaction_type: r.transaction_type,
+            masked_pan: r.masked_pan,
+            issuer_bank: r.issuer_bank,
+            card_kind: r.card_kind,
+            entry_mode: r.entry_mode,
+            batch_number: r.batch_number,
+            voucher_number: r.voucher_number,
+            reference_number: r.reference_number,
+            auth_code: r.auth_code,
+            date_time: r.date_time,
+            amount_fen: r.amount_fen,
+            fee_fen: r.fee_fen,
+            net_fen: r.net_fen,
+            aid: r.aid,
+            app_label: r.app_label,
+            tvr: r.tvr,
+            tsi: r.tsi,
+            e_receipt_url: r.e_receipt_url,
+            reprint: r.reprint,
         }
     }
 }

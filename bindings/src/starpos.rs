@@ -8,7 +8,7 @@ use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
     SettlementCycle,
 };
-use crate::payments::{ListenerAdapter, Sale, SaleListener};
+use crate::payments::{ListenerAdapter, Receipt, Sale, SaleListener};
 use crate::reader::{CardReader, PairedReader};
 use crate::secure_store::{Adapter, SecureStore};
 use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
@@ -140,6 +140,22 @@ impl StarPos {
     /// A sale from the journal (no network I/O).
     pub fn sale(&self, id: String) -> Result<Sale> {
         Ok(self.core.sale(id)?.into())
+    }
+
+    /// The receipt of an approved sale (no network I/O); `reprint` marks a reprint.
+    pub fn receipt(&self, sale_id: String, reprint: bool) -> Result<Receipt> {
+        Ok(self.core.receipt(sale_id, reprint)?.into())
+    }
+
+    /// The receipt as plain text (32 columns), for the screen or sharing.
+    pub fn receipt_text(&self, sale_id: String, reprint: bool) -> Result<String> {
+        Ok(self.core.receipt(sale_id, reprint)?.to_text())
+    }
+
+    /// The receipt as ESC/POS bytes (GB18030, QR code for the e-receipt, cut) for a Bluetooth
+    /// receipt printer.
+    pub fn receipt_escpos(&self, sale_id: String, reprint: bool) -> Result<Vec<u8>> {
+        Ok(self.core.receipt(sale_id, reprint)?.to_escpos())
     }
 
     /// The latest sales, newest first (no network I/O).

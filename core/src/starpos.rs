@@ -14,6 +14,7 @@ use crate::onboarding::fees::SettlementCycle;
 use crate::onboarding::{
     CardElements, CardKind, Cards, FeeQuote, Merchant, MerchantProfile, PendingCardBinding, RealName, SettlementCard,
 };
+use crate::payments::receipt::Receipt;
 use crate::payments::{Payments, Sale, SaleListener, SaleStatus};
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
@@ -37,6 +38,7 @@ struct Inner {
     cards: Cards,
     readers: Readers,
     payments: Payments,
+    platform_url: String,
 }
 
 impl Inner {
@@ -60,7 +62,8 @@ impl StarPos {
         let readers = Readers::new(db.clone());
         let payments = Payments::new(db.clone(), secure_store.clone());
         let accounts = Accounts::new(platform, db, secure_store, config.device_id)?;
-        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards, readers, payments }) })
+        let platform_url = config.platform_url.clone();
+        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards, readers, payments, platform_url }) })
     }
 
     pub fn current_session(&self) -> Option<Session> {
@@ -273,6 +276,25 @@ impl StarPos {
     /// A sale from the journal by its id.
     pub fn sale(&self, id: String) -> Result<Sale> {
         self.inner.payments.sale_of(&id)
+    }
+
+    /// The receipt (签购单) of an approved sale, from the journal and the cached merchant
+    /// profile; works offline. `reprint` marks it as a reprint.
+    pub fn receipt(&self, sale_id: String, reprint: bool) -> Result<Receipt> {
+        let sale = self.inner.payments.sale_of(&sale_id)?;
+        if sale.status != SaleStatus::Approved {
+            return Err(Error::invalid("sale_id", "only an approved sale has a receipt"));
+        }
+        let merchant_id = self.inner.merchant_id()?;
+        let profile = self.inner.merchant.cached_profile(&merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
+        Ok(Receipt::of(
+            &sale,
+            &profile.merchant_name,
+            &profile.merchant_id,
+            &profile.terminal_id,
+            &self.inner.platform_url,
+            reprint,
+        ))
     }
 
     /// The latest sales from the journal, newest first.

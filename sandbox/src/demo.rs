@@ -184,7 +184,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
     }
 
     step(11, "The card reader: pair, connect securely, read a card, survive drops, update its firmware");
-    reader_demo(&phone_a).await?;
+    reader_demo(&phone_a, &dev).await?;
 
     // Phone A is still logged in: its tokens are in (in-memory) secure storage, never on disk.
     use starpos_core::SecureStore as _;
@@ -207,7 +207,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
 /// The simulated reader over the in-process Bluetooth link: paired through the platform,
 /// connected by serial, a card read (blobs only), automatic reconnection after a drop, and a
 /// firmware update whose link drops part-way through, then resumes.
-async fn reader_demo(phone: &StarPos) -> Result<(), String> {
+async fn reader_demo(phone: &StarPos, dev: &DevClient) -> Result<(), String> {
     use ring::signature::KeyPair;
     use starpos_core::reader::card::EntryModes;
     use starpos_core::reader::controller::{CardReader, ReaderEvent, ReaderListener, ReaderState};
@@ -282,6 +282,7 @@ async fn reader_demo(phone: &StarPos) -> Result<(), String> {
         Ok(_) => println!("   (the leaky reader was not noticed)"),
     }
     link.with_reader_mut(|r| r.cards.faults.leak_clear_pan = false);
+    sale_demo(phone, dev, &link, &reader).await?;
 
     link.drop_link("the merchant walked away");
     reader.wait_for_state(|s| matches!(s, ReaderState::Reconnecting { .. })).await;
@@ -322,6 +323,69 @@ async fn reader_demo(phone: &StarPos) -> Result<(), String> {
     println!("   firmware now {}", info.firmware);
     reader.disconnect().await;
     Ok(())
+}
+
+/// Card sales on the journal: an approval with its receipt, declines, a limit, and an answer
+/// that never comes back (reversed, never charged twice).
+async fn sale_demo(
+    phone: &StarPos,
+    dev: &DevClient,
+    link: &crate::reader::SimLink,
+    reader: &starpos_core::reader::controller::CardReader,
+) -> Result<(), String> {
+    use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
+
+    use crate::test_cards::test_card;
+
+    struct Steps;
+    impl SaleListener for Steps {
+        fn on_step(&self, step: SaleStep) {
+            println!("   [sale] {step:?}");
+        }
+    }
+    // This phone has not listed the merchant's cards or limits yet: fetch them once.
+    phone.merchant_profile().await.map_err(show)?;
+    phone.settlement_cards().await.map_err(show)?;
+
+    let present = |name: &str| -> Result<(), String> {
+        let card = test_card(name).ok_or("no such test card")?;
+        link.with_reader_mut(|r| r.present(card));
+        Ok(())
+    };
+    present("chip-approve")?;
+    let sale =
+        phone.start_sale(reader.clone(), 12_800, Some("两杯咖啡".into()), Arc::new(Steps)).await.map_err(show)?;
+    println!("   sale of 128.00 yuan: {:?}; the receipt:", sale.status);
+    let receipt = phone.receipt(sale.id.clone(), false).map_err(show)?;
+    for line in receipt.to_text().lines() {
+        println!("   | {line}");
+    }
+    println!("   ({} bytes of ESC/POS in GB18030 for a receipt printer)", receipt.to_escpos().len());
+
+    for (card, amount) in [("insufficient-funds", 5_000), ("wrong-pin", 5_000)] {
+        present(card)?;
+        let sale = phone.start_sale(reader.clone(), amount, None, Arc::new(Steps)).await.map_err(show)?;
+        println!("   {card}: {:?}", sale.status);
+    }
+    present("chip-approve")?;
+    explain(phone.start_sale(reader.clone(), 600_000, None, Arc::new(Steps)).await);
+
+    dev.set_faults(serde_json::json!({ "drop_response_after_commit": 100 })).await?;
+    let lost = phone.start_sale(reader.clone(), 3_300, None, Arc::new(Steps)).await.map_err(show)?;
+    dev.set_faults(serde_json::json!({})).await?;
+    match lost.status {
+        SaleStatus::Reversed { reason } => {
+            println!("   every answer lost after the platform committed: reversed ({reason}), not sent again")
+        }
+        other => println!("   lost answers: {other:?}"),
+    }
+    let left = phone.remaining_today().map_err(show)?;
+    println!("   today's limit left: {} yuan (only the approved sale counts)", yuan(left.daily_total_remaining_fen));
+    Ok(())
+}
+
+fn yuan(fen: i64) -> String {
+    starpos_core::payments::receipt::yuan(fen)
 }
 
 fn step(n: u32, what: &str) {

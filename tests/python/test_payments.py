@@ -52,6 +52,11 @@ def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, si
                                   starpos.SaleStep.AUTHORIZING, starpos.SaleStep.COMPLETING_ON_CARD]
             assert sale.masked_pan == "621700*********0015" and sale.fee_fen == 62 and sale.net_fen == 12_283
             assert dev.payment(sale.id)["status"] == "approved"
+            text = c.receipt_text(sale.id, False)
+            assert "签购单" in text and "621700*********0015 (I)" in text and "RMB 123.45" in text
+            printer = c.receipt_escpos(sale.id, True)
+            assert printer.startswith(b"\x1b@") and printer.endswith(b"\x1dV\x00")
+            assert "重打印".encode("gb18030") in printer
 
             # The platform commits, then the answer is lost: the retry under the same key gets
             # the same payment, not a second charge.

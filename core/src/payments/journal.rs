@@ -80,11 +80,14 @@ pub struct Entry {
     pub attempts: i64,
     pub next_attempt_at: Option<i64>,
     pub created_at: i64,
+    /// The card's final Terminal Verification Results and Transaction Status Information (hex).
+    pub tvr: Option<String>,
+    pub tsi: Option<String>,
 }
 
 const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
     reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,
-    voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at";
+    voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at, tvr, tsi";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let state: String = r.get(2)?;
@@ -114,6 +117,8 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
         attempts: r.get(22)?,
         next_attempt_at: r.get(23)?,
         created_at: r.get(24)?,
+        tvr: r.get(25)?,
+        tsi: r.get(26)?,
     })
 }
 
@@ -216,9 +221,11 @@ pub fn answered(db: &Db, key: &str, p: &PaymentWire, final_now: bool, now: i64) 
     })
 }
 
-/// Commit 3: the card confirmed the approval; the amount counts against the day for good.
-pub fn completed(db: &Db, key: &str, now: i64) -> Result<(), InternalError> {
+/// Commit 3: the card confirmed the approval (with its final TVR and TSI); the amount counts
+/// against the day for good.
+pub fn completed(db: &Db, key: &str, tvr: Option<&str>, tsi: Option<&str>, now: i64) -> Result<(), InternalError> {
     db.write(|tx| {
+        tx.execute("UPDATE payments SET tvr = ?1, tsi = ?2 WHERE key = ?3", (tvr, tsi, key))?;
         set_state(tx, key, State::Completed, now)?;
         if let Some(r) = reservation_of(tx, key)? {
             limits::transition_in(tx, r, "committed")?;

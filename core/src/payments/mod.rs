@@ -14,6 +14,7 @@
 //!   stands.
 
 pub mod journal;
+pub mod receipt;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use crate::platform::wire::{AuthorizeRequest, PaymentWire, ReverseRequest, Rever
 use crate::reader::card::{CardRead, EntryMode, EntryModes};
 use crate::reader::connection::ReaderError;
 use crate::reader::controller::CardReader;
+use crate::reader::tlv;
 use crate::secure_store::SecureStore;
 use crate::storage::Db;
 use journal::{Entry, State};
@@ -125,6 +127,9 @@ pub struct Sale {
     pub voucher_number: Option<String>,
     pub note: Option<String>,
     pub created_at: i64,
+    /// The card's final TVR and TSI (hex), for chip sales.
+    pub tvr: Option<String>,
+    pub tsi: Option<String>,
 }
 
 impl From<Entry> for Sale {
@@ -160,6 +165,8 @@ impl From<Entry> for Sale {
             voucher_number: e.voucher_number,
             note: e.note,
             created_at: e.created_at,
+            tvr: e.tvr,
+            tsi: e.tsi,
         }
     }
 }
@@ -336,7 +343,12 @@ impl Payments {
         listener.on_step(SaleStep::CompletingOnCard);
         let issuer_data = hex::decode(&payment.issuer_data).unwrap_or_default();
         match reader.complete(read, code, issuer_data).await {
-            Ok(done) if done.approved => Ok(journal::completed(&self.db, key, accounts.platform_now())?),
+            Ok(done) if done.approved => {
+                let objects = tlv::decode_nested(&done.icc_data).unwrap_or_default();
+                let hex_of = |tag: u32| tlv::find_value(&objects, tlv::Tag::known(tag)).map(hex::encode_upper);
+                let (tvr, tsi) = (hex_of(0x95), hex_of(0x9B));
+                Ok(journal::completed(&self.db, key, tvr.as_deref(), tsi.as_deref(), accounts.platform_now())?)
+            }
             Ok(_) => self.reverse_now(accounts, key, "chip_declined", listener).await,
             Err(e) => {
                 tracing::warn!(error = %e, "the card did not confirm an approval; reversing it");

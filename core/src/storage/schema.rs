@@ -21,7 +21,14 @@ const UPGRADES: &[&str] = &[
     PAIRED_READERS,
     // 5 -> 6: the payment journal.
     PAYMENTS,
+    // 6 -> 7: the card's final TVR and TSI, for the receipt.
+    PAYMENTS_EMV_RESULTS,
 ];
+
+const PAYMENTS_EMV_RESULTS: &str = "
+ALTER TABLE payments ADD COLUMN tvr TEXT;
+ALTER TABLE payments ADD COLUMN tsi TEXT;
+";
 
 const PAYMENTS: &str = "
 -- The payment journal: every state change is written here before it is acted on. No card
@@ -151,6 +158,7 @@ CREATE TABLE account (
     SETTLEMENT_CARDS,
     PAIRED_READERS,
     PAYMENTS,
+    PAYMENTS_EMV_RESULTS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {

@@ -44,6 +44,9 @@ pub struct CardSession {
     pub faults: CardFaults,
     /// Card reads performed (for tests).
     pub reads: u32,
+    /// Every encrypted track 2 and PIN block this reader sent, so a test can prove none of
+    /// them was kept on the phone.
+    pub issued: Vec<Vec<u8>>,
 }
 
 impl CardSession {
@@ -57,6 +60,7 @@ impl CardSession {
             current: None,
             faults: CardFaults::default(),
             reads: 0,
+            issued: Vec::new(),
         }
     }
 
@@ -118,6 +122,7 @@ impl CardSession {
             icc_data,
             pin_required,
         };
+        self.issued.push(result.encrypted_track2.clone());
         self.current = Some(Transaction { nonce: request.nonce, ksn, card, amount_fen: amount });
         let mut body = vec![Status::Ok as u8];
         body.extend(result.encode());
@@ -184,8 +189,10 @@ impl CardSession {
         let Ok(pin_block) = encipher_pin_block_format4(&pin_key, tx.card.typed_pin, tx.card.pan, fill) else {
             return status_only(Status::CardUnreadable);
         };
+        let (nonce, ksn) = (tx.nonce, tx.ksn);
+        self.issued.push(pin_block.to_vec());
         let mut body = vec![Status::Ok as u8];
-        body.extend(PinResult { nonce: tx.nonce, ksn: tx.ksn, pin_block }.encode());
+        body.extend(PinResult { nonce, ksn, pin_block }.encode());
         body
     }
 

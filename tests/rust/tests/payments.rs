@@ -85,6 +85,12 @@ async fn an_approved_chip_sale_and_every_decline() {
     assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "approved");
     assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 10_000);
     assert_eq!(c.sale(sale.id.clone()).unwrap(), sale);
+    assert_eq!((sale.tvr.as_deref(), sale.tsi.as_deref()), (Some("0000000000"), Some("E800")));
+    let receipt = c.receipt(sale.id.clone(), false).unwrap();
+    assert_eq!(receipt.merchant_name, "星标测试店");
+    assert_eq!(receipt.voucher_number, "000001");
+    let text = receipt.to_text();
+    assert!(text.contains("RMB 100.00") && text.contains("TSI: E800"), "{text}");
 
     for (card, reason) in [
         ("insufficient-funds", DeclineReason::InsufficientFunds),
@@ -96,6 +102,7 @@ async fn an_approved_chip_sale_and_every_decline() {
         let (sale, _) = sell(&c, &reader, 2_000).await;
         assert!(matches!(sale.status, SaleStatus::Declined { reason: r, .. } if r == reason), "{card}: {sale:?}");
         assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "declined");
+        assert!(matches!(c.receipt(sale.id.clone(), false), Err(Error::InvalidInput { .. })), "no receipt");
     }
     assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 10_000, "declines hold nothing");
 

@@ -49,6 +49,11 @@ class PaymentTest {
             assertEquals(listOf(SaleStep.WAITING_FOR_CARD, SaleStep.WAITING_FOR_PIN, SaleStep.AUTHORIZING, SaleStep.COMPLETING_ON_CARD), steps.steps.toList())
             assertEquals(100L, sale.feeFen)
             assertEquals("approved", Dev.paymentStatus(sale.id))
+            val receipt = c.receipt(sale.id, false)
+            assertEquals("000000".length, receipt.voucherNumber.length)
+            assertTrue(c.receiptText(sale.id, false).contains("RMB 200.00"))
+            val printer = c.receiptEscpos(sale.id, false)
+            assertTrue(String(printer, charset("GB18030")).contains("签购单"))
 
             Dev.setFaults("{\"drop_response_after_commit\":100}")
             val lost = c.startSale(reader, 900L, null, StepRecorder())
