@@ -44,6 +44,12 @@ pub enum StarPosError {
     CardNotFound,
     #[error("the card binding has expired: start again")]
     CardBindingExpired,
+    #[error("the sale is settled: refund it instead of voiding")]
+    VoidNotAllowed,
+    #[error("the sale is not settled yet: void it instead of refunding")]
+    RefundNotAllowed,
+    #[error("at most {remaining_fen} fen of this sale can still be refunded")]
+    RefundExceedsRemaining { remaining_fen: i64 },
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,
     #[error("card reader: {reason}")]
@@ -101,6 +107,9 @@ impl From<Core> for StarPosError {
             Core::CardNotFound => Self::CardNotFound,
             Core::CardBindingExpired => Self::CardBindingExpired,
             Core::SettlementCardRequired => Self::SettlementCardRequired,
+            Core::VoidNotAllowed => Self::VoidNotAllowed,
+            Core::RefundNotAllowed => Self::RefundNotAllowed,
+            Core::RefundExceedsRemaining { remaining_fen } => Self::RefundExceedsRemaining { remaining_fen },
             Core::Reader { reason } => Self::Reader { reason },
             Core::ReaderNotRecognised { serial } => Self::ReaderNotRecognised { serial },
             Core::ReaderPairedElsewhere { serial } => Self::ReaderPairedElsewhere { serial },

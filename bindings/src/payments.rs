@@ -81,6 +81,8 @@ pub enum SaleStatus {
         detail: String,
     },
     InProgress,
+    /// Approved, then voided the same day: nothing is charged.
+    Voided,
 }
 
 impl From<core::SaleStatus> for SaleStatus {
@@ -94,6 +96,7 @@ impl From<core::SaleStatus> for SaleStatus {
             core::SaleStatus::ReversalPending { reason } => SaleStatus::ReversalPending { reason },
             core::SaleStatus::Failed { message } => SaleStatus::Failed { detail: message },
             core::SaleStatus::InProgress => SaleStatus::InProgress,
+            core::SaleStatus::Voided => SaleStatus::Voided,
         }
     }
 }
@@ -119,6 +122,7 @@ pub struct Sale {
     pub created_at: i64,
     pub tvr: Option<String>,
     pub tsi: Option<String>,
+    pub refunded_fen: i64,
 }
 
 impl From<core::Sale> for Sale {
@@ -143,6 +147,7 @@ impl From<core::Sale> for Sale {
             created_at: s.created_at,
             tvr: s.tvr,
             tsi: s.tsi,
+            refunded_fen: s.refunded_fen,
         }
     }
 }

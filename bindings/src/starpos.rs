@@ -137,6 +137,17 @@ impl StarPos {
         Ok(self.core.resolve_pending_payments().await?.into_iter().map(Into::into).collect())
     }
 
+    /// Voids an approved sale on its business day (before settlement); the account password
+    /// confirms it. The day's limit is given back.
+    pub async fn void_sale(&self, sale_id: String, password: String) -> Result<Sale> {
+        Ok(self.core.void_sale(sale_id, password).await?.into())
+    }
+
+    /// Refunds part or all of a settled sale (never more than remains); the password confirms.
+    pub async fn refund_sale(&self, sale_id: String, amount_fen: i64, password: String) -> Result<Sale> {
+        Ok(self.core.refund_sale(sale_id, amount_fen, password).await?.into())
+    }
+
     /// A sale from the journal (no network I/O).
     pub fn sale(&self, id: String) -> Result<Sale> {
         Ok(self.core.sale(id)?.into())

@@ -47,6 +47,15 @@ pub enum Error {
     /// Raising a limit needs the account password again (step-up).
     #[error("raising a limit needs the account password")]
     StepUpRequired,
+    /// A void is only possible on the sale's business day, before settlement: refund instead.
+    #[error("the sale is settled: refund it instead of voiding")]
+    VoidNotAllowed,
+    /// A refund is only possible once the sale is settled: void it today instead.
+    #[error("the sale is not settled yet: void it instead of refunding")]
+    RefundNotAllowed,
+    /// A refund above what remains of the sale; `remaining_fen` may still be refunded.
+    #[error("at most {remaining_fen} fen of this sale can still be refunded")]
+    RefundExceedsRemaining { remaining_fen: i64 },
     /// Card payments need a bound settlement card (the money has to go somewhere): bind one.
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,
@@ -217,6 +226,9 @@ fn from_platform(body: ErrorBody) -> Error {
         "card_already_bound" => Error::CardAlreadyBound,
         "card_not_found" => Error::CardNotFound,
         "binding_expired" => Error::CardBindingExpired,
+        "void_not_allowed" => Error::VoidNotAllowed,
+        "refund_not_allowed" => Error::RefundNotAllowed,
+        "refund_exceeds_remaining" => Error::RefundExceedsRemaining { remaining_fen: body.cap.unwrap_or(0) },
         "reader_unknown" => Error::ReaderNotRecognised { serial: body.field.unwrap_or_default() },
         "reader_paired_elsewhere" => Error::ReaderPairedElsewhere { serial: body.field.unwrap_or_default() },
         "step_up_failed" => Error::invalid("password", body.message),

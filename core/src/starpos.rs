@@ -15,7 +15,7 @@ use crate::onboarding::{
     CardElements, CardKind, Cards, FeeQuote, Merchant, MerchantProfile, PendingCardBinding, RealName, SettlementCard,
 };
 use crate::payments::receipt::Receipt;
-use crate::payments::{Payments, Sale, SaleListener, SaleStatus};
+use crate::payments::{Adjust, Payments, Sale, SaleListener, SaleStatus};
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
 use crate::reader::controller::CardReader;
@@ -271,6 +271,22 @@ impl StarPos {
             self.keep_reversing();
         }
         Ok(settled)
+    }
+
+    /// Voids an approved sale on its business day (before settlement); needs the account
+    /// password. The day's limit is given back.
+    pub async fn void_sale(&self, sale_id: String, password: String) -> Result<Sale> {
+        let inner = self.inner.clone();
+        run(async move { inner.payments.adjust(&inner.accounts, &sale_id, Adjust::Void, &password).await }).await
+    }
+
+    /// Refunds part or all of a settled sale, never more than remains; needs the password.
+    pub async fn refund_sale(&self, sale_id: String, amount_fen: i64, password: String) -> Result<Sale> {
+        let inner = self.inner.clone();
+        run(async move {
+            inner.payments.adjust(&inner.accounts, &sale_id, Adjust::Refund { amount_fen }, &password).await
+        })
+        .await
     }
 
     /// A sale from the journal by its id.

@@ -184,7 +184,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
     }
 
     step(11, "The card reader: pair, connect securely, read a card, survive drops, update its firmware");
-    reader_demo(&phone_a, &dev).await?;
+    reader_demo(&phone_a, &dev, password).await?;
 
     // Phone A is still logged in: its tokens are in (in-memory) secure storage, never on disk.
     use starpos_core::SecureStore as _;
@@ -207,7 +207,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
 /// The simulated reader over the in-process Bluetooth link: paired through the platform,
 /// connected by serial, a card read (blobs only), automatic reconnection after a drop, and a
 /// firmware update whose link drops part-way through, then resumes.
-async fn reader_demo(phone: &StarPos, dev: &DevClient) -> Result<(), String> {
+async fn reader_demo(phone: &StarPos, dev: &DevClient, password: &str) -> Result<(), String> {
     use ring::signature::KeyPair;
     use starpos_core::reader::card::EntryModes;
     use starpos_core::reader::controller::{CardReader, ReaderEvent, ReaderListener, ReaderState};
@@ -282,7 +282,7 @@ async fn reader_demo(phone: &StarPos, dev: &DevClient) -> Result<(), String> {
         Ok(_) => println!("   (the leaky reader was not noticed)"),
     }
     link.with_reader_mut(|r| r.cards.faults.leak_clear_pan = false);
-    sale_demo(phone, dev, &link, &reader).await?;
+    sale_demo(phone, dev, &link, &reader, password).await?;
 
     link.drop_link("the merchant walked away");
     reader.wait_for_state(|s| matches!(s, ReaderState::Reconnecting { .. })).await;
@@ -332,6 +332,7 @@ async fn sale_demo(
     dev: &DevClient,
     link: &crate::reader::SimLink,
     reader: &starpos_core::reader::controller::CardReader,
+    password: &str,
 ) -> Result<(), String> {
     use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
 
@@ -381,6 +382,22 @@ async fn sale_demo(
     }
     let left = phone.remaining_today().map_err(show)?;
     println!("   today's limit left: {} yuan (only the approved sale counts)", yuan(left.daily_total_remaining_fen));
+
+    present("tap-approve")?;
+    let tapped = phone.start_sale(reader.clone(), 6_600, None, Arc::new(Steps)).await.map_err(show)?;
+    explain(phone.void_sale(tapped.id.clone(), "Wrong2026pw".into()).await);
+    let voided = phone.void_sale(tapped.id.clone(), password.into()).await.map_err(show)?;
+    println!("   a 66.00 yuan tap voided the same day (password confirmed): {:?}", voided.status);
+    explain(phone.refund_sale(sale.id.clone(), 3_000, password.into()).await);
+    dev.advance_clock(86_400).await?;
+    phone.merchant_profile().await.map_err(show)?;
+    let refunded = phone.refund_sale(sale.id.clone(), 3_000, password.into()).await.map_err(show)?;
+    println!(
+        "   the next day the 128.00 sale is settled: 30.00 refunded ({} of {} yuan refunded so far)",
+        yuan(refunded.refunded_fen),
+        yuan(refunded.amount_fen)
+    );
+    explain(phone.refund_sale(sale.id.clone(), 10_000, password.into()).await);
     Ok(())
 }
 

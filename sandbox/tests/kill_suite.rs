@@ -14,8 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use starpos_core::onboarding::{CardElements, RealName};
-use starpos_core::{Config, SmsPurpose, StarPos};
+use starpos_core::{Config, StarPos};
 use starpos_sandbox::dev_client::DevClient;
 use starpos_sandbox::file_store::FileSecureStore;
 use starpos_sandbox::reader::{tcp, SimReader};
@@ -45,26 +44,7 @@ impl Rng {
 async fn set_up_merchant(url: &str, dev: &DevClient, data: &Path, store: &Path) -> String {
     let client = StarPos::new(Config::new(url, data, DEVICE), Arc::new(FileSecureStore::new(store))).unwrap();
     let phone = format!("137{:08}", std::process::id() % 100_000_000);
-    client.request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
-    let code = dev.sms_code(&phone, "register").await.unwrap();
-    client.register(phone.clone(), PASSWORD.into(), code).await.unwrap();
-    client.merchant_profile().await.unwrap();
-    let real_name = RealName {
-        holder_name: "张三".into(),
-        id_number: "11010519491231002X".into(),
-        merchant_name: "星标测试店".into(),
-        credit_code: None,
-    };
-    client.submit_real_name(real_name).await.unwrap();
-    let card = CardElements {
-        card_number: "6222021234567890128".into(),
-        holder_name: "张三".into(),
-        id_number: "11010519491231002X".into(),
-        reserved_phone: "13900139000".into(),
-    };
-    let pending = client.start_card_binding(card).await.unwrap();
-    let code = dev.sms_code("13900139000", "bind_card").await.unwrap();
-    client.confirm_card_binding(pending.bind_id, code).await.unwrap();
+    starpos_sandbox::fixtures::ready_merchant(&client, dev, &phone, PASSWORD).await.unwrap();
     phone
 }
 

@@ -74,8 +74,12 @@ def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, si
 
             with pytest.raises(starpos.StarPosError.InvalidInput):
                 await c.start_sale(reader, 0, None, Steps())
+            voided = await c.void_sale(again.id, PASSWORD)
+            assert voided.status == starpos.SaleStatus.VOIDED() and dev.payment(again.id)["status"] == "voided"
+            with pytest.raises(starpos.StarPosError.RefundNotAllowed):
+                await c.refund_sale(sale.id, 100, PASSWORD)
             assert [s.id for s in c.recent_sales(10)] == [lost.id, again.id, sale.id]
-            assert c.remaining_today().daily_total_remaining_fen == before - 12_345 - 500
+            assert c.remaining_today().daily_total_remaining_fen == before - 12_345, "the void gave 5.00 back"
         finally:
             dev.set_faults()
             await reader.disconnect()

@@ -110,6 +110,14 @@ pub(crate) fn transition_in(
     )? == 1)
 }
 
+/// Gives a committed amount back to its day (a void): inside the caller's transaction.
+pub(crate) fn uncommit_in(tx: &rusqlite::Transaction<'_>, reservation: Reservation) -> Result<bool, InternalError> {
+    Ok(tx.execute(
+        "UPDATE limit_reservations SET state = 'released' WHERE id = ?1 AND state = 'committed'",
+        [reservation.id],
+    )? == 1)
+}
+
 /// Limits storage and evaluation for one database.
 pub struct LimitBook<'a> {
     db: &'a Db,

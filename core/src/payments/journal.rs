@@ -303,3 +303,78 @@ pub fn recent(db: &Db, merchant_id: &str, limit: u32) -> Result<Vec<Entry>, Inte
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     })
 }
+
+/// A void or refund of a journalled sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    pub key: String,
+    pub kind: String,
+    pub amount_fen: i64,
+    pub state: String,
+}
+
+/// The adjustment of this kind and amount still waiting for an answer, to be retried under its
+/// key; or a new one, committed before it is sent.
+pub fn begin_adjustment(
+    db: &Db,
+    payment_key: &str,
+    kind: &str,
+    amount_fen: i64,
+    now: i64,
+) -> Result<String, InternalError> {
+    db.write(|tx| {
+        let pending: Option<String> = tx
+            .query_row(
+                "SELECT key FROM adjustments WHERE payment_key = ?1 AND kind = ?2 AND amount_fen = ?3 AND state = 'sending'",
+                (payment_key, kind, amount_fen),
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(key) = pending {
+            return Ok(key);
+        }
+        let key = crate::util::random_hex(16);
+        tx.execute(
+            "INSERT INTO adjustments (key, payment_key, kind, amount_fen, state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?5)",
+            (&key, payment_key, kind, amount_fen, now),
+        )?;
+        Ok(key)
+    })
+}
+
+/// The platform took the adjustment. A void gives the day's limit back.
+pub fn adjustment_done(db: &Db, key: &str, now: i64) -> Result<(), InternalError> {
+    db.write(|tx| {
+        tx.execute("UPDATE adjustments SET state = 'done', updated_at = ?1 WHERE key = ?2", (now, key))?;
+        let (payment_key, kind): (String, String) =
+            tx.query_row("SELECT payment_key, kind FROM adjustments WHERE key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if kind == "void" {
+            if let Some(r) = reservation_of(tx, &payment_key)? {
+                limits::uncommit_in(tx, r)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn adjustment_failed(db: &Db, key: &str, now: i64) -> Result<(), InternalError> {
+    db.write(|tx| {
+        tx.execute("UPDATE adjustments SET state = 'failed', updated_at = ?1 WHERE key = ?2", (now, key))?;
+        Ok(())
+    })
+}
+
+/// Whether the sale was voided, and how much of it was refunded (done adjustments only).
+pub fn adjusted(db: &Db, payment_key: &str) -> Result<(bool, i64), InternalError> {
+    db.with(|c| {
+        Ok(c.query_row(
+            "SELECT COALESCE(MAX(kind = 'void'), 0), COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount_fen END), 0)
+             FROM adjustments WHERE payment_key = ?1 AND state = 'done'",
+            [payment_key],
+            |r| Ok((r.get::<_, i64>(0)? == 1, r.get(1)?)),
+        )?)
+    })
+}

@@ -24,7 +24,7 @@ use reqwest::Method;
 use crate::account::Accounts;
 use crate::error::{Error, InternalError};
 use crate::limits::{business_day, LimitBook, LimitKind};
-use crate::platform::wire::{AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse};
+use crate::platform::wire::{AdjustmentRequest, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse};
 use crate::reader::card::{CardRead, EntryMode, EntryModes};
 use crate::reader::connection::ReaderError;
 use crate::reader::controller::CardReader;
@@ -105,6 +105,15 @@ pub enum SaleStatus {
     },
     /// Still being resolved (only seen in history before recovery ran).
     InProgress,
+    /// Approved, then voided the same day: nothing is charged.
+    Voided,
+}
+
+/// Void (the whole sale, its business day) or refund (part or all, after settlement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjust {
+    Void,
+    Refund { amount_fen: i64 },
 }
 
 /// A sale as the app sees it.
@@ -130,6 +139,8 @@ pub struct Sale {
     /// The card's final TVR and TSI (hex), for chip sales.
     pub tvr: Option<String>,
     pub tsi: Option<String>,
+    /// Refunded so far.
+    pub refunded_fen: i64,
 }
 
 impl From<Entry> for Sale {
@@ -167,6 +178,7 @@ impl From<Entry> for Sale {
             created_at: e.created_at,
             tvr: e.tvr,
             tsi: e.tsi,
+            refunded_fen: 0,
         }
     }
 }
@@ -466,13 +478,65 @@ impl Payments {
     }
 
     pub fn sale_of(&self, key: &str) -> Result<Sale, Error> {
-        journal::get(&self.db, key)?
-            .map(Sale::from)
-            .ok_or_else(|| Error::Internal { reason: "a journalled sale vanished".into() })
+        let entry =
+            journal::get(&self.db, key)?.ok_or_else(|| Error::invalid("sale_id", "no such sale on this phone"))?;
+        self.with_adjustments(entry)
+    }
+
+    fn with_adjustments(&self, entry: Entry) -> Result<Sale, Error> {
+        let (voided, refunded_fen) = journal::adjusted(&self.db, &entry.key)?;
+        let mut sale = Sale::from(entry);
+        sale.refunded_fen = refunded_fen;
+        if voided && sale.status == SaleStatus::Approved {
+            sale.status = SaleStatus::Voided;
+        }
+        Ok(sale)
     }
 
     pub fn recent(&self, merchant_id: &str, limit: u32) -> Result<Vec<Sale>, Error> {
-        Ok(journal::recent(&self.db, merchant_id, limit)?.into_iter().map(Sale::from).collect())
+        journal::recent(&self.db, merchant_id, limit)?.into_iter().map(|e| self.with_adjustments(e)).collect()
+    }
+
+    /// Voids or refunds an approved sale, with the account password as step-up. Journalled
+    /// before it is sent; when the outcome is unknown the error says so and the next call for
+    /// the same sale, kind and amount reuses the key, so nothing is refunded twice.
+    pub async fn adjust(&self, accounts: &Accounts, sale_id: &str, how: Adjust, password: &str) -> Result<Sale, Error> {
+        let sale = self.sale_of(sale_id)?;
+        match sale.status {
+            SaleStatus::Approved => {}
+            SaleStatus::Voided => return Err(Error::invalid("sale_id", "the sale is already voided")),
+            _ => return Err(Error::invalid("sale_id", "only an approved sale can be voided or refunded")),
+        }
+        if password.is_empty() {
+            return Err(Error::invalid("password", "the account password confirms a void or refund"));
+        }
+        let remaining = sale.amount_fen - sale.refunded_fen;
+        let (kind, amount) = match how {
+            Adjust::Void => ("void", sale.amount_fen),
+            Adjust::Refund { amount_fen } if amount_fen <= 0 => {
+                return Err(Error::invalid("amount_fen", "a refund is a positive number of fen"))
+            }
+            Adjust::Refund { amount_fen } if amount_fen > remaining => {
+                return Err(Error::RefundExceedsRemaining { remaining_fen: remaining })
+            }
+            Adjust::Refund { amount_fen } => ("refund", amount_fen),
+        };
+        let key = journal::begin_adjustment(&self.db, sale_id, kind, amount, accounts.platform_now())?;
+        let body = AdjustmentRequest {
+            adjustment_key: key.clone(),
+            amount_fen: (kind == "refund").then_some(amount),
+            password: password.into(),
+        };
+        let path = format!("v1/payments/{sale_id}/{kind}");
+        match accounts.signed::<_, PaymentWire>(Method::POST, &path, Some(&body), true).await {
+            Ok(_) => journal::adjustment_done(&self.db, &key, accounts.platform_now())?,
+            Err(e) if outcome_unknown(&e) => return Err(e),
+            Err(e) => {
+                journal::adjustment_failed(&self.db, &key, accounts.platform_now())?;
+                return Err(e);
+            }
+        }
+        self.sale_of(sale_id)
     }
 
     /// Whether reversals are still waiting for the platform.

@@ -326,6 +326,7 @@ mod tests {
             created_at: 1_795_000_000,
             tvr: Some("0000000000".into()),
             tsi: Some("E800".into()),
+            refunded_fen: 0,
         }
     }
 

@@ -350,6 +350,9 @@ pub struct PaymentWire {
     /// Hex BER-TLV for the card: issuer authentication data (91) and scripts; may be empty.
     pub issuer_data: String,
     pub processed_at: i64,
+    /// Refunded so far (refunds after settlement; a void instead sets `status` to `voided`).
+    #[serde(default)]
+    pub refunded_fen: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -365,4 +368,25 @@ pub struct ReverseResponse {
     pub found: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentWire>,
+}
+
+/// A void (same business day, before settlement) or a refund (after settlement, up to what
+/// remains). Both need the account password.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AdjustmentRequest {
+    /// Made and journalled by the phone before the first send; the same on every retry.
+    pub adjustment_key: String,
+    /// For a refund; a void takes the whole payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_fen: Option<i64>,
+    pub password: String,
+}
+
+impl std::fmt::Debug for AdjustmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdjustmentRequest")
+            .field("adjustment_key", &self.adjustment_key)
+            .field("amount_fen", &self.amount_fen)
+            .finish_non_exhaustive()
+    }
 }

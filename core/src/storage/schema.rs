@@ -23,7 +23,24 @@ const UPGRADES: &[&str] = &[
     PAYMENTS,
     // 6 -> 7: the card's final TVR and TSI, for the receipt.
     PAYMENTS_EMV_RESULTS,
+    // 7 -> 8: voids and refunds.
+    ADJUSTMENTS,
 ];
+
+const ADJUSTMENTS: &str = "
+-- Voids and refunds of journalled sales, each under its own idempotency key, written before
+-- it is sent. A retry after an unknown outcome reuses the key of the entry still `sending`.
+CREATE TABLE adjustments (
+    key         TEXT PRIMARY KEY NOT NULL,
+    payment_key TEXT NOT NULL REFERENCES payments(key),
+    kind        TEXT NOT NULL CHECK (kind IN ('void', 'refund')),
+    amount_fen  INTEGER NOT NULL CHECK (amount_fen > 0),
+    state       TEXT NOT NULL CHECK (state IN ('sending', 'done', 'failed')),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX adjustments_payment ON adjustments (payment_key, state);
+";
 
 const PAYMENTS_EMV_RESULTS: &str = "
 ALTER TABLE payments ADD COLUMN tvr TEXT;
@@ -159,6 +176,7 @@ CREATE TABLE account (
     PAIRED_READERS,
     PAYMENTS,
     PAYMENTS_EMV_RESULTS,
+    ADJUSTMENTS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {

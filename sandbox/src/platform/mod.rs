@@ -136,6 +136,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/payments/authorize", post(payments::authorize))
         .route("/v1/payments/{key}", get(payments::get))
         .route("/v1/payments/{key}/reverse", post(payments::reverse))
+        .route("/v1/payments/{key}/void", post(payments::void))
+        .route("/v1/payments/{key}/refund", post(payments::refund))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))

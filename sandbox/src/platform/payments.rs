@@ -26,8 +26,8 @@ use crate::test_cards::{decrypt_card, test_card_by_pan, Outcome};
 /// Failures to inject, set through `POST /dev/faults`.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PaymentFaults {
-    /// Lose the next n authorisation answers after the platform committed (or found) the
-    /// payment: the connection breaks mid-body.
+    /// Lose the next n answers to authorisations, voids and refunds after the platform
+    /// committed (or found) them: the connection breaks mid-body.
     #[serde(default)]
     pub drop_response_after_commit: u32,
     /// Answer the next n authorisations or reversals with 503 before doing anything.
@@ -249,6 +249,7 @@ fn decide(tx: &Transaction<'_>, merchant_id: &str, req: &AuthorizeRequest, now: 
         voucher_number: format!("{voucher:06}"),
         issuer_data,
         processed_at: now,
+        refunded_fen: 0,
     })
 }
 
@@ -262,6 +263,127 @@ fn next_voucher(tx: &Transaction<'_>, merchant_id: &str) -> ApiResult<(i64, i64)
     Ok(tx.query_row("SELECT voucher, batch FROM payment_counters WHERE merchant_id = ?1", [merchant_id], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?)
+}
+
+/// The business day (`YYYY-MM-DD`, CST) of a platform time: payments settle when theirs ends.
+fn business_day(unix: i64) -> String {
+    starpos_core::limits::business_day(unix)
+}
+
+/// Voids a payment (`kind` "void": the same business day, whole amount) or refunds part of it
+/// (`kind` "refund": after its day is settled, never above what remains). Idempotent by the
+/// adjustment key; needs the account password.
+async fn adjust(state: &State, caller_merchant: &str, key: &str, bytes: &[u8], kind: &str) -> ApiResult<PaymentWire> {
+    let req: starpos_core::platform::wire::AdjustmentRequest = body(bytes)?;
+    if !key_ok(&req.adjustment_key) {
+        return Err(ApiError::invalid("invalid_request", "adjustment_key", "16 to 64 letters, digits or hyphens"));
+    }
+    let (salt, hash): (Vec<u8>, Vec<u8>) =
+        state.db().query_row("SELECT pw_salt, pw_hash FROM merchants WHERE id = ?1", [caller_merchant], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    if !state.password_matches(&salt, &hash, &req.password) {
+        return Err(ApiError::unauthorized("step_up_failed", "the password is wrong; nothing was changed"));
+    }
+    let now = state.now();
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let done: Option<(String, String)> = tx
+        .query_row("SELECT payment_key, json FROM adjustments WHERE key = ?1", [&req.adjustment_key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some((payment_key, _)) = &done {
+        if payment_key != key {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_conflict",
+                "this key was used for another payment",
+            ));
+        }
+        let json: String = tx.query_row("SELECT json FROM payments WHERE key = ?1", [key], |r| r.get(0))?;
+        return serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()));
+    }
+    let json: Option<String> = tx
+        .query_row("SELECT json FROM payments WHERE key = ?1 AND merchant_id = ?2", (key, caller_merchant), |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let mut payment: PaymentWire = match json {
+        Some(j) => serde_json::from_str(&j).map_err(|e| ApiError::internal(e.to_string()))?,
+        None => return Err(ApiError::new(StatusCode::NOT_FOUND, "payment_not_found", "no payment with this key")),
+    };
+    if payment.status != "approved" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_adjustable",
+            format!("the payment is {}; only an approved payment can be voided or refunded", payment.status),
+        ));
+    }
+    let same_day = business_day(payment.processed_at) == business_day(now);
+    let amount = match kind {
+        "void" => {
+            if !same_day || payment.refunded_fen > 0 {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "void_not_allowed",
+                    "the payment is settled: refund it instead",
+                ));
+            }
+            payment.status = "voided".into();
+            payment.amount_fen
+        }
+        _ => {
+            if same_day {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "refund_not_allowed",
+                    "the payment is not settled yet: void it today instead",
+                ));
+            }
+            let remaining = payment.amount_fen - payment.refunded_fen;
+            let amount = req.amount_fen.unwrap_or(remaining);
+            if amount <= 0 || amount > remaining {
+                let mut e = ApiError::invalid(
+                    "refund_exceeds_remaining",
+                    "amount_fen",
+                    format!("at most {remaining} fen remain"),
+                );
+                e.body.cap = Some(remaining);
+                return Err(e);
+            }
+            payment.refunded_fen += amount;
+            amount
+        }
+    };
+    let json = serde_json::to_string(&payment).map_err(|e| ApiError::internal(e.to_string()))?;
+    tx.execute("UPDATE payments SET status = ?1, json = ?2 WHERE key = ?3", (&payment.status, &json, key))?;
+    tx.execute(
+        "INSERT INTO adjustments (key, payment_key, kind, amount_fen, json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        (&req.adjustment_key, key, kind, amount, &json, now),
+    )?;
+    tx.commit()?;
+    Ok(payment)
+}
+
+pub async fn void(
+    St(state): St<Arc<State>>,
+    Path(key): Path<String>,
+    Signed { caller, body: bytes }: Signed,
+) -> ApiResult<Response> {
+    injected_5xx(&state)?;
+    let payment = adjust(&state, &caller.merchant_id, &key, &bytes, "void").await?;
+    answer(&state, payment)
+}
+
+pub async fn refund(
+    St(state): St<Arc<State>>,
+    Path(key): Path<String>,
+    Signed { caller, body: bytes }: Signed,
+) -> ApiResult<Response> {
+    injected_5xx(&state)?;
+    let payment = adjust(&state, &caller.merchant_id, &key, &bytes, "refund").await?;
+    answer(&state, payment)
 }
 
 /// `YYMM` in China Standard Time, as card expiry dates are written.

@@ -119,7 +119,7 @@ CREATE TABLE IF NOT EXISTS payments (
     key          TEXT PRIMARY KEY NOT NULL,
     merchant_id  TEXT NOT NULL REFERENCES merchants(id),
     request_hash TEXT NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN ('approved', 'declined', 'reversed')),
+    status       TEXT NOT NULL CHECK (status IN ('approved', 'declined', 'reversed', 'voided')),
     amount_fen   INTEGER NOT NULL,
     json         TEXT NOT NULL,
     created_at   INTEGER NOT NULL,
@@ -130,6 +130,15 @@ CREATE TABLE IF NOT EXISTS payment_tombstones (
     key         TEXT PRIMARY KEY NOT NULL,
     merchant_id TEXT NOT NULL,
     at          INTEGER NOT NULL
+);
+-- Voids and refunds, by the phone's adjustment key (idempotent).
+CREATE TABLE IF NOT EXISTS adjustments (
+    key          TEXT PRIMARY KEY NOT NULL,
+    payment_key  TEXT NOT NULL REFERENCES payments(key),
+    kind         TEXT NOT NULL CHECK (kind IN ('void', 'refund')),
+    amount_fen   INTEGER NOT NULL,
+    json         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS payment_counters (
     merchant_id TEXT PRIMARY KEY NOT NULL,

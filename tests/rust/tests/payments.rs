@@ -6,13 +6,13 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use starpos_core::onboarding::{CardElements, RealName};
 use starpos_core::payments::{DeclineReason, Sale, SaleListener, SaleStatus, SaleStep};
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
+use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
 use starpos_sandbox::test_cards::test_card;
-use starpos_tests::{new_phone, World};
+use starpos_tests::{new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000555";
 
@@ -28,24 +28,7 @@ impl SaleListener for Steps {
 /// A merchant with real-name details, a settlement card and limits, and a connected reader.
 async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
     let (c, _) = w.client(device);
-    w.register(&c, &new_phone()).await;
-    c.merchant_profile().await.unwrap();
-    let real_name = RealName {
-        holder_name: "张三".into(),
-        id_number: "11010519491231002X".into(),
-        merchant_name: "星标测试店".into(),
-        credit_code: None,
-    };
-    c.submit_real_name(real_name).await.unwrap();
-    let card = CardElements {
-        card_number: "6222021234567890128".into(),
-        holder_name: "张三".into(),
-        id_number: "11010519491231002X".into(),
-        reserved_phone: "13900139000".into(),
-    };
-    let pending = c.start_card_binding(card).await.unwrap();
-    let code = w.dev.sms_code("13900139000", "bind_card").await.unwrap();
-    c.confirm_card_binding(pending.bind_id, code).await.unwrap();
+    ready_merchant(&c, &w.dev, &new_phone(), PASSWORD).await.unwrap();
 
     let sim = SimReader::new(SERIAL);
     let identity = sim.identity_public();
@@ -207,4 +190,48 @@ async fn sales_are_refused_before_any_card_is_read_when_they_cannot_succeed() {
     link.set_faults(Faults { drop_after_writes: Some(0), ..Faults::default() });
     assert!(matches!(c.start_sale(reader.clone(), 100, None, steps).await, Err(Error::Reader { .. })));
     assert!(c.recent_sales(10).unwrap().is_empty(), "nothing journalled when the card was never read");
+}
+
+#[tokio::test]
+async fn void_the_same_day_refund_after_settlement_never_twice() {
+    let w = World::start().await;
+    let (c, _link, reader) = merchant(&w, "adjuster").await;
+    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    let (first, _) = sell(&c, &reader, 10_000).await;
+    let (second, _) = sell(&c, &reader, 8_000).await;
+
+    assert!(matches!(
+        c.void_sale(first.id.clone(), "Wrong2026pw".into()).await,
+        Err(Error::InvalidInput { ref field, .. }) if field == "password"
+    ));
+    let voided = c.void_sale(first.id.clone(), PASSWORD.into()).await.unwrap();
+    assert_eq!(voided.status, SaleStatus::Voided);
+    assert_eq!(w.dev.payment(&first.id).await.unwrap()["status"], "voided");
+    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 8_000, "the void gives the limit back");
+    assert!(matches!(c.void_sale(first.id.clone(), PASSWORD.into()).await, Err(Error::InvalidInput { .. })));
+    assert!(matches!(c.receipt(first.id.clone(), false), Err(Error::InvalidInput { .. })));
+    assert_eq!(c.refund_sale(second.id.clone(), 1_000, PASSWORD.into()).await, Err(Error::RefundNotAllowed));
+
+    // The next business day the sale is settled: no void, refunds up to what remains.
+    w.dev.advance_clock(86_400).await.unwrap();
+    c.merchant_profile().await.unwrap(); // any answer carries the platform's time
+    assert_eq!(c.void_sale(second.id.clone(), PASSWORD.into()).await, Err(Error::VoidNotAllowed));
+    // The platform refunds but every answer is lost: the outcome is unknown, the refund stays
+    // journalled...
+    w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
+    assert!(c.refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.is_err());
+    w.dev.set_faults(json!({})).await.unwrap();
+    // ...so the retry uses the same key and the platform answers the refund it already made:
+    // refunded once, not twice.
+    let refunded = c.refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.unwrap();
+    assert_eq!((refunded.status.clone(), refunded.refunded_fen), (SaleStatus::Approved, 3_000));
+    assert_eq!(
+        c.refund_sale(second.id.clone(), 5_001, PASSWORD.into()).await,
+        Err(Error::RefundExceedsRemaining { remaining_fen: 5_000 })
+    );
+    assert_eq!(c.refund_sale(second.id.clone(), 5_000, PASSWORD.into()).await.unwrap().refunded_fen, 8_000);
+    assert_eq!(
+        c.refund_sale(second.id.clone(), 1, PASSWORD.into()).await,
+        Err(Error::RefundExceedsRemaining { remaining_fen: 0 })
+    );
 }

@@ -60,6 +60,9 @@ class PaymentTest {
             assertEquals(SaleStatus.Reversed("no_answer"), lost.status)
             assertEquals("reversed", Dev.paymentStatus(lost.id))
             assertEquals(listOf(lost.id, sale.id), c.recentSales(10u).map { it.id })
+            Dev.setFaults()
+            assertEquals(SaleStatus.Voided, c.voidSale(sale.id, "Kt2026test").status)
+            assertEquals("voided", Dev.paymentStatus(sale.id))
         } finally {
             Dev.setFaults()
             reader.disconnect()
