@@ -24,4 +24,4 @@ pub use account::{Session, SmsCodeSent, SmsPurpose};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use secure_store::{InMemorySecureStore, SecureStore, SecureStoreError};
-pub use starpos::{Profile, StarPos};
+pub use starpos::{Diagnostics, Profile, StarPos};

@@ -24,6 +24,13 @@ use crate::runtime::run;
 use crate::secure_store::SecureStore;
 use crate::storage::Db;
 
+/// What the core has done since it started, for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Diagnostics {
+    pub durable_commits: u64,
+    pub platform_round_trips: u64,
+}
+
 /// The merchant's profile as the platform knows it.
 pub type Profile = MeResponse;
 
@@ -39,6 +46,8 @@ struct Inner {
     readers: Readers,
     payments: Payments,
     platform_url: String,
+    db: Arc<Db>,
+    platform: Arc<PlatformClient>,
 }
 
 impl Inner {
@@ -61,9 +70,11 @@ impl StarPos {
         let cards = Cards::new(db.clone());
         let readers = Readers::new(db.clone());
         let payments = Payments::new(db.clone(), secure_store.clone());
-        let accounts = Accounts::new(platform, db, secure_store, config.device_id)?;
+        let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
-        Ok(StarPos { inner: Arc::new(Inner { accounts, merchant, cards, readers, payments, platform_url }) })
+        Ok(StarPos {
+            inner: Arc::new(Inner { accounts, merchant, cards, readers, payments, platform_url, db, platform }),
+        })
     }
 
     pub fn current_session(&self) -> Option<Session> {
@@ -287,6 +298,15 @@ impl StarPos {
             inner.payments.adjust(&inner.accounts, &sale_id, Adjust::Refund { amount_fen }, &password).await
         })
         .await
+    }
+
+    /// Counters for diagnostics: durable SQLite commits and platform round trips since this
+    /// object was made (the payment tests hold a sale to its budget with them).
+    pub fn diagnostics(&self) -> Diagnostics {
+        Diagnostics {
+            durable_commits: self.inner.db.commits(),
+            platform_round_trips: self.inner.platform.round_trips(),
+        }
     }
 
     /// A sale from the journal by its id.

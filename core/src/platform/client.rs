@@ -33,6 +33,8 @@ pub struct PlatformClient {
     base: Url,
     /// Platform clock minus the phone's clock, in seconds: the phone's clock is not trusted.
     clock_offset: AtomicI64,
+    /// HTTP exchanges with the platform (each attempt counts), for diagnostics.
+    round_trips: std::sync::atomic::AtomicU64,
 }
 
 impl PlatformClient {
@@ -54,10 +56,20 @@ impl PlatformClient {
             .user_agent(concat!("starpos-core/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::InvalidConfig { reason: format!("HTTP client: {e}") })?;
-        Ok(PlatformClient { http, base, clock_offset: AtomicI64::new(0) })
+        Ok(PlatformClient {
+            http,
+            base,
+            clock_offset: AtomicI64::new(0),
+            round_trips: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
     /// The platform's time as best known (unix seconds).
+    /// HTTP exchanges with the platform since start (every attempt counts).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
     pub fn platform_now(&self) -> i64 {
         unix_now() + self.clock_offset.load(Ordering::Relaxed)
     }
@@ -122,6 +134,7 @@ impl PlatformClient {
                 .header(wire::HEADER_NONCE, nonce)
                 .header(wire::HEADER_SIGNATURE, signature);
         }
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         let response = request.send().await?;
         if let Some(server_time) = response
             .headers()

@@ -18,6 +18,9 @@ pub const DB_FILE_NAME: &str = "starpos.sqlite3";
 /// single writer is what SQLite serialises to anyway.
 pub struct Db {
     conn: Mutex<Connection>,
+    /// Durable commits made through [`Db::write`] since opening (for diagnostics and the
+    /// payment benchmark's commit budget).
+    commits: std::sync::atomic::AtomicU64,
 }
 
 impl Db {
@@ -32,7 +35,7 @@ impl Db {
         let mut conn = Connection::open_with_flags(path, flags)?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
-        Ok(Db { conn: Mutex::new(conn) })
+        Ok(Db { conn: Mutex::new(conn), commits: std::sync::atomic::AtomicU64::new(0) })
     }
 
     /// Runs `f` with the connection. Keep `f` short: it holds the only connection.
@@ -50,7 +53,13 @@ impl Db {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(out)
+    }
+
+    /// Durable commits since opening.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -51,8 +51,12 @@ async fn an_approved_chip_sale_and_every_decline() {
     let (c, link, reader) = merchant(&w, "seller").await;
     let before = c.remaining_today().unwrap().daily_total_remaining_fen;
 
+    let before_sale = c.diagnostics();
     let (sale, steps) = sell(&c, &reader, 10_000).await;
     assert_eq!(sale.status, SaleStatus::Approved);
+    let after_sale = c.diagnostics();
+    assert_eq!(after_sale.durable_commits - before_sale.durable_commits, 3, "a chip sale: three durable commits");
+    assert_eq!(after_sale.platform_round_trips - before_sale.platform_round_trips, 1, "and one round trip");
     assert_eq!(
         steps,
         vec![SaleStep::WaitingForCard, SaleStep::WaitingForPin, SaleStep::Authorizing, SaleStep::CompletingOnCard]
@@ -92,8 +96,11 @@ async fn an_approved_chip_sale_and_every_decline() {
     // Swipe and small tap: no card confirmation, two commits.
     for card in ["swipe-approve", "tap-approve", "credit-approve"] {
         link.with_reader_mut(|r| r.present(test_card(card).unwrap()));
+        let before_sale = c.diagnostics();
         let (sale, steps) = sell(&c, &reader, 3_000).await;
         assert_eq!(sale.status, SaleStatus::Approved, "{card}");
+        let commits = c.diagnostics().durable_commits - before_sale.durable_commits;
+        assert_eq!(commits, if card == "credit-approve" { 3 } else { 2 }, "{card}: commits");
         assert_eq!(steps.contains(&SaleStep::CompletingOnCard), card == "credit-approve");
     }
     let recent = c.recent_sales(50).unwrap();
