@@ -80,12 +80,14 @@ pub(crate) fn reserve_in(
     if amount_fen > remaining {
         return Err(exceeded(LimitKind::DailyTotal, amount_fen, remaining));
     }
-    let card_uses: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM limit_reservations
-         WHERE merchant_id = ?1 AND business_day = ?2 AND card_key = ?3 AND state <> 'released'",
-        (merchant_id, day, card_key),
-        |r| r.get(0),
-    )?;
+    let card_uses: i64 = tx
+        .query_row(
+            "SELECT uses FROM limit_card_days WHERE merchant_id = ?1 AND business_day = ?2 AND card_key = ?3",
+            (merchant_id, day, card_key),
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
     if card_uses >= limits.per_card_daily_count as i64 {
         return Err(exceeded(LimitKind::PerCardDailyCount, 1, 0));
     }
@@ -94,7 +96,49 @@ pub(crate) fn reserve_in(
          VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
         (merchant_id, day, amount_fen, card_key, now),
     )?;
-    Ok(Reservation { id: tx.last_insert_rowid() })
+    let id = tx.last_insert_rowid();
+    roll_up(tx, merchant_id, day, card_key, amount_fen)?;
+    Ok(Reservation { id })
+}
+
+/// Adds a new reservation's `fen` and one use of its card to the day's roll-ups.
+fn roll_up(
+    tx: &rusqlite::Transaction<'_>,
+    merchant_id: &str,
+    day: &str,
+    card_key: &str,
+    fen: i64,
+) -> Result<(), rusqlite::Error> {
+    tx.execute(
+        "INSERT INTO limit_days (merchant_id, business_day, held_fen) VALUES (?1, ?2, ?3)
+         ON CONFLICT (merchant_id, business_day) DO UPDATE SET held_fen = held_fen + ?3",
+        (merchant_id, day, fen),
+    )?;
+    tx.execute(
+        "INSERT INTO limit_card_days (merchant_id, business_day, card_key, uses) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (merchant_id, business_day, card_key) DO UPDATE SET uses = uses + 1",
+        (merchant_id, day, card_key),
+    )?;
+    Ok(())
+}
+
+/// Takes a reservation that moved to `released` out of its day's roll-ups (their rows exist:
+/// the reservation put them there).
+fn roll_back(tx: &rusqlite::Transaction<'_>, reservation: Reservation) -> Result<(), rusqlite::Error> {
+    let (merchant_id, day, card_key, amount): (String, String, String, i64) = tx.query_row(
+        "SELECT merchant_id, business_day, card_key, amount_fen FROM limit_reservations WHERE id = ?1",
+        [reservation.id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    tx.execute(
+        "UPDATE limit_days SET held_fen = held_fen - ?3 WHERE merchant_id = ?1 AND business_day = ?2",
+        (&merchant_id, &day, amount),
+    )?;
+    tx.execute(
+        "UPDATE limit_card_days SET uses = uses - 1 WHERE merchant_id = ?1 AND business_day = ?2 AND card_key = ?3",
+        (&merchant_id, &day, &card_key),
+    )?;
+    Ok(())
 }
 
 /// Moves an open reservation to `committed` or `released` inside the caller's transaction;
@@ -104,18 +148,26 @@ pub(crate) fn transition_in(
     reservation: Reservation,
     to: &str,
 ) -> Result<bool, InternalError> {
-    Ok(tx.execute(
+    let changed = tx.execute(
         "UPDATE limit_reservations SET state = ?1 WHERE id = ?2 AND state = 'reserved'",
         (to, reservation.id),
-    )? == 1)
+    )? == 1;
+    if changed && to == "released" {
+        roll_back(tx, reservation)?;
+    }
+    Ok(changed)
 }
 
 /// Gives a committed amount back to its day (a void): inside the caller's transaction.
 pub(crate) fn uncommit_in(tx: &rusqlite::Transaction<'_>, reservation: Reservation) -> Result<bool, InternalError> {
-    Ok(tx.execute(
+    let changed = tx.execute(
         "UPDATE limit_reservations SET state = 'released' WHERE id = ?1 AND state = 'committed'",
         [reservation.id],
-    )? == 1)
+    )? == 1;
+    if changed {
+        roll_back(tx, reservation)?;
+    }
+    Ok(changed)
 }
 
 /// Limits storage and evaluation for one database.
@@ -207,14 +259,15 @@ impl<'a> LimitBook<'a> {
     }
 }
 
-/// The day's committed and still-reserved amounts.
+/// The day's committed and still-reserved amounts (from the roll-up).
 fn held(c: &rusqlite::Connection, merchant_id: &str, day: &str) -> Result<i64, rusqlite::Error> {
-    c.query_row(
-        "SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations
-         WHERE merchant_id = ?1 AND business_day = ?2 AND state <> 'released'",
+    Ok(c.query_row(
+        "SELECT held_fen FROM limit_days WHERE merchant_id = ?1 AND business_day = ?2",
         (merchant_id, day),
         |r| r.get(0),
     )
+    .optional()?
+    .unwrap_or(0))
 }
 
 fn read_limits(c: &rusqlite::Connection, merchant_id: &str) -> Result<Option<Limits>, rusqlite::Error> {

@@ -101,5 +101,15 @@ proptest::proptest! {
             .unwrap();
         proptest::prop_assert!(held <= 10_000, "held {held}");
         proptest::prop_assert!(worst_card <= 2, "a card used {worst_card} times");
+        // The roll-ups the checks read agree with the reservations they summarise.
+        let (rolled, rolled_worst): (i64, i64) = db
+            .with(|c| {
+                let rolled = c.query_row("SELECT COALESCE(SUM(held_fen), 0) FROM limit_days", [], |r| r.get(0))?;
+                let worst = c.query_row("SELECT COALESCE(MAX(uses), 0) FROM limit_card_days", [], |r| r.get(0))?;
+                Ok((rolled, worst))
+            })
+            .unwrap();
+        proptest::prop_assert_eq!(rolled, held);
+        proptest::prop_assert_eq!(rolled_worst, worst_card);
     }
 }

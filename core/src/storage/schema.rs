@@ -25,7 +25,34 @@ const UPGRADES: &[&str] = &[
     PAYMENTS_EMV_RESULTS,
     // 7 -> 8: voids and refunds.
     ADJUSTMENTS,
+    // 8 -> 9: per-day roll-ups of held limit amounts and per-card uses.
+    LIMIT_ROLLUPS,
 ];
+
+const LIMIT_ROLLUPS: &str = "
+-- What a business day holds against the limits (committed plus reserved), kept current in the
+-- same transaction as each reservation change, so checking a limit reads one row instead of
+-- scanning the day. Rebuilt here from the reservations an upgraded install already has.
+CREATE TABLE limit_days (
+    merchant_id  TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    held_fen     INTEGER NOT NULL CHECK (held_fen >= 0),
+    PRIMARY KEY (merchant_id, business_day)
+) WITHOUT ROWID;
+CREATE TABLE limit_card_days (
+    merchant_id  TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    card_key     TEXT NOT NULL,
+    uses         INTEGER NOT NULL CHECK (uses >= 0),
+    PRIMARY KEY (merchant_id, business_day, card_key)
+) WITHOUT ROWID;
+INSERT INTO limit_days (merchant_id, business_day, held_fen)
+    SELECT merchant_id, business_day, SUM(amount_fen) FROM limit_reservations
+    WHERE state <> 'released' GROUP BY merchant_id, business_day;
+INSERT INTO limit_card_days (merchant_id, business_day, card_key, uses)
+    SELECT merchant_id, business_day, card_key, COUNT(*) FROM limit_reservations
+    WHERE state <> 'released' GROUP BY merchant_id, business_day, card_key;
+";
 
 const ADJUSTMENTS: &str = "
 -- Voids and refunds of journalled sales, each under its own idempotency key, written before
@@ -177,6 +204,7 @@ CREATE TABLE account (
     PAYMENTS,
     PAYMENTS_EMV_RESULTS,
     ADJUSTMENTS,
+    LIMIT_ROLLUPS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {
@@ -250,6 +278,37 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
         let kept: String = old.query_row("SELECT phone_masked FROM account", [], |r| r.get(0)).unwrap();
         assert_eq!(kept, "138****8000", "upgrade keeps existing rows");
+    }
+
+    #[test]
+    fn the_limit_roll_ups_are_rebuilt_from_existing_reservations() {
+        let mut db = Connection::open_in_memory().unwrap();
+        db.execute_batch(CREATE_V1).unwrap();
+        for step in &UPGRADES[..7] {
+            db.execute_batch(step).unwrap();
+        }
+        db.pragma_update(None, "user_version", 8).unwrap();
+        for (amount, card, state) in
+            [(100, "a", "committed"), (250, "a", "reserved"), (999, "b", "released"), (40, "b", "committed")]
+        {
+            db.execute(
+                "INSERT INTO limit_reservations (merchant_id, business_day, amount_fen, card_key, state, created_at)
+                 VALUES ('M', '2026-11-28', ?1, ?2, ?3, 0)",
+                (amount, card, state),
+            )
+            .unwrap();
+        }
+        migrate(&mut db).unwrap();
+        let held: i64 = db.query_row("SELECT held_fen FROM limit_days", [], |r| r.get(0)).unwrap();
+        assert_eq!(held, 390, "released amounts do not count");
+        let uses: Vec<(String, i64)> = db
+            .prepare("SELECT card_key, uses FROM limit_card_days ORDER BY card_key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(uses, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
     }
 
     #[test]
