@@ -48,6 +48,8 @@ struct Inner {
     platform_url: String,
     db: Arc<Db>,
     platform: Arc<PlatformClient>,
+    /// A background loop is retrying pending reversals.
+    reversing: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
@@ -73,7 +75,17 @@ impl StarPos {
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
         Ok(StarPos {
-            inner: Arc::new(Inner { accounts, merchant, cards, readers, payments, platform_url, db, platform }),
+            inner: Arc::new(Inner {
+                accounts,
+                merchant,
+                cards,
+                readers,
+                payments,
+                platform_url,
+                db,
+                platform,
+                reversing: std::sync::atomic::AtomicBool::new(false),
+            }),
         })
     }
 
@@ -341,19 +353,33 @@ impl StarPos {
     /// Retries pending reversals in the background with back-off until none is left (or the
     /// session ends).
     fn keep_reversing(&self) {
+        use std::sync::atomic::Ordering;
+        // One retry loop per StarPos: a second sale left pending joins the running loop.
+        if self.inner.reversing.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let inner = self.inner.clone();
         crate::runtime::spawn(async move {
-            let mut delay = Duration::from_secs(2);
+            let next_due = |inner: &Inner| {
+                inner.merchant_id().and_then(|merchant_id| inner.payments.next_due(&merchant_id)).unwrap_or(None)
+            };
             loop {
-                tokio::time::sleep(delay).await;
-                let Ok(merchant_id) = inner.merchant_id() else { return };
-                if !inner.payments.has_pending(&merchant_id).unwrap_or(false) {
-                    return;
-                }
+                let Some(due) = next_due(&inner) else {
+                    inner.reversing.store(false, Ordering::SeqCst);
+                    // A sale may have gone pending between the check and the store: if so and
+                    // no other loop took over, carry on.
+                    if next_due(&inner).is_none() || inner.reversing.swap(true, Ordering::SeqCst) {
+                        return;
+                    }
+                    continue;
+                };
+                // Sleep until the earliest entry is due (its back-off grows with each failed
+                // attempt, up to 5 minutes), at least a second.
+                let wait = (due - inner.accounts.platform_now()).clamp(1, 300);
+                tokio::time::sleep(Duration::from_secs(wait as u64)).await;
                 if let Err(e) = inner.payments.resolve_pending(&inner.accounts, true).await {
                     tracing::info!(error = %e, "pending reversals not resolved yet");
                 }
-                delay = (delay * 2).min(Duration::from_secs(300));
             }
         });
     }

@@ -543,4 +543,9 @@ impl Payments {
     pub fn has_pending(&self, merchant_id: &str) -> Result<bool, Error> {
         Ok(!journal::unfinished(&self.db, merchant_id)?.is_empty())
     }
+
+    /// When the earliest unfinished entry is next due (platform time), if any is unfinished.
+    pub fn next_due(&self, merchant_id: &str) -> Result<Option<i64>, Error> {
+        Ok(journal::unfinished(&self.db, merchant_id)?.iter().map(|e| e.next_attempt_at.unwrap_or(0)).min())
+    }
 }

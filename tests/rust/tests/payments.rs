@@ -242,3 +242,29 @@ async fn void_the_same_day_refund_after_settlement_never_twice() {
         Err(Error::RefundExceedsRemaining { remaining_fen: 0 })
     );
 }
+
+#[tokio::test]
+async fn pending_reversals_are_finished_in_the_background() {
+    let w = World::start().await;
+    let (c, _link, reader) = merchant(&w, "background").await;
+    w.dev.set_faults(json!({ "fail_5xx": 1000 })).await.unwrap();
+    let (first, _) = sell(&c, &reader, 1_100).await;
+    let (second, _) = sell(&c, &reader, 2_200).await;
+    for sale in [&first, &second] {
+        assert!(matches!(sale.status, SaleStatus::ReversalPending { .. }));
+    }
+    w.dev.set_faults(json!({})).await.unwrap();
+    // Nobody calls resolve_pending_payments: the core's own loop (2 s, then doubling; each
+    // reversal due 5 s after it went pending) finishes both.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let done = [&first, &second]
+            .iter()
+            .all(|s| matches!(c.sale(s.id.clone()).unwrap().status, SaleStatus::Reversed { .. }));
+        if done {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the background loop did not finish the reversals");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
