@@ -290,7 +290,7 @@ impl StarPos {
     pub async fn resolve_pending_payments(&self) -> Result<Vec<Sale>> {
         let inner = self.inner.clone();
         let settled = run(async move { inner.payments.resolve_pending(&inner.accounts, false).await }).await?;
-        if self.inner.merchant_id().and_then(|m| self.inner.payments.has_pending(&m)).unwrap_or(false) {
+        if self.inner.merchant_id().and_then(|m| self.inner.payments.next_due(&m)).is_ok_and(|due| due.is_some()) {
             self.keep_reversing();
         }
         Ok(settled)

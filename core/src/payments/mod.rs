@@ -539,11 +539,6 @@ impl Payments {
         self.sale_of(sale_id)
     }
 
-    /// Whether reversals are still waiting for the platform.
-    pub fn has_pending(&self, merchant_id: &str) -> Result<bool, Error> {
-        Ok(!journal::unfinished(&self.db, merchant_id)?.is_empty())
-    }
-
     /// When the earliest unfinished entry is next due (platform time), if any is unfinished.
     pub fn next_due(&self, merchant_id: &str) -> Result<Option<i64>, Error> {
         Ok(journal::unfinished(&self.db, merchant_id)?.iter().map(|e| e.next_attempt_at.unwrap_or(0)).min())

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State as St;
 use axum::http::StatusCode;
 use axum::Json;
@@ -20,7 +19,7 @@ use starpos_core::util::{mask_phone, random_hex};
 
 use super::auth::check_sms;
 use super::auth::Signed;
-use super::error::{ApiError, ApiResult};
+use super::error::{body, ApiError, ApiResult};
 use super::merchant::profile_of;
 use super::state::State;
 
@@ -66,11 +65,6 @@ fn mask_name(name: &str) -> String {
         Some((last, rest)) => format!("{}{last}", "*".repeat(rest.len())),
         None => String::new(),
     }
-}
-
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))
 }
 
 fn field_error(field: &str, reason: Option<String>) -> ApiError {

@@ -15,6 +15,12 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A signed request's JSON body, or `invalid_request` naming the body.
+pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         ApiError { status, body: Box::new(ErrorBody::new(code, message)) }

@@ -10,6 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rusqlite::{OptionalExtension, Transaction};
+use starpos_core::limits::business_day;
 use starpos_core::onboarding::checks::check_bank_card;
 use starpos_core::onboarding::fees::{self, SettlementCycle};
 use starpos_core::platform::wire::{AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse};
@@ -18,7 +19,7 @@ use starpos_core::reader::tlv::{self, Tag};
 use starpos_core::util::random_hex;
 
 use super::auth::Signed;
-use super::error::{ApiError, ApiResult};
+use super::error::{body, ApiError, ApiResult};
 use super::merchant::fee_schedule;
 use super::state::State;
 use crate::test_cards::{decrypt_card, test_card_by_pan, Outcome};
@@ -36,11 +37,6 @@ pub struct PaymentFaults {
     /// Hold every authorisation this long before processing it.
     #[serde(default)]
     pub delay_ms: u64,
-}
-
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))
 }
 
 fn key_ok(key: &str) -> bool {
@@ -263,11 +259,6 @@ fn next_voucher(tx: &Transaction<'_>, merchant_id: &str) -> ApiResult<(i64, i64)
     Ok(tx.query_row("SELECT voucher, batch FROM payment_counters WHERE merchant_id = ?1", [merchant_id], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?)
-}
-
-/// The business day (`YYYY-MM-DD`, CST) of a platform time: payments settle when theirs ends.
-fn business_day(unix: i64) -> String {
-    starpos_core::limits::business_day(unix)
 }
 
 /// Voids a payment (`kind` "void": the same business day, whole amount) or refunds part of it

@@ -11,7 +11,7 @@ use rusqlite::OptionalExtension;
 use starpos_core::platform::wire::{PairReaderRequest, PairedReaderWire};
 
 use super::auth::Signed;
-use super::error::{ApiError, ApiResult};
+use super::error::{body, ApiError, ApiResult};
 use super::state::State;
 use crate::test_cards::{reader_identity, SIM_MODEL};
 
@@ -21,9 +21,11 @@ fn manufactured(serial: &str) -> bool {
     b.len() == 12 && b.starts_with(b"SP") && b[5] == b'-' && b[2..5].iter().chain(&b[6..]).all(u8::is_ascii_digit)
 }
 
-pub async fn pair(St(state): St<Arc<State>>, Signed { caller, body }: Signed) -> ApiResult<Json<PairedReaderWire>> {
-    let req: PairReaderRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))?;
+pub async fn pair(
+    St(state): St<Arc<State>>,
+    Signed { caller, body: bytes }: Signed,
+) -> ApiResult<Json<PairedReaderWire>> {
+    let req: PairReaderRequest = body(&bytes)?;
     if !manufactured(&req.serial) {
         return Err(ApiError::invalid("reader_unknown", &req.serial, "no reader with this serial number was made"));
     }
@@ -65,9 +67,11 @@ pub async fn pair(St(state): St<Arc<State>>, Signed { caller, body }: Signed) ->
 }
 
 /// The merchant releases a reader (sold, returned): another merchant may pair it afterwards.
-pub async fn release(St(state): St<Arc<State>>, Signed { caller, body }: Signed) -> ApiResult<Json<serde_json::Value>> {
-    let req: PairReaderRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid("invalid_request", "body", format!("unreadable body: {e}")))?;
+pub async fn release(
+    St(state): St<Arc<State>>,
+    Signed { caller, body: bytes }: Signed,
+) -> ApiResult<Json<serde_json::Value>> {
+    let req: PairReaderRequest = body(&bytes)?;
     let released = state
         .db()
         .execute("DELETE FROM readers WHERE serial = ?1 AND merchant_id = ?2", (&req.serial, &caller.merchant_id))?;

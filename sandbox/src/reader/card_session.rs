@@ -3,6 +3,7 @@
 //! platform's answer. Only what a real reader would send leaves here.
 
 use ring::rand::{SecureRandom, SystemRandom};
+use starpos_core::onboarding::checks::check_bank_card;
 use starpos_core::reader::card::{
     amount_bcd, bcd_currency, CardResult, CompleteRequest, CompleteResult, EntryMode, PinResult, ReadCardRequest,
 };
@@ -115,7 +116,7 @@ impl CardSession {
             amount_fen: amount,
             currency: request.currency,
             nonce: request.nonce,
-            masked_pan: mask(card.pan),
+            masked_pan: check_bank_card(card.pan).masked,
             app_label: card.app_label.into(),
             ksn,
             encrypted_track2,
@@ -220,10 +221,4 @@ impl CardSession {
     pub fn cancel(&mut self) {
         self.current = None;
     }
-}
-
-/// First six and last four digits.
-fn mask(pan: &str) -> String {
-    let n = pan.len();
-    format!("{}{}{}", &pan[..6], "*".repeat(n.saturating_sub(10)), &pan[n.saturating_sub(4)..])
 }
