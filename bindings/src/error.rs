@@ -52,6 +52,8 @@ pub enum StarPosError {
     RefundExceedsRemaining { remaining_fen: i64 },
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,
+    #[error("the sale was cancelled; nothing was charged")]
+    SaleCancelled,
     #[error("card reader: {reason}")]
     Reader { reason: String },
     #[error("the platform does not recognise reader {serial}")]
@@ -107,6 +109,7 @@ impl From<Core> for StarPosError {
             Core::CardNotFound => Self::CardNotFound,
             Core::CardBindingExpired => Self::CardBindingExpired,
             Core::SettlementCardRequired => Self::SettlementCardRequired,
+            Core::SaleCancelled => Self::SaleCancelled,
             Core::VoidNotAllowed => Self::VoidNotAllowed,
             Core::RefundNotAllowed => Self::RefundNotAllowed,
             Core::RefundExceedsRemaining { remaining_fen } => Self::RefundExceedsRemaining { remaining_fen },

@@ -1,6 +1,8 @@
 //! Card sales across the boundary: the sale record, its status and steps, and the listener the
 //! app implements to follow a sale.
 
+use std::sync::Arc;
+
 use starpos_core::payments as core;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -101,7 +103,7 @@ impl From<core::SaleStatus> for SaleStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Sale {
     pub id: String,
     pub status: SaleStatus,
@@ -123,6 +125,9 @@ pub struct Sale {
     pub tvr: Option<String>,
     pub tsi: Option<String>,
     pub refunded_fen: i64,
+    /// Where the sale happened, when the app's location provider knew.
+    pub location: Option<Location>,
+    pub signature: SignatureState,
 }
 
 impl From<core::Sale> for Sale {
@@ -148,6 +153,8 @@ impl From<core::Sale> for Sale {
             tvr: s.tvr,
             tsi: s.tsi,
             refunded_fen: s.refunded_fen,
+            location: s.location.map(Into::into),
+            signature: s.signature.into(),
         }
     }
 }
@@ -176,6 +183,8 @@ pub struct Receipt {
     pub tvr: String,
     pub tsi: String,
     pub e_receipt_url: String,
+    /// The customer's signature as a 1-bit PNG, when signed.
+    pub signature_png: Option<Vec<u8>>,
     pub reprint: bool,
 }
 
@@ -203,7 +212,104 @@ impl From<core::receipt::Receipt> for Receipt {
             tvr: r.tvr,
             tsi: r.tsi,
             e_receipt_url: r.e_receipt_url,
+            signature_png: r.signature.as_ref().map(|b| b.png()),
             reprint: r.reprint,
         }
+    }
+}
+
+/// Where a sale's signature stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SignatureState {
+    NotSigned,
+    /// Kept on the phone, waiting to reach the platform (retried in the background).
+    Queued,
+    Uploaded,
+    /// The platform will not take it; the receipt still shows it.
+    Refused,
+}
+
+impl From<core::SignatureState> for SignatureState {
+    fn from(s: core::SignatureState) -> Self {
+        match s {
+            core::SignatureState::NotSigned => SignatureState::NotSigned,
+            core::SignatureState::Queued => SignatureState::Queued,
+            core::SignatureState::Uploaded => SignatureState::Uploaded,
+            core::SignatureState::Refused => SignatureState::Refused,
+        }
+    }
+}
+
+/// One pen sample: canvas pixels from the top left, milliseconds since the first sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct SignaturePoint {
+    pub x: u32,
+    pub y: u32,
+    pub t_ms: u32,
+}
+
+/// One stroke: the pen's samples from touching the screen to lifting it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignatureStroke {
+    pub points: Vec<SignaturePoint>,
+}
+
+/// What the customer drew, on a canvas of `width` x `height` pixels.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Signature {
+    pub width: u32,
+    pub height: u32,
+    pub strokes: Vec<SignatureStroke>,
+}
+
+impl From<Signature> for core::signature::Signature {
+    fn from(s: Signature) -> Self {
+        core::signature::Signature {
+            width: s.width,
+            height: s.height,
+            strokes: s
+                .strokes
+                .into_iter()
+                .map(|st| {
+                    st.points.into_iter().map(|p| core::signature::Point { x: p.x, y: p.y, t_ms: p.t_ms }).collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A position in WGS-84 degrees with the fix's accuracy in metres.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_m: f64,
+}
+
+impl From<starpos_core::location::Location> for Location {
+    fn from(l: starpos_core::location::Location) -> Self {
+        Location { latitude: l.latitude, longitude: l.longitude, accuracy_m: l.accuracy_m }
+    }
+}
+
+impl From<Location> for starpos_core::location::Location {
+    fn from(l: Location) -> Self {
+        starpos_core::location::Location { latitude: l.latitude, longitude: l.longitude, accuracy_m: l.accuracy_m }
+    }
+}
+
+/// Implemented by the app: the phone's latest position fix, or `None` when there is none
+/// (permission refused, no signal). Called at the start of each payment: answer from a cached
+/// fix, do not wait for a new one.
+#[uniffi::export(foreign)]
+pub trait LocationProvider: Send + Sync {
+    fn current_location(&self) -> Option<Location>;
+}
+
+pub(crate) struct LocationAdapter(pub Arc<dyn LocationProvider>);
+
+impl starpos_core::location::LocationProvider for LocationAdapter {
+    fn current_location(&self) -> Option<starpos_core::location::Location> {
+        self.0.current_location().map(Into::into)
     }
 }

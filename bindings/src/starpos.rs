@@ -8,7 +8,7 @@ use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
     SettlementCycle,
 };
-use crate::payments::{ListenerAdapter, Receipt, Sale, SaleListener};
+use crate::payments::{ListenerAdapter, LocationAdapter, LocationProvider, Receipt, Sale, SaleListener, Signature};
 use crate::reader::{CardReader, PairedReader};
 use crate::secure_store::{Adapter, SecureStore};
 use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
@@ -129,6 +129,29 @@ impl StarPos {
     ) -> Result<Sale> {
         let reader = (*reader.core).clone();
         Ok(self.core.start_sale(reader, amount_fen, note, Arc::new(ListenerAdapter(listener))).await?.into())
+    }
+
+    /// Cancels a sale still waiting for the card or PIN: `start_sale` then fails with
+    /// `SaleCancelled` and nothing is charged. False when there is nothing to cancel (no sale,
+    /// or its authorisation already sent: void it once approved).
+    pub fn cancel_sale(&self) -> bool {
+        self.core.cancel_sale()
+    }
+
+    /// Where the core asks for the phone's position at each payment.
+    pub fn set_location_provider(&self, provider: Arc<dyn LocationProvider>) {
+        self.core.set_location_provider(Arc::new(LocationAdapter(provider)));
+    }
+
+    /// Keeps the customer's signature on an approved sale; it is uploaded in the background
+    /// (compressed strokes, a few hundred bytes) and shown on the receipt.
+    pub fn sign_sale(&self, sale_id: String, signature: Signature) -> Result<Sale> {
+        Ok(self.core.sign_sale(sale_id, signature.into())?.into())
+    }
+
+    /// The sale's signature as a 1-bit PNG (at most 384 x 160), if signed.
+    pub fn signature_png(&self, sale_id: String) -> Result<Option<Vec<u8>>> {
+        Ok(self.core.signature_png(sale_id)?)
     }
 
     /// Resolves payments a stopped app left unfinished and retries pending reversals; returns

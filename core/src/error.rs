@@ -59,6 +59,9 @@ pub enum Error {
     /// Card payments need a bound settlement card (the money has to go somewhere): bind one.
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,
+    /// The merchant cancelled the sale before its authorisation was sent: nothing was charged.
+    #[error("the sale was cancelled; nothing was charged")]
+    SaleCancelled,
     /// The card reader failed before any money moved (`reason` says how: link lost, no card,
     /// card unreadable, card data refused): nothing was charged; try again.
     #[error("card reader: {reason}")]

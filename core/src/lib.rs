@@ -9,6 +9,7 @@ pub mod account;
 pub mod config;
 pub mod error;
 pub mod limits;
+pub mod location;
 pub mod onboarding;
 pub mod payments;
 pub mod platform;

@@ -10,11 +10,13 @@ use crate::account::{Accounts, Session, SmsCodeSent, SmsPurpose};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, Remaining};
+use crate::location::{Location, LocationProvider};
 use crate::onboarding::fees::SettlementCycle;
 use crate::onboarding::{
     CardElements, CardKind, Cards, FeeQuote, Merchant, MerchantProfile, PendingCardBinding, RealName, SettlementCard,
 };
 use crate::payments::receipt::Receipt;
+use crate::payments::signature::Signature;
 use crate::payments::{Adjust, Payments, Sale, SaleListener, SaleStatus};
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
@@ -23,6 +25,9 @@ use crate::readers::{PairedReader, Readers};
 use crate::runtime::run;
 use crate::secure_store::SecureStore;
 use crate::storage::Db;
+
+/// The background loop's pause after a pass that failed outright.
+const RETRY_PAUSE_SECS: u64 = 5;
 
 /// What the core has done since it started, for diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +53,10 @@ struct Inner {
     platform_url: String,
     db: Arc<Db>,
     platform: Arc<PlatformClient>,
-    /// A background loop is retrying pending reversals.
+    /// A background loop is retrying pending reversals and uploading signatures.
     reversing: std::sync::atomic::AtomicBool,
+    /// Where the phone is, as the app reports it.
+    location: std::sync::RwLock<Option<Arc<dyn LocationProvider>>>,
 }
 
 impl Inner {
@@ -72,6 +79,12 @@ impl StarPos {
         let cards = Cards::new(db.clone());
         let readers = Readers::new(db.clone());
         let payments = Payments::new(db.clone(), secure_store.clone());
+        // Rows journalled before card details were sealed (schema 10) are sealed now.
+        match payments.seal_legacy_rows() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "sealed card details of older journal rows"),
+            Err(e) => tracing::warn!(error = %e, "older journal rows not sealed yet"),
+        }
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
         Ok(StarPos {
@@ -85,6 +98,7 @@ impl StarPos {
                 db,
                 platform,
                 reversing: std::sync::atomic::AtomicBool::new(false),
+                location: std::sync::RwLock::new(None),
             }),
         })
     }
@@ -274,24 +288,63 @@ impl StarPos {
         listener: Arc<dyn SaleListener>,
     ) -> Result<Sale> {
         let inner = self.inner.clone();
-        let sale =
-            run(
-                async move { inner.payments.sale(&inner.accounts, &reader, amount_fen, note, listener.as_ref()).await },
-            )
-            .await?;
+        let location = self.current_location();
+        let sale = run(async move {
+            inner.payments.sale(&inner.accounts, &reader, amount_fen, note, location, listener.as_ref()).await
+        })
+        .await?;
         if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
-            self.keep_reversing();
+            self.keep_working();
         }
         Ok(sale)
+    }
+
+    /// Cancels a sale still waiting for the card or the PIN (the reader lets the card go and
+    /// `start_sale` ends with `SaleCancelled`). Returns false when there is nothing left to
+    /// cancel: no sale running, or its authorisation already sent (void it once approved).
+    pub fn cancel_sale(&self) -> bool {
+        self.inner.payments.cancel_sales()
+    }
+
+    /// Tells the core where to ask for the phone's position; each sale records it (and the
+    /// cross-province rules use it).
+    pub fn set_location_provider(&self, provider: Arc<dyn LocationProvider>) {
+        *self.inner.location.write().unwrap_or_else(|p| p.into_inner()) = Some(provider);
+    }
+
+    fn current_location(&self) -> Option<Location> {
+        let provider = self.inner.location.read().unwrap_or_else(|p| p.into_inner()).clone();
+        provider.and_then(|p| p.current_location())
+    }
+
+    /// Keeps the customer's signature on an approved sale and uploads it in the background
+    /// (retried with back-off while the platform is out of reach). The receipt shows it.
+    pub fn sign_sale(&self, sale_id: String, signature: Signature) -> Result<Sale> {
+        self.inner.merchant_id()?;
+        let sale = self.inner.payments.sign(&sale_id, &signature, self.inner.accounts.platform_now())?;
+        self.keep_working();
+        Ok(sale)
+    }
+
+    /// The sale's signature as a PNG (1-bit, at most 384 x 160), if it was signed.
+    pub fn signature_png(&self, sale_id: String) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.payments.signature_of(&sale_id)?.map(|s| s.render().png()))
     }
 
     /// Resolves payments a stopped app left unfinished and retries due reversals; returns
     /// the sales it settled. Call after login at start-up (and when the network returns).
     pub async fn resolve_pending_payments(&self) -> Result<Vec<Sale>> {
         let inner = self.inner.clone();
-        let settled = run(async move { inner.payments.resolve_pending(&inner.accounts, false).await }).await?;
+        let settled = run(async move {
+            let settled = inner.payments.resolve_pending(&inner.accounts, false).await?;
+            if let Err(e) = inner.payments.upload_signatures(&inner.accounts, false).await {
+                tracing::info!(error = %e, "signatures not uploaded yet");
+            }
+            Ok(settled)
+        })
+        .await?;
         if self.inner.merchant_id().and_then(|m| self.inner.payments.next_due(&m)).is_ok_and(|due| due.is_some()) {
-            self.keep_reversing();
+            self.keep_working();
         }
         Ok(settled)
     }
@@ -335,12 +388,14 @@ impl StarPos {
         }
         let merchant_id = self.inner.merchant_id()?;
         let profile = self.inner.merchant.cached_profile(&merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
+        let signature = self.inner.payments.signature_of(&sale_id)?.map(|s| s.render());
         Ok(Receipt::of(
             &sale,
             &profile.merchant_name,
             &profile.merchant_id,
             &profile.terminal_id,
             &self.inner.platform_url,
+            signature,
             reprint,
         ))
     }
@@ -350,9 +405,9 @@ impl StarPos {
         self.inner.payments.recent(&self.inner.merchant_id()?, limit.min(500))
     }
 
-    /// Retries pending reversals in the background with back-off until none is left (or the
-    /// session ends).
-    fn keep_reversing(&self) {
+    /// Retries pending reversals and recoveries and uploads queued signatures in the
+    /// background, with back-off, until none is left (or the session ends).
+    fn keep_working(&self) {
         use std::sync::atomic::Ordering;
         // One retry loop per StarPos: a second sale left pending joins the running loop.
         if self.inner.reversing.swap(true, Ordering::SeqCst) {
@@ -374,11 +429,16 @@ impl StarPos {
                     continue;
                 };
                 // Sleep until the earliest entry is due (its back-off grows with each failed
-                // attempt, up to 5 minutes), at least a second.
-                let wait = (due - inner.accounts.platform_now()).clamp(1, 300);
+                // attempt, up to 5 minutes); what is due now goes at once.
+                let wait = (due - inner.accounts.platform_now()).clamp(0, 300);
                 tokio::time::sleep(Duration::from_secs(wait as u64)).await;
-                if let Err(e) = inner.payments.resolve_pending(&inner.accounts, true).await {
-                    tracing::info!(error = %e, "pending reversals not resolved yet");
+                let reversals = inner.payments.resolve_pending(&inner.accounts, true).await.map(|_| ());
+                let signatures = inner.payments.upload_signatures(&inner.accounts, true).await.map(|_| ());
+                if let Err(e) = reversals.and(signatures) {
+                    // Not logged in, or refused outright: nothing was rescheduled, so pause
+                    // rather than spin.
+                    tracing::info!(error = %e, "pending work not done yet");
+                    tokio::time::sleep(Duration::from_secs(RETRY_PAUSE_SECS)).await;
                 }
             }
         });

@@ -21,7 +21,9 @@ pub struct DemoReport {
     pub secrets: Vec<String>,
 }
 
-pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
+/// Runs the demo. `app_exe` is the `starpos` binary, started as a separate app process for the
+/// scene where the app is killed mid-sale (the demo command passes itself); `None` skips it.
+pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<DemoReport, String> {
     let data_dir = match data_dir {
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("starpos-demo-{}", starpos_core::util::random_hex(4))),
@@ -186,6 +188,12 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<DemoReport, String> {
     step(11, "The card reader: pair, connect securely, read a card, survive drops, update its firmware");
     reader_demo(&phone_a, &dev, password).await?;
 
+    step(12, "The app is killed in the middle of a sale; started again, it settles the sale");
+    match app_exe {
+        Some(exe) => killed_app_demo(&sandbox.url(), &dev, &data_dir, &exe, password, &mut secrets).await?,
+        None => println!("   (skipped: no app binary to start)"),
+    }
+
     // Phone A is still logged in: its tokens are in (in-memory) secure storage, never on disk.
     use starpos_core::SecureStore as _;
     if let Ok(Some(raw)) = store.get(starpos_core::account::SESSION_KEY) {
@@ -334,7 +342,8 @@ async fn sale_demo(
     reader: &starpos_core::reader::controller::CardReader,
     password: &str,
 ) -> Result<(), String> {
-    use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
+    use starpos_core::location::{Location, LocationProvider};
+    use starpos_core::payments::{SaleListener, SaleStatus, SaleStep, SignatureState};
 
     use crate::test_cards::test_card;
 
@@ -353,15 +362,48 @@ async fn sale_demo(
         link.with_reader_mut(|r| r.present(card));
         Ok(())
     };
+    // The app reports where the phone is; every sale records it (sealed on the phone).
+    struct Guangzhou;
+    impl LocationProvider for Guangzhou {
+        fn current_location(&self) -> Option<Location> {
+            Some(Location { latitude: 23.129_163, longitude: 113.264_435, accuracy_m: 12.0 })
+        }
+    }
+    phone.set_location_provider(Arc::new(Guangzhou));
+
     present("chip-approve")?;
     let sale =
         phone.start_sale(reader.clone(), 12_800, Some("两杯咖啡".into()), Arc::new(Steps)).await.map_err(show)?;
-    println!("   sale of 128.00 yuan: {:?}; the receipt:", sale.status);
+    let at = sale.location.map(|l| format!("{:.4}, {:.4}", l.latitude, l.longitude)).unwrap_or_default();
+    println!("   sale of 128.00 yuan at ({at}): {:?}", sale.status);
+    let signed = phone.sign_sale(sale.id.clone(), demo_signature()).map_err(show)?;
+    println!(
+        "   the customer signs on the screen: {} bytes of strokes, signature {:?}; the receipt:",
+        demo_signature().encode().len(),
+        signed.signature
+    );
     let receipt = phone.receipt(sale.id.clone(), false).map_err(show)?;
     for line in receipt.to_text().lines() {
         println!("   | {line}");
     }
-    println!("   ({} bytes of ESC/POS in GB18030 for a receipt printer)", receipt.to_escpos().len());
+    let png = phone.signature_png(sale.id.clone()).map_err(show)?.unwrap_or_default();
+    println!(
+        "   ({} bytes of ESC/POS in GB18030 for a receipt printer, the signature as a raster image; a {}-byte PNG for the e-receipt)",
+        receipt.to_escpos().len(),
+        png.len()
+    );
+
+    // The customer walks away before presenting a card: the merchant cancels.
+    struct CancelWhenWaiting(StarPos);
+    impl SaleListener for CancelWhenWaiting {
+        fn on_step(&self, step: SaleStep) {
+            println!("   [sale] {step:?}");
+            if step == SaleStep::WaitingForCard {
+                println!("   (the merchant taps Cancel: {})", self.0.cancel_sale());
+            }
+        }
+    }
+    explain(phone.start_sale(reader.clone(), 2_000, None, Arc::new(CancelWhenWaiting(phone.clone()))).await);
 
     for (card, amount) in [("insufficient-funds", 5_000), ("wrong-pin", 5_000)] {
         present(card)?;
@@ -398,6 +440,132 @@ async fn sale_demo(
         yuan(refunded.amount_fen)
     );
     explain(phone.refund_sale(sale.id.clone(), 10_000, password.into()).await);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while phone.sale(sale.id.clone()).map_err(show)?.signature != SignatureState::Uploaded
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let on_platform = dev.payment(&sale.id).await?;
+    println!(
+        "   the signature reached the platform in the background: {} bytes (compressed strokes, not an image)",
+        on_platform["signature_bytes"]
+    );
+    Ok(())
+}
+
+/// A signature as a phone canvas would report it: three strokes sampled every 8 ms.
+fn demo_signature() -> starpos_core::payments::signature::Signature {
+    use starpos_core::payments::signature::{Point, Signature};
+    let mut t = 0;
+    let strokes = (0..3u32)
+        .map(|s| {
+            (0..140u32)
+                .map(|i| {
+                    t += 8;
+                    let wave = (f64::from(i) / 7.0 + f64::from(s)).sin() * 70.0;
+                    Point { x: 80 + s * 300 + i * 2, y: (170.0 + wave) as u32, t_ms: t }
+                })
+                .collect()
+        })
+        .collect();
+    Signature { width: 1080, height: 360, strokes }
+}
+
+/// Another merchant's app runs as its own process (`starpos sandbox sell`), with its journal in
+/// its data folder and its tokens in a file standing in for the Keychain. The platform is slow,
+/// so the sale is journalled and sent when the process is killed (SIGKILL). The app starts
+/// again, and resolves the sale by asking the platform under the same key.
+async fn killed_app_demo(
+    url: &str,
+    dev: &DevClient,
+    data_dir: &std::path::Path,
+    exe: &std::path::Path,
+    password: &str,
+    secrets: &mut Vec<String>,
+) -> Result<(), String> {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use crate::file_store::FileSecureStore;
+    use crate::reader::{tcp, SimReader};
+
+    let serial = "SP100-000777";
+    let device = "demo-phone-c";
+    let app_data = data_dir.join("phone-c");
+    // The stand-in Keychain lives outside the data folder, as the real one does.
+    let keychain_dir =
+        std::env::temp_dir().join(format!("starpos-demo-keychain-{}", starpos_core::util::random_hex(4)));
+    std::fs::create_dir_all(&keychain_dir).map_err(|e| e.to_string())?;
+    let keychain = keychain_dir.join("secure-store.json");
+    let merchant =
+        format!("138{:08}", u32::from_str_radix(&starpos_core::util::random_hex(4), 16).unwrap_or(0) % 100_000_000);
+    secrets.push(merchant.clone());
+    let open =
+        || StarPos::new(Config::new(url, &app_data, device), Arc::new(FileSecureStore::new(&keychain))).map_err(show);
+    crate::fixtures::ready_merchant(&open()?, dev, &merchant, password).await?;
+
+    let sim = SimReader::new(serial);
+    let identity = hex::encode(sim.identity_public());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let reader_addr = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+    let reader_task = tokio::spawn(tcp::serve(listener, Arc::new(std::sync::Mutex::new(sim))));
+
+    dev.set_faults(serde_json::json!({ "delay_ms": 1_500 })).await?;
+    let mut app = Command::new(exe)
+        .args(["sandbox", "sell", "--platform", url, "--reader", &reader_addr, "--serial", serial])
+        .args(["--identity", &identity, "--device", device, "--amount", "4200"])
+        .arg("--data-dir")
+        .arg(&app_data)
+        .arg("--store")
+        .arg(&keychain)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    // Wait until the sale is journalled and on its way, then kill the process.
+    let db_path = app_data.join(starpos_core::storage::DB_FILE_NAME);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let journalled = loop {
+        let sending = rusqlite::Connection::open_with_flags(&db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|db| {
+                db.query_row("SELECT COUNT(*) FROM payments WHERE state = 'sending'", [], |r| r.get::<_, i64>(0))
+            })
+            .unwrap_or(0);
+        if sending > 0 || Instant::now() > deadline {
+            break sending > 0;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let _ = app.kill();
+    let _ = app.wait();
+    dev.set_faults(serde_json::json!({})).await?;
+    println!(
+        "   a 42.00 yuan sale was {} when the app process was killed (SIGKILL)",
+        if journalled { "journalled and sent" } else { "not yet journalled" }
+    );
+
+    let restarted = open()?;
+    let settled = restarted.resolve_pending_payments().await.map_err(show)?;
+    for sale in &settled {
+        println!("   started again: sale {}… settled as {:?} under its original key", &sale.id[..8], sale.status);
+        if let Ok(p) = dev.payment(&sale.id).await {
+            match p["status"].as_str() {
+                Some("none") => println!(
+                    "   the platform agrees: no payment under that key, and the key is refused for good, so the slow request still on its way can never charge"
+                ),
+                Some(status) => println!("   the platform agrees: {status}"),
+                None => {}
+            }
+        }
+    }
+    if settled.is_empty() {
+        println!("   started again: nothing was left unfinished");
+    }
+    let left = restarted.remaining_today().map_err(show)?;
+    println!("   nothing charged, nothing held: {} yuan of today's limit left", yuan(left.daily_total_remaining_fen));
+    reader_task.abort();
+    let _ = std::fs::remove_dir_all(&keychain_dir);
     Ok(())
 }
 

@@ -39,7 +39,8 @@ impl DevClient {
         self.post("/dev/faults", faults).await.map(|_| ())
     }
 
-    /// The platform's record of a payment: `{ "status", "amount_fen", "tombstone" }`.
+    /// The platform's record of a payment: `{ "status", "amount_fen", "tombstone",
+    /// "signature_bytes", "location" }`.
     pub async fn payment(&self, key: &str) -> Result<Value, String> {
         self.get(&format!("/dev/payments/{key}")).await
     }
@@ -47,6 +48,12 @@ impl DevClient {
     /// Every payment key of the merchant with `phone` and its platform status.
     pub async fn payments_of(&self, phone: &str) -> Result<Value, String> {
         self.get(&format!("/dev/payments?phone={phone}")).await
+    }
+
+    /// Every void and refund of the merchant with `phone`: key to `{ "payment_key", "kind",
+    /// "amount_fen" }` or `"tombstone"`.
+    pub async fn adjustments_of(&self, phone: &str) -> Result<Value, String> {
+        self.get(&format!("/dev/adjustments?phone={phone}")).await
     }
 
     async fn get(&self, path: &str) -> Result<Value, String> {

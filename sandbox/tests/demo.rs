@@ -4,7 +4,9 @@
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_runs_and_leaves_no_secret_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let report = starpos_sandbox::demo::run(Some(dir.path().to_path_buf())).await.expect("demo runs");
+    let report = starpos_sandbox::demo::run(Some(dir.path().to_path_buf()), Some(env!("CARGO_BIN_EXE_starpos").into()))
+        .await
+        .expect("demo runs");
     assert!(report.secrets.len() >= 9, "password, phone, three codes, card and ID numbers, the kept session's tokens");
     let log = std::fs::read_to_string(dir.path().join("logs/starpos.log")).expect("the client logged");
     assert!(log.contains("logged in"), "the log records what happened");

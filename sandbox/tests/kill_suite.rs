@@ -1,8 +1,10 @@
-//! The kill suite: an app process (`starpos sandbox sell`) makes a sale against the sandbox
-//! platform and a simulated reader on loopback, and is killed with SIGKILL at a random moment,
-//! under a random network fault and with a random test card. A new process then resolves what
-//! was left. After every run the phone's journal and the platform must agree: no sale charged
-//! twice, no approval lost, no limit reservation stranded.
+//! The kill suite: an app process (`starpos sandbox sell`) makes a sale (or voids or refunds an
+//! earlier one) against the sandbox platform and a simulated reader on loopback, and is killed
+//! with SIGKILL at a random moment, under a random network fault and with a random test card.
+//! A new process then resolves what was left. After every run the phone's journal and the
+//! platform must agree: no sale charged twice, no approval lost, no void or refund applied
+//! without the phone knowing (or counted without the platform), no limit reservation stranded.
+//! Halfway the platform's clock moves a day on, so earlier sales become refundable.
 //!
 //! `STARPOS_KILL_RUNS` sets the number of runs (default 200; `cargo xtask kill-suite N` runs
 //! more); `STARPOS_KILL_SEED` replays a run sequence (the seed is printed).
@@ -50,8 +52,24 @@ async fn set_up_merchant(url: &str, dev: &DevClient, data: &Path, store: &Path) 
 
 struct Journal {
     states: BTreeMap<String, (String, i64)>,
+    /// Adjustment key to (sale key, kind, amount, state).
+    adjustments: BTreeMap<String, (String, String, i64, String)>,
     reserved: i64,
     committed_fen: i64,
+}
+
+impl Journal {
+    fn voided(&self, sale: &str) -> bool {
+        self.adjustments.values().any(|(s, kind, _, state)| s == sale && kind == "void" && state == "done")
+    }
+
+    fn refunded(&self, sale: &str) -> i64 {
+        self.adjustments
+            .values()
+            .filter(|(s, kind, _, state)| s == sale && kind == "refund" && state == "done")
+            .map(|a| a.2)
+            .sum()
+    }
 }
 
 fn read_journal(data: &Path) -> Journal {
@@ -73,11 +91,21 @@ fn read_journal(data: &Path) -> Journal {
             r.get(0)
         })
         .unwrap();
-    Journal { states, reserved, committed_fen }
+    let mut q = db.prepare("SELECT key, payment_key, kind, amount_fen, state FROM adjustments").unwrap();
+    let adjustments = q
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))
+        .unwrap()
+        .collect::<Result<BTreeMap<_, _>, _>>()
+        .unwrap();
+    Journal { states, adjustments, reserved, committed_fen }
 }
 
 /// The rules, checked after every run. Returns a description of the first broken one.
-fn check(journal: &Journal, platform: &serde_json::Map<String, Value>) -> Result<(), String> {
+fn check(
+    journal: &Journal,
+    platform: &serde_json::Map<String, Value>,
+    adjustments: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
     if journal.reserved != 0 {
         return Err(format!("{} limit reservations stranded", journal.reserved));
     }
@@ -85,6 +113,7 @@ fn check(journal: &Journal, platform: &serde_json::Map<String, Value>) -> Result
     for (key, (state, amount)) in &journal.states {
         let on_platform = platform.get(key).and_then(Value::as_str);
         let agree = match state.as_str() {
+            "completed" if journal.voided(key) => on_platform == Some("voided"),
             "completed" => on_platform == Some("approved"),
             "declined" => on_platform == Some("declined"),
             "reversed" => on_platform == Some("reversed"),
@@ -95,8 +124,27 @@ fn check(journal: &Journal, platform: &serde_json::Map<String, Value>) -> Result
         if !agree {
             return Err(format!("{key}: journal says {state}, platform says {on_platform:?}"));
         }
-        if state == "completed" {
+        if state == "completed" && !journal.voided(key) {
             completed_fen += amount;
+        }
+    }
+    // Voids and refunds: the phone counts exactly what the platform applied.
+    for (key, (sale, kind, amount, state)) in &journal.adjustments {
+        let on_platform = adjustments.get(key);
+        let applied = on_platform.is_some_and(|v| v["kind"] == kind.as_str() && v["payment_key"] == sale.as_str());
+        match state.as_str() {
+            "done" if !applied => return Err(format!("{kind} {key} done on the phone, not on the platform")),
+            "failed" if applied => return Err(format!("{kind} {key} failed on the phone, applied on the platform")),
+            "done" | "failed" => {}
+            other => return Err(format!("{kind} {key} left {other} after recovery")),
+        }
+        if applied && on_platform.and_then(|v| v["amount_fen"].as_i64()) != Some(*amount) {
+            return Err(format!("{kind} {key}: amounts differ"));
+        }
+    }
+    for (key, v) in adjustments {
+        if v != "tombstone" && !journal.adjustments.contains_key(key) {
+            return Err(format!("the platform applied {key} ({v}) that the phone never journalled"));
         }
     }
     for (key, status) in platform {
@@ -244,8 +292,35 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         dev.set_faults(fault).await.unwrap();
         let amount = 100 + rng.below(2_900) as i64;
         let kill_after = Duration::from_millis(rng.below(300));
+        if run == runs / 2 {
+            // A day later: the first half's sales are settled and can be refunded.
+            dev.advance_clock(86_400).await.unwrap();
+        }
 
-        let mut child = app(false, amount).spawn().unwrap();
+        // Most runs sell; some void or refund an earlier sale that still has money on it.
+        let journal = read_journal(&data);
+        let candidates: Vec<(&String, i64)> = journal
+            .states
+            .iter()
+            .filter(|(key, (state, _))| state == "completed" && !journal.voided(key))
+            .map(|(key, (_, amount))| (key, amount - journal.refunded(key)))
+            .filter(|(_, remaining)| *remaining > 0)
+            .collect();
+        let action = match rng.below(10) {
+            0 | 1 if !candidates.is_empty() => "void",
+            2 | 3 if !candidates.is_empty() => "refund",
+            _ => "sale",
+        };
+        let mut command = app(false, amount);
+        if action != "sale" {
+            let (sale, remaining) = candidates[rng.below(candidates.len() as u64) as usize];
+            let refund = 1 + rng.below(remaining as u64) as i64;
+            command = app(false, refund);
+            command.args([format!("--{action}"), sale.clone(), "--password".into(), PASSWORD.into()]);
+        }
+        *tally.entry(action).or_default() += 1;
+
+        let mut child = command.spawn().unwrap();
         let deadline = Instant::now() + kill_after;
         let killed = loop {
             if child.try_wait().unwrap().is_some() {
@@ -272,18 +347,22 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
                 String::from_utf8_lossy(&out.stdout)
             );
             let journal = read_journal(&data);
-            if journal.states.values().all(|(s, _)| !matches!(s.as_str(), "sending" | "approved" | "reversal_pending"))
-            {
+            let sales_final = journal
+                .states
+                .values()
+                .all(|(s, _)| !matches!(s.as_str(), "sending" | "approved" | "reversal_pending"));
+            if sales_final && journal.adjustments.values().all(|a| a.3 != "sending") {
                 resolved = true;
                 break;
             }
         }
         assert!(resolved, "run {run}: unfinished payments after three restarts");
         let platform = dev.payments_of(&phone).await.unwrap();
+        let adjustments = dev.adjustments_of(&phone).await.unwrap();
         let journal = read_journal(&data);
-        if let Err(broken) = check(&journal, platform.as_object().unwrap()) {
+        if let Err(broken) = check(&journal, platform.as_object().unwrap(), adjustments.as_object().unwrap()) {
             panic!(
-                "run {run} (seed {seed}, card {}, fault {fault_name}, kill after {kill_after:?}): {broken}",
+                "run {run} (seed {seed}, {action}, card {}, fault {fault_name}, kill after {kill_after:?}): {broken}",
                 card.name
             );
         }
@@ -316,5 +395,13 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         "too few kills to mean anything"
     );
     assert!(by_state.get("completed").copied().unwrap_or(0) > 0, "some sales must have gone through");
+    let mut adjusted: BTreeMap<String, u32> = BTreeMap::new();
+    for (_, kind, _, state) in journal.adjustments.values() {
+        *adjusted.entry(format!("{kind} {state}")).or_default() += 1;
+    }
+    println!("kill suite: adjustments {adjusted:?}");
+    if runs >= 100 {
+        assert!(adjusted.contains_key("void done") && adjusted.contains_key("refund done"), "voids and refunds ran");
+    }
     assert!(journal.states.len() as u64 <= runs, "never more than one payment per run");
 }

@@ -85,3 +85,68 @@ def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, si
             await reader.disconnect()
 
     asyncio.run(flow())
+
+
+class Here(starpos.LocationProvider):
+    """Changsha, Hunan, as the phone's GPS would report it."""
+
+    def current_location(self):
+        return starpos.Location(latitude=28.228209, longitude=112.938814, accuracy_m=20.0)
+
+
+class CancelAt(starpos.SaleListener):
+    """Presses "cancel" when the sale reaches `at`."""
+
+    def __init__(self, client, at):
+        self.client, self.at, self.answer = client, at, None
+
+    def on_step(self, step):
+        if step == self.at and self.answer is None:
+            self.answer = self.client.cancel_sale()
+
+
+def test_signature_location_and_cancel(make_client, dev, new_phone, sim_reader):
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone)
+        reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
+        await reader.connect(SERIAL, sim_reader["identity"])
+        try:
+            c.set_location_provider(Here())
+            sale = await c.start_sale(reader, 3_000, None, Steps())
+            assert sale.location == starpos.Location(latitude=28.228209, longitude=112.938814, accuracy_m=20.0)
+            assert sale.signature == starpos.SignatureState.NOT_SIGNED
+
+            points = [starpos.SignaturePoint(x=10 + 3 * i, y=100 + (i % 40), t_ms=8 * i) for i in range(200)]
+            drawn = starpos.Signature(width=800, height=300, strokes=[starpos.SignatureStroke(points=points)])
+            c.sign_sale(sale.id, drawn)
+            png = c.receipt(sale.id, False).signature_png
+            assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == c.signature_png(sale.id)
+            assert "[电子签名 E-SIGNED]" in c.receipt_text(sale.id, False)
+            for _ in range(100):
+                if c.sale(sale.id).signature == starpos.SignatureState.UPLOADED:
+                    break
+                await asyncio.sleep(0.05)
+            on_platform = dev.payment(sale.id)
+            assert c.sale(sale.id).signature == starpos.SignatureState.UPLOADED
+            assert 0 < on_platform["signature_bytes"] < len(png)
+            assert on_platform["location"] == {"latitude_e6": 28_228_209, "longitude_e6": 112_938_814, "accuracy_m": 20}
+            with pytest.raises(starpos.StarPosError.InvalidInput):
+                c.sign_sale(sale.id, drawn)
+
+            assert c.cancel_sale() is False, "nothing to cancel"
+            before = c.remaining_today().daily_total_remaining_fen
+            for at in (starpos.SaleStep.WAITING_FOR_CARD, starpos.SaleStep.WAITING_FOR_PIN):
+                press = CancelAt(c, at)
+                with pytest.raises(starpos.StarPosError.SaleCancelled):
+                    await c.start_sale(reader, 4_000, None, press)
+                assert press.answer is True
+            late = CancelAt(c, starpos.SaleStep.AUTHORIZING)
+            approved = await c.start_sale(reader, 4_000, None, late)
+            assert late.answer is False and isinstance(approved.status, starpos.SaleStatus.APPROVED)
+            assert [s.id for s in c.recent_sales(10)] == [approved.id, sale.id], "cancelled sales left nothing"
+            assert c.remaining_today().daily_total_remaining_fen == before - 4_000
+        finally:
+            await reader.disconnect()
+
+    asyncio.run(flow())

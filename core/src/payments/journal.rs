@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 
 use crate::error::InternalError;
 use crate::limits::{self, Reservation};
-use crate::platform::wire::PaymentWire;
+use crate::platform::wire::{LocationWire, PaymentWire};
 use crate::storage::Db;
 
 /// Where a journalled payment stands.
@@ -83,11 +83,55 @@ pub struct Entry {
     /// The card's final Terminal Verification Results and Transaction Status Information (hex).
     pub tvr: Option<String>,
     pub tsi: Option<String>,
+    /// The sealed card details ([`CardDetails`]); the payments component opens them into
+    /// `masked_pan` and `location`.
+    pub sealed: Option<Vec<u8>>,
+    pub last4: Option<String>,
+    pub location: Option<LocationWire>,
+}
+
+/// What is sealed in a journal row: the masked card number and where the sale happened.
+/// Layout: version 1, PAN length, PAN, then optionally latitude, longitude (i32 micro-degrees)
+/// and accuracy (u32 metres), big-endian.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardDetails {
+    pub masked_pan: String,
+    pub location: Option<LocationWire>,
+}
+
+impl CardDetails {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let pan = &self.masked_pan.as_bytes()[..self.masked_pan.len().min(255)];
+        let mut out = vec![1, pan.len() as u8];
+        out.extend_from_slice(pan);
+        if let Some(l) = self.location {
+            out.extend_from_slice(&l.latitude_e6.to_be_bytes());
+            out.extend_from_slice(&l.longitude_e6.to_be_bytes());
+            out.extend_from_slice(&l.accuracy_m.to_be_bytes());
+        }
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<CardDetails> {
+        let (&[1, n], rest) = b.split_first_chunk::<2>()? else { return None };
+        let pan = String::from_utf8(rest.get(..n as usize)?.to_vec()).ok()?;
+        let location = match &rest[n as usize..] {
+            [] => None,
+            l if l.len() == 12 => Some(LocationWire {
+                latitude_e6: i32::from_be_bytes(l[0..4].try_into().ok()?),
+                longitude_e6: i32::from_be_bytes(l[4..8].try_into().ok()?),
+                accuracy_m: u32::from_be_bytes(l[8..12].try_into().ok()?),
+            }),
+            _ => return None,
+        };
+        Some(CardDetails { masked_pan: pan, location })
+    }
 }
 
 const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
     reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,
-    voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at, tvr, tsi";
+    voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at, tvr, tsi,
+    sealed, last4";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let state: String = r.get(2)?;
@@ -119,6 +163,9 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
         created_at: r.get(24)?,
         tvr: r.get(25)?,
         tsi: r.get(26)?,
+        sealed: r.get(27)?,
+        last4: r.get(28)?,
+        location: None,
     })
 }
 
@@ -129,7 +176,9 @@ pub struct NewSale<'a> {
     pub amount_fen: i64,
     pub note: Option<&'a str>,
     pub entry_mode: &'a str,
-    pub masked_pan: &'a str,
+    /// [`CardDetails`] sealed under the journal key with this row's key.
+    pub sealed: &'a [u8],
+    pub last4: &'a str,
     pub app_label: &'a str,
     pub aid: &'a str,
     pub business_day: &'a str,
@@ -143,16 +192,17 @@ pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
     db.write(|tx| {
         let reservation = limits::reserve_in(tx, s.merchant_id, s.business_day, s.amount_fen, s.card_key, s.now)?;
         tx.execute(
-            "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, note, entry_mode, masked_pan, app_label,
-                 aid, reservation_id, business_day, created_at, updated_at)
-             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, note, entry_mode, masked_pan, sealed,
+                 last4, app_label, aid, reservation_id, business_day, created_at, updated_at)
+             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
             rusqlite::params![
                 s.key,
                 s.merchant_id,
                 s.amount_fen,
                 s.note,
                 s.entry_mode,
-                s.masked_pan,
+                s.sealed,
+                s.last4,
                 s.app_label,
                 s.aid,
                 reservation.id,
@@ -376,5 +426,130 @@ pub fn adjusted(db: &Db, payment_key: &str) -> Result<(bool, i64), InternalError
             [payment_key],
             |r| Ok((r.get::<_, i64>(0)? == 1, r.get(1)?)),
         )?)
+    })
+}
+
+/// Rows written before sealing existed (schema < 10): their clear masked numbers, to seal.
+pub fn unsealed(db: &Db) -> Result<Vec<(String, String)>, InternalError> {
+    db.with(|c| {
+        let mut q = c.prepare("SELECT key, masked_pan FROM payments WHERE sealed IS NULL AND masked_pan <> ''")?;
+        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+}
+
+/// Replaces clear masked numbers with sealed details, all in one commit.
+pub fn seal_rows(db: &Db, sealed: &[(String, Vec<u8>)]) -> Result<(), InternalError> {
+    db.write(|tx| {
+        for (key, blob) in sealed {
+            tx.execute("UPDATE payments SET sealed = ?1, masked_pan = '' WHERE key = ?2", (blob, key))?;
+        }
+        Ok(())
+    })
+}
+
+/// Adjustments still waiting for an answer: (key, sale key).
+pub fn unfinished_adjustments(db: &Db, merchant_id: &str) -> Result<Vec<(String, String)>, InternalError> {
+    db.with(|c| {
+        let mut q = c.prepare(
+            "SELECT a.key, a.payment_key FROM adjustments a JOIN payments p ON p.key = a.payment_key
+             WHERE p.merchant_id = ?1 AND a.state = 'sending' ORDER BY a.created_at",
+        )?;
+        let rows = q.query_map([merchant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+}
+
+/// Where a sale's signature stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureState {
+    NotSigned,
+    /// Kept on the phone, waiting to reach the platform.
+    Queued,
+    Uploaded,
+    /// The platform will not take it (the reason is logged); the receipt still shows it.
+    Refused,
+}
+
+/// Commit: the signature's sealed strokes, queued for upload. Refused if the sale is signed.
+pub fn add_signature(db: &Db, key: &str, sealed: &[u8], now: i64) -> Result<bool, InternalError> {
+    db.write(|tx| {
+        let added = tx.execute(
+            "INSERT INTO signatures (payment_key, strokes, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (payment_key) DO NOTHING",
+            (key, sealed, now),
+        )?;
+        Ok(added == 1)
+    })
+}
+
+/// The sale's sealed strokes and where their upload stands.
+pub fn signature(db: &Db, key: &str) -> Result<(Option<Vec<u8>>, SignatureState), InternalError> {
+    db.with(|c| {
+        let row: Option<(Vec<u8>, Option<i64>, Option<String>)> = c
+            .query_row("SELECT strokes, uploaded_at, refused FROM signatures WHERE payment_key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(match row {
+            None => (None, SignatureState::NotSigned),
+            Some((s, Some(_), _)) => (Some(s), SignatureState::Uploaded),
+            Some((s, None, Some(_))) => (Some(s), SignatureState::Refused),
+            Some((s, None, None)) => (Some(s), SignatureState::Queued),
+        })
+    })
+}
+
+/// Signatures waiting for upload (all, or with `due_by` those due by then): (sale key,
+/// sealed strokes, attempts so far).
+pub fn signatures_to_upload(
+    db: &Db,
+    merchant_id: &str,
+    due_by: Option<i64>,
+) -> Result<Vec<(String, Vec<u8>, i64)>, InternalError> {
+    db.with(|c| {
+        let mut q = c.prepare(
+            "SELECT s.payment_key, s.strokes, s.attempts FROM signatures s JOIN payments p ON p.key = s.payment_key
+             WHERE p.merchant_id = ?1 AND s.uploaded_at IS NULL AND s.refused IS NULL
+               AND (?2 IS NULL OR COALESCE(s.next_attempt_at, 0) <= ?2)
+             ORDER BY s.created_at",
+        )?;
+        let rows = q.query_map((merchant_id, due_by), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+}
+
+/// When the next queued signature is due, if any is queued.
+pub fn next_signature_due(db: &Db, merchant_id: &str) -> Result<Option<i64>, InternalError> {
+    db.with(|c| {
+        Ok(c.query_row(
+            "SELECT MIN(COALESCE(s.next_attempt_at, 0)) FROM signatures s JOIN payments p ON p.key = s.payment_key
+             WHERE p.merchant_id = ?1 AND s.uploaded_at IS NULL AND s.refused IS NULL",
+            [merchant_id],
+            |r| r.get(0),
+        )?)
+    })
+}
+
+/// Records an upload attempt: done, refused for good (with the reason), or to retry at `next`.
+pub fn signature_attempt(
+    db: &Db,
+    key: &str,
+    outcome: Result<(), Option<&str>>,
+    now: i64,
+    next: i64,
+) -> Result<(), InternalError> {
+    db.write(|tx| {
+        match outcome {
+            Ok(()) => tx.execute("UPDATE signatures SET uploaded_at = ?1 WHERE payment_key = ?2", (now, key))?,
+            Err(Some(reason)) => {
+                tx.execute("UPDATE signatures SET refused = ?1 WHERE payment_key = ?2", (reason, key))?
+            }
+            Err(None) => tx.execute(
+                "UPDATE signatures SET attempts = attempts + 1, next_attempt_at = ?1 WHERE payment_key = ?2",
+                (next, key),
+            )?,
+        };
+        Ok(())
     })
 }

@@ -15,23 +15,32 @@
 
 pub mod journal;
 pub mod receipt;
+pub mod signature;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Method;
 
 use crate::account::Accounts;
-use crate::error::{Error, InternalError};
+use crate::error::Error;
 use crate::limits::{business_day, LimitBook, LimitKind};
-use crate::platform::wire::{AdjustmentRequest, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse};
+use crate::location::Location;
+use crate::platform::wire::{
+    AdjustmentRequest, AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse,
+    SignatureUpload,
+};
 use crate::reader::card::{CardRead, EntryMode, EntryModes};
 use crate::reader::connection::ReaderError;
 use crate::reader::controller::CardReader;
 use crate::reader::tlv;
 use crate::secure_store::SecureStore;
+use crate::storage::sealed::{key_in_store, Sealer};
 use crate::storage::Db;
-use journal::{Entry, State};
+pub use journal::SignatureState;
+use journal::{CardDetails, Entry, State};
+use signature::Signature;
 
 /// How long the customer has to present a card, and to enter the PIN.
 const CARD_TIMEOUT_SECS: u8 = 60;
@@ -41,6 +50,8 @@ const QUICK_REVERSAL_DELAYS_MS: [u64; 3] = [0, 500, 1_500];
 const RETRY_FIRST_SECS: i64 = 5;
 const RETRY_MAX_SECS: i64 = 300;
 const CARD_HASH_KEY: &str = "starpos.card_hash_key.v1";
+/// The key sealing card details and signatures in the journal (storage/sealed.rs).
+const JOURNAL_KEY: &str = "starpos.journal_key.v1";
 
 /// Where a sale is, for the app to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +128,7 @@ pub enum Adjust {
 }
 
 /// A sale as the app sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sale {
     pub id: String,
     pub status: SaleStatus,
@@ -141,6 +152,9 @@ pub struct Sale {
     pub tsi: Option<String>,
     /// Refunded so far.
     pub refunded_fen: i64,
+    /// Where the sale happened, when the app knew.
+    pub location: Option<Location>,
+    pub signature: SignatureState,
 }
 
 impl From<Entry> for Sale {
@@ -179,6 +193,8 @@ impl From<Entry> for Sale {
             tvr: e.tvr,
             tsi: e.tsi,
             refunded_fen: 0,
+            location: e.location.as_ref().map(Location::from_wire),
+            signature: SignatureState::NotSigned,
         }
     }
 }
@@ -186,6 +202,70 @@ impl From<Entry> for Sale {
 pub(crate) struct Payments {
     db: Arc<Db>,
     store: Arc<dyn SecureStore>,
+    /// Read from secure storage once (a Keystore call is slow), under a lock so that two
+    /// first sales cannot make two different keys.
+    keys: Mutex<Option<Arc<Keys>>>,
+    /// Journal keys this process is working on right now: recovery leaves them alone (it is
+    /// for what a stopped app left behind, not for a sale still in progress).
+    in_flight: Mutex<HashSet<String>>,
+    /// Sales that can still be cancelled.
+    controls: Mutex<Vec<Arc<SaleControl>>>,
+}
+
+struct Keys {
+    card_hash: ring::hmac::Key,
+    sealer: Sealer,
+}
+
+/// Lets the merchant cancel a sale until its authorisation is sent.
+struct SaleControl {
+    cancelled: tokio::sync::watch::Sender<bool>,
+    sent: Mutex<bool>,
+}
+
+impl SaleControl {
+    /// False when it is too late: the authorisation is on its way.
+    fn cancel(&self) -> bool {
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        if *sent {
+            return false;
+        }
+        self.cancelled.send_replace(true);
+        true
+    }
+
+    /// The point of no return: false if the sale was cancelled before it.
+    fn mark_sent(&self) -> bool {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        if *self.cancelled.borrow() {
+            return false;
+        }
+        *sent = true;
+        true
+    }
+
+    async fn cancelled(&self) {
+        let mut rx = self.cancelled.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+}
+
+/// Removes a key from the in-flight set (and a sale's control) however the sale ends.
+struct InFlight<'a> {
+    payments: &'a Payments,
+    key: Option<String>,
+    control: Option<Arc<SaleControl>>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = &self.key {
+            self.payments.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        }
+        if let Some(c) = &self.control {
+            self.payments.controls.lock().unwrap_or_else(|p| p.into_inner()).retain(|x| !Arc::ptr_eq(x, c));
+        }
+    }
 }
 
 fn reader_error(e: ReaderError) -> Error {
@@ -204,24 +284,88 @@ fn outcome_unknown(e: &Error) -> bool {
 
 impl Payments {
     pub fn new(db: Arc<Db>, store: Arc<dyn SecureStore>) -> Self {
-        Payments { db, store }
+        Payments {
+            db,
+            store,
+            keys: Mutex::new(None),
+            in_flight: Mutex::new(HashSet::new()),
+            controls: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn keys(&self) -> Result<Arc<Keys>, Error> {
+        let mut held = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = held.as_ref() {
+            return Ok(k.clone());
+        }
+        let card = key_in_store(self.store.as_ref(), CARD_HASH_KEY)?;
+        let journal = key_in_store(self.store.as_ref(), JOURNAL_KEY)?;
+        let keys = Arc::new(Keys {
+            card_hash: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &card),
+            sealer: Sealer::new(&journal),
+        });
+        *held = Some(keys.clone());
+        Ok(keys)
     }
 
     /// A keyed hash of the card for per-card counts. The phone never has the full number, so
     /// it hashes the masked one (first six, last four) under a key kept in secure storage: two
     /// cards of one merchant rarely share both ends, and the platform counts exactly.
     fn card_key(&self, masked_pan: &str) -> Result<String, Error> {
-        let key = match self.store.get(CARD_HASH_KEY).map_err(InternalError::from)? {
-            Some(k) if k.len() == 32 => k,
-            _ => {
-                let mut k = vec![0u8; 32];
-                crate::util::fill_random(&mut k);
-                self.store.put(CARD_HASH_KEY, &k).map_err(InternalError::from)?;
-                k
-            }
-        };
-        let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key), masked_pan.as_bytes());
+        let tag = ring::hmac::sign(&self.keys()?.card_hash, masked_pan.as_bytes());
         Ok(hex::encode(&tag.as_ref()[..16]))
+    }
+
+    /// Opens a row's sealed card details into the entry. A row that will not open (the key
+    /// was lost with a reinstall) shows only its last four digits.
+    fn opened(&self, mut e: Entry) -> Result<Entry, Error> {
+        if let Some(blob) = e.sealed.take() {
+            match self.keys()?.sealer.open(&e.key, &blob).and_then(|b| CardDetails::from_bytes(&b)) {
+                Some(d) => {
+                    e.masked_pan = d.masked_pan;
+                    e.location = d.location;
+                }
+                None => {
+                    tracing::warn!(sale = %e.key, "sealed card details do not open");
+                    e.masked_pan = format!("************{}", e.last4.as_deref().unwrap_or("????"));
+                }
+            }
+        }
+        Ok(e)
+    }
+
+    /// Seals the clear masked numbers of rows written before schema 10. Run at start-up.
+    pub fn seal_legacy_rows(&self) -> Result<usize, Error> {
+        let rows = journal::unsealed(&self.db)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let keys = self.keys()?;
+        let sealed: Vec<(String, Vec<u8>)> = rows
+            .into_iter()
+            .map(|(key, pan)| {
+                let blob = keys.sealer.seal(&key, &CardDetails { masked_pan: pan, location: None }.to_bytes());
+                (key, blob)
+            })
+            .collect();
+        journal::seal_rows(&self.db, &sealed)?;
+        Ok(sealed.len())
+    }
+
+    /// Cancels the sales still waiting for a card or PIN; true if any was. A sale whose
+    /// authorisation is on its way cannot be cancelled (void it once approved).
+    pub fn cancel_sales(&self) -> bool {
+        let controls = self.controls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // Every control is told (no short-circuit): count those that took it.
+        controls.iter().filter(|c| c.cancel()).count() > 0
+    }
+
+    fn mark_in_flight(&self, key: &str) {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string());
+    }
+
+    fn is_in_flight(&self, key: &str) -> bool {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(key)
     }
 
     /// A sale of `amount_fen`: card and PIN on the reader, authorisation, chip completion.
@@ -231,8 +375,12 @@ impl Payments {
         reader: &CardReader,
         amount_fen: i64,
         note: Option<String>,
+        location: Option<Location>,
         listener: &dyn SaleListener,
     ) -> Result<Sale, Error> {
+        if let Some(l) = &location {
+            l.check()?;
+        }
         let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
         if !(1..=999_999_999_999).contains(&amount_fen) {
             return Err(Error::invalid("amount_fen", "from 1 to 999,999,999,999 fen"));
@@ -265,17 +413,37 @@ impl Payments {
             });
         }
 
+        let control =
+            Arc::new(SaleControl { cancelled: tokio::sync::watch::channel(false).0, sent: Mutex::new(false) });
+        self.controls.lock().unwrap_or_else(|p| p.into_inner()).push(control.clone());
+        let mut guard = InFlight { payments: self, key: None, control: Some(control.clone()) };
+
         listener.on_step(SaleStep::WaitingForCard);
-        let read =
-            reader.read_card(amount_fen as u64, EntryModes::ALL, CARD_TIMEOUT_SECS).await.map_err(reader_error)?;
+        let read = tokio::select! {
+            read = reader.read_card(amount_fen as u64, EntryModes::ALL, CARD_TIMEOUT_SECS) => read.map_err(reader_error)?,
+            _ = control.cancelled() => return Err(self.cancelled_on(reader).await),
+        };
         let pin = if read.pin_required {
             listener.on_step(SaleStep::WaitingForPin);
-            Some(reader.enter_pin(&read, CARD_TIMEOUT_SECS).await.map_err(reader_error)?)
+            tokio::select! {
+                pin = reader.enter_pin(&read, CARD_TIMEOUT_SECS) => Some(pin.map_err(reader_error)?),
+                _ = control.cancelled() => return Err(self.cancelled_on(reader).await),
+            }
         } else {
             None
         };
         let key = crate::util::random_hex(16);
+        let keys = self.keys()?;
         let card_key = self.card_key(&read.masked_pan)?;
+        let wire_location = location.map(Location::to_wire);
+        let details = CardDetails { masked_pan: read.masked_pan.clone(), location: wire_location };
+        let sealed = keys.sealer.seal(&key, &details.to_bytes());
+        let last4 = &read.masked_pan[read.masked_pan.len().saturating_sub(4)..];
+        if !control.mark_sent() {
+            return Err(self.cancelled_on(reader).await);
+        }
+        self.mark_in_flight(&key);
+        guard.key = Some(key.clone());
         let now = accounts.platform_now();
         let begun = journal::begin(
             &self.db,
@@ -285,7 +453,8 @@ impl Payments {
                 amount_fen,
                 note: note.as_deref(),
                 entry_mode: read.entry_mode.as_str(),
-                masked_pan: &read.masked_pan,
+                sealed: &sealed,
+                last4,
                 app_label: &read.app_label,
                 aid: &read.aid,
                 business_day: &day,
@@ -310,6 +479,7 @@ impl Payments {
             pin_block: pin.as_ref().map(|p| hex::encode(p.pin_block)),
             field55: hex::encode(&read.field55),
             note,
+            location: wire_location,
         };
         let answer: Result<PaymentWire, Error> =
             accounts.signed(Method::POST, "v1/payments/authorize", Some(&request), true).await;
@@ -329,6 +499,14 @@ impl Payments {
             }
         }
         self.sale_of(&key)
+    }
+
+    /// Lets the card go after the merchant cancelled.
+    async fn cancelled_on(&self, reader: &CardReader) -> Error {
+        if let Err(e) = reader.cancel().await {
+            tracing::info!(error = %e, "the reader did not take the cancel");
+        }
+        Error::SaleCancelled
     }
 
     async fn answered(
@@ -422,9 +600,14 @@ impl Payments {
         let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
         let mut settled = Vec::new();
         for entry in journal::unfinished(&self.db, &merchant_id)? {
+            if self.is_in_flight(&entry.key) {
+                continue;
+            }
             let now = accounts.platform_now();
             let done = match entry.state {
-                State::Sending => self.resolve_sent(accounts, &entry).await?,
+                State::Sending if !only_due || entry.next_attempt_at.is_none_or(|t| t <= now) => {
+                    self.resolve_sent(accounts, &entry).await?
+                }
                 State::Approved => {
                     journal::reversal_pending(&self.db, &entry.key, "card_not_confirmed", now)?;
                     self.attempt_due(accounts, &entry.key, "card_not_confirmed", entry.attempts).await?
@@ -439,7 +622,27 @@ impl Payments {
                 settled.push(self.sale_of(&entry.key)?);
             }
         }
+        for (key, sale_key) in journal::unfinished_adjustments(&self.db, &merchant_id)? {
+            if !self.is_in_flight(&key) && self.settle_adjustment(accounts, &key).await? {
+                settled.push(self.sale_of(&sale_key)?);
+            }
+        }
         Ok(settled)
+    }
+
+    /// An adjustment a stopped app left without an answer: the platform says whether it has
+    /// it (it stands) or not (it will now never apply that key; the merchant may start again).
+    async fn settle_adjustment(&self, accounts: &Accounts, key: &str) -> Result<bool, Error> {
+        let path = format!("v1/adjustments/{key}/settle");
+        match accounts.signed::<(), AdjustmentSettled>(Method::POST, &path, None, true).await {
+            Ok(AdjustmentSettled { found: true }) => journal::adjustment_done(&self.db, key, accounts.platform_now())?,
+            Ok(AdjustmentSettled { found: false }) => {
+                journal::adjustment_failed(&self.db, key, accounts.platform_now())?
+            }
+            Err(e) if outcome_unknown(&e) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        Ok(true)
     }
 
     async fn attempt_due(&self, accounts: &Accounts, key: &str, reason: &str, attempts: i64) -> Result<bool, Error> {
@@ -472,7 +675,12 @@ impl Payments {
                 journal::reversal_pending(&self.db, &entry.key, "recovery", now)?;
                 self.attempt_due(accounts, &entry.key, "recovery", 0).await
             }
-            Err(e) if outcome_unknown(&e) => Ok(false),
+            Err(e) if outcome_unknown(&e) => {
+                // Ask again later, with the same back-off as reversals.
+                let backoff = (RETRY_FIRST_SECS << entry.attempts.clamp(0, 16)).min(RETRY_MAX_SECS);
+                journal::reversal_retry(&self.db, &entry.key, now + backoff)?;
+                Ok(false)
+            }
             Err(e) => Err(e),
         }
     }
@@ -485,8 +693,10 @@ impl Payments {
 
     fn with_adjustments(&self, entry: Entry) -> Result<Sale, Error> {
         let (voided, refunded_fen) = journal::adjusted(&self.db, &entry.key)?;
-        let mut sale = Sale::from(entry);
+        let signature = journal::signature(&self.db, &entry.key)?.1;
+        let mut sale = Sale::from(self.opened(entry)?);
         sale.refunded_fen = refunded_fen;
+        sale.signature = signature;
         if voided && sale.status == SaleStatus::Approved {
             sale.status = SaleStatus::Voided;
         }
@@ -522,6 +732,8 @@ impl Payments {
             Adjust::Refund { amount_fen } => ("refund", amount_fen),
         };
         let key = journal::begin_adjustment(&self.db, sale_id, kind, amount, accounts.platform_now())?;
+        self.mark_in_flight(&key);
+        let _guard = InFlight { payments: self, key: Some(key.clone()), control: None };
         let body = AdjustmentRequest {
             adjustment_key: key.clone(),
             amount_fen: (kind == "refund").then_some(amount),
@@ -539,8 +751,131 @@ impl Payments {
         self.sale_of(sale_id)
     }
 
-    /// When the earliest unfinished entry is next due (platform time), if any is unfinished.
+    /// When the earliest unfinished entry or queued signature is next due (platform time), if
+    /// any is waiting. Entries this process is working on are not waiting.
     pub fn next_due(&self, merchant_id: &str) -> Result<Option<i64>, Error> {
-        Ok(journal::unfinished(&self.db, merchant_id)?.iter().map(|e| e.next_attempt_at.unwrap_or(0)).min())
+        let entries = journal::unfinished(&self.db, merchant_id)?
+            .into_iter()
+            .filter(|e| !self.is_in_flight(&e.key))
+            .map(|e| e.next_attempt_at.unwrap_or(0))
+            .min();
+        let signatures = journal::next_signature_due(&self.db, merchant_id)?;
+        Ok(entries.into_iter().chain(signatures).min())
+    }
+
+    /// Keeps the customer's signature on an approved sale (one commit) and queues its upload.
+    pub fn sign(&self, sale_id: &str, signature: &Signature, now: i64) -> Result<Sale, Error> {
+        signature.check()?;
+        let sale = self.sale_of(sale_id)?;
+        if !matches!(sale.status, SaleStatus::Approved | SaleStatus::Voided) {
+            return Err(Error::invalid("sale_id", "only an approved sale is signed"));
+        }
+        let sealed = self.keys()?.sealer.seal(sale_id, &signature.encode());
+        if !journal::add_signature(&self.db, sale_id, &sealed, now)? {
+            return Err(Error::invalid("sale_id", "the sale is already signed"));
+        }
+        self.sale_of(sale_id)
+    }
+
+    /// The sale's signature as drawn, if it was signed.
+    pub fn signature_of(&self, sale_id: &str) -> Result<Option<Signature>, Error> {
+        let Some(sealed) = journal::signature(&self.db, sale_id)?.0 else { return Ok(None) };
+        let bytes = self.keys()?.sealer.open(sale_id, &sealed).ok_or_else(|| {
+            Error::invalid("sale_id", "the stored signature does not open on this phone (its key is gone)")
+        })?;
+        Signature::decode(&bytes).map(Some)
+    }
+
+    /// Uploads queued signatures (all, or with `only_due` those whose back-off has passed);
+    /// returns how many reached the platform.
+    pub async fn upload_signatures(&self, accounts: &Accounts, only_due: bool) -> Result<usize, Error> {
+        let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
+        let due_by = only_due.then(|| accounts.platform_now());
+        let mut uploaded = 0;
+        for (key, sealed, attempts) in journal::signatures_to_upload(&self.db, &merchant_id, due_by)? {
+            let Some(strokes) = self.keys()?.sealer.open(&key, &sealed) else {
+                journal::signature_attempt(&self.db, &key, Err(Some("does not open on this phone")), 0, 0)?;
+                continue;
+            };
+            use base64::Engine as _;
+            let body = SignatureUpload { strokes: base64::engine::general_purpose::STANDARD.encode(strokes) };
+            let path = format!("v1/payments/{key}/signature");
+            let now = accounts.platform_now();
+            let outcome = match accounts.signed::<_, serde_json::Value>(Method::POST, &path, Some(&body), true).await {
+                Ok(_) => {
+                    uploaded += 1;
+                    Ok(())
+                }
+                Err(e) if outcome_unknown(&e) => Err(None),
+                Err(e) => {
+                    tracing::warn!(sale = %key, error = %e, "the platform refused a signature");
+                    Err(Some(e.to_string()))
+                }
+            };
+            let backoff = (RETRY_FIRST_SECS << attempts.clamp(0, 16)).min(RETRY_MAX_SECS);
+            journal::signature_attempt(
+                &self.db,
+                &key,
+                outcome.as_ref().map(|_| ()).map_err(Option::as_deref),
+                now,
+                now + backoff,
+            )?;
+        }
+        Ok(uploaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secure_store::InMemorySecureStore;
+
+    #[test]
+    fn rows_from_before_sealing_are_sealed_at_start_up_and_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        // A row as schema 9 wrote it: the masked number in clear.
+        db.with(|c| {
+            c.execute(
+                "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, entry_mode, masked_pan, app_label,
+                     aid, business_day, created_at, updated_at)
+                 VALUES ('k1', 'M1', 'sale', 'completed', 100, 'insert', '621700******0015', 'APP', 'A0', '2026-11-28', 0, 0)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let payments = Payments::new(db.clone(), Arc::new(InMemorySecureStore::new()));
+        assert_eq!(payments.seal_legacy_rows().unwrap(), 1);
+        assert_eq!(payments.seal_legacy_rows().unwrap(), 0, "once");
+        let (clear, sealed): (String, Option<Vec<u8>>) = db
+            .with(|c| {
+                Ok(c.query_row("SELECT masked_pan, sealed FROM payments WHERE key = 'k1'", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?)
+            })
+            .unwrap();
+        assert_eq!(clear, "");
+        assert!(!sealed.unwrap().windows(4).any(|w| w == b"0015"));
+        assert_eq!(payments.sale_of("k1").unwrap().masked_pan, "621700******0015");
+    }
+
+    #[test]
+    fn card_details_round_trip_and_refuse_garbage() {
+        let with = CardDetails {
+            masked_pan: "621700******0015".into(),
+            location: Some(crate::platform::wire::LocationWire {
+                latitude_e6: -33_868_820,
+                longitude_e6: 151_209_290,
+                accuracy_m: 7,
+            }),
+        };
+        let without = CardDetails { location: None, ..with.clone() };
+        for d in [with, without] {
+            assert_eq!(CardDetails::from_bytes(&d.to_bytes()), Some(d));
+        }
+        for bad in [&[][..], &[2, 0], &[1, 5, b'1'], &[1, 0, 1, 2, 3]] {
+            assert_eq!(CardDetails::from_bytes(bad), None);
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! sharing, and ESC/POS bytes in GB18030 for a Bluetooth receipt printer, with a QR code for the
 //! e-receipt. Reprinting builds the same receipt again from the journal, marked as a reprint.
 
+use super::signature::Bitmap;
 use super::Sale;
 
 /// Characters per line on a 58 mm printer (a Chinese character takes two).
@@ -33,6 +34,8 @@ pub struct Receipt {
     pub tvr: String,
     pub tsi: String,
     pub e_receipt_url: String,
+    /// The customer's signature, printed above the acknowledgement; `None` when not signed.
+    pub signature: Option<Bitmap>,
     pub reprint: bool,
 }
 
@@ -65,6 +68,7 @@ impl Receipt {
         merchant_number: &str,
         terminal_id: &str,
         platform_url: &str,
+        signature: Option<Bitmap>,
         reprint: bool,
     ) -> Receipt {
         let entry_mode = match sale.entry_mode.as_str() {
@@ -94,6 +98,7 @@ impl Receipt {
             tvr: sale.tvr.clone().unwrap_or_default(),
             tsi: sale.tsi.clone().unwrap_or_default(),
             e_receipt_url: format!("{}/r/{}", platform_url.trim_end_matches('/'), sale.id),
+            signature,
             reprint,
         }
     }
@@ -133,9 +138,11 @@ impl Receipt {
         ["签购单 POS SLIP".into(), if self.reprint { "重打印 REPRINT".into() } else { "商户存根 MERCHANT COPY".into() }]
     }
 
-    fn footer() -> [&'static str; 4] {
-        ["持卡人签名 CARDHOLDER SIGNATURE", "", "本人确认以上交易", "I ACKNOWLEDGE THE ABOVE"]
+    fn footer() -> [&'static str; 2] {
+        ["本人确认以上交易", "I ACKNOWLEDGE THE ABOVE"]
     }
+
+    const SIGNATURE_TITLE: &'static str = "持卡人签名 CARDHOLDER SIGNATURE";
 
     /// Plain text for the screen or for sharing.
     pub fn to_text(&self) -> String {
@@ -153,6 +160,11 @@ impl Receipt {
         }
         out.push_str(&rule);
         out.push('\n');
+        out.push_str(Self::SIGNATURE_TITLE);
+        out.push('\n');
+        // Text cannot show the drawing: say whether there is one (the image is in the
+        // e-receipt and on the printed slip).
+        out.push_str(if self.signature.is_some() { "[电子签名 E-SIGNED]\n" } else { "\n" });
         for f in Self::footer() {
             out.push_str(f);
             out.push('\n');
@@ -178,6 +190,15 @@ impl Receipt {
             p.text(&format!("{line}\n"));
         }
         p.text(&format!("{}\n", "-".repeat(WIDTH)));
+        p.text(&format!("{}\n", Self::SIGNATURE_TITLE));
+        match &self.signature {
+            Some(image) => {
+                p.align(Align::Center);
+                p.0.extend(image.escpos_raster());
+                p.align(Align::Left);
+            }
+            None => p.text("\n\n"),
+        }
         for f in Self::footer() {
             p.text(&format!("{f}\n"));
         }
@@ -327,12 +348,14 @@ mod tests {
             tvr: Some("0000000000".into()),
             tsi: Some("E800".into()),
             refunded_fen: 0,
+            location: None,
+            signature: super::super::SignatureState::NotSigned,
         }
     }
 
     #[test]
     fn a_receipt_has_every_field_and_fits_the_paper() {
-        let r = Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", false);
+        let r = Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, false);
         let text = r.to_text();
         for needle in [
             "星标便利店",
@@ -356,7 +379,8 @@ mod tests {
         }
         assert!(text.lines().filter(|l| !l.starts_with("电子签购单")).all(|l| columns(l) <= WIDTH), "{text}");
         assert!(!text.contains("6217001234567890015"));
-        let reprint = Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", true);
+        let reprint =
+            Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, true);
         assert!(reprint.to_text().contains("重打印 REPRINT"));
 
         let bytes = r.to_escpos();
@@ -366,6 +390,38 @@ mod tests {
         assert!(bytes.windows(gb.len()).any(|w| w == &gb[..]), "Chinese in GB18030");
         let (decoded, _, bad) = encoding_rs::GB18030.decode(&bytes);
         assert!(!bad && decoded.contains("净额 NET: RMB 122.83"));
+    }
+
+    #[test]
+    fn a_signed_receipt_prints_the_signature_as_a_raster_image() {
+        use super::super::signature::{Point, Signature};
+        let drawn = Signature {
+            width: 600,
+            height: 200,
+            strokes: vec![vec![Point { x: 10, y: 100, t_ms: 0 }, Point { x: 590, y: 120, t_ms: 500 }]],
+        };
+        let image = drawn.render();
+        let raster = image.escpos_raster();
+        let r = Receipt::of(
+            &sale(),
+            "星标便利店",
+            "898440358120001",
+            "12345678",
+            "https://pay.example/",
+            Some(image),
+            false,
+        );
+        assert!(r.to_text().contains("[电子签名 E-SIGNED]"));
+        let bytes = r.to_escpos();
+        let at = bytes.windows(raster.len()).position(|w| w == &raster[..]).expect("the raster image is printed");
+        let (title, _, _) = encoding_rs::GB18030.encode("持卡人签名 CARDHOLDER SIGNATURE\n");
+        let title_at = bytes.windows(title.len()).position(|w| w == &title[..]).unwrap();
+        let (ack, _, _) = encoding_rs::GB18030.encode("本人确认以上交易");
+        let ack_at = bytes.windows(ack.len()).position(|w| w == &ack[..]).unwrap();
+        assert!(title_at < at && at < ack_at, "under its title, above the acknowledgement");
+        let unsigned =
+            Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, false);
+        assert!(!unsigned.to_text().contains("E-SIGNED"));
     }
 
     #[test]

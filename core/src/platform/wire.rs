@@ -311,6 +311,31 @@ pub struct AuthorizeRequest {
     pub field55: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Where the sale happened, when the phone knew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationWire>,
+}
+
+/// A position in micro-degrees (WGS-84) with its accuracy in metres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationWire {
+    pub latitude_e6: i32,
+    pub longitude_e6: i32,
+    pub accuracy_m: u32,
+}
+
+/// The customer's signature on a payment: base64 of the compressed strokes
+/// (`payments/signature.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureUpload {
+    pub strokes: String,
+}
+
+/// Settles an adjustment whose answer was lost: `found` when the platform has it (it stands);
+/// otherwise the platform will never apply that key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjustmentSettled {
+    pub found: bool,
 }
 
 impl std::fmt::Debug for AuthorizeRequest {

@@ -2,6 +2,7 @@
 //! It never holds a secret: tokens and keys live in the phone's secure storage.
 
 mod schema;
+pub mod sealed;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -27,7 +27,31 @@ const UPGRADES: &[&str] = &[
     ADJUSTMENTS,
     // 8 -> 9: per-day roll-ups of held limit amounts and per-card uses.
     LIMIT_ROLLUPS,
+    // 9 -> 10: sealed card numbers and locations; e-signatures and their upload queue.
+    SEALED_AND_SIGNATURES,
 ];
+
+const SEALED_AND_SIGNATURES: &str = "
+-- The masked card number and where the sale happened, sealed under a key held in secure
+-- storage (storage/sealed.rs). `masked_pan` is emptied once a row is sealed; rows written
+-- before this version are sealed when the payments component starts. `last4` stays clear for
+-- history filters (it is printed on every receipt anyway).
+ALTER TABLE payments ADD COLUMN sealed BLOB;
+ALTER TABLE payments ADD COLUMN last4 TEXT;
+UPDATE payments SET last4 = substr(masked_pan, -4) WHERE length(masked_pan) >= 4;
+-- The customer's signature on an approved sale: its compressed strokes, sealed. Uploaded to the
+-- platform after the receipt; `refused` holds the platform's reason if it will never take it.
+CREATE TABLE signatures (
+    payment_key     TEXT PRIMARY KEY NOT NULL REFERENCES payments(key),
+    strokes         BLOB NOT NULL,
+    created_at      INTEGER NOT NULL,
+    uploaded_at     INTEGER,
+    refused         TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER
+);
+CREATE INDEX signatures_unsent ON signatures (uploaded_at, next_attempt_at);
+";
 
 const LIMIT_ROLLUPS: &str = "
 -- What a business day holds against the limits (committed plus reserved), kept current in the
@@ -205,6 +229,7 @@ CREATE TABLE account (
     PAYMENTS_EMV_RESULTS,
     ADJUSTMENTS,
     LIMIT_ROLLUPS,
+    SEALED_AND_SIGNATURES,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {

@@ -7,10 +7,12 @@
 //! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
 //! starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR
 //!                      --store FILE --device ID --amount FEN [--resolve-only]
+//!                      [--void SALE_ID | --refund SALE_ID] [--password PW]
 //! ```
 //!
 //! `sandbox sell` plays an app for the kill suite (sandbox/tests/kill_suite.rs): it resolves
-//! what an earlier, killed run left unfinished, then (unless `--resolve-only`) makes one sale.
+//! what an earlier, killed run left unfinished, then (unless `--resolve-only`) makes one sale,
+//! or voids a sale, or refunds `--amount` of one.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -23,7 +25,7 @@ const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
   starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N]
   starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
-  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only]";
+  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID] [--password PW]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,7 +37,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.first().map(String::as_str) {
-        Some("demo") => parse_demo(&args[1..]).and_then(|dir| runtime.block_on(demo::run(dir)).map(|_| ())),
+        Some("demo") => parse_demo(&args[1..])
+            .and_then(|dir| runtime.block_on(demo::run(dir, std::env::current_exe().ok())).map(|_| ())),
         Some("sandbox") if args.get(1).map(String::as_str) == Some("serve") => {
             parse_serve(&args[2..]).and_then(|(listen, config)| runtime.block_on(serve(listen, config)))
         }
@@ -207,6 +210,19 @@ async fn sell(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
     let amount: i64 = need("amount")?.parse().map_err(|_| "--amount: not a number")?;
+    let password = opts.get("password").copied().unwrap_or_default().to_string();
+    let adjusted = match (opts.get("void"), opts.get("refund")) {
+        (Some(id), _) => Some(client.void_sale(id.to_string(), password).await),
+        (None, Some(id)) => Some(client.refund_sale(id.to_string(), amount, password).await),
+        (None, None) => None,
+    };
+    if let Some(result) = adjusted {
+        match result {
+            Ok(sale) => println!("adjusted {} {:?} refunded {}", sale.id, sale.status, sale.refunded_fen),
+            Err(e) => println!("refused {e}"),
+        }
+        return Ok(());
+    }
     let identity = hex::decode(need("identity")?).map_err(|_| "--identity: not hex")?;
     let serial = need("serial")?;
     let link = starpos_sandbox::reader::tcp_link::TcpPhoneLink::new(need("reader")?, serial, 185);

@@ -128,10 +128,24 @@ pub async fn payment(
         .optional()?;
     let tombstone =
         db.query_row("SELECT 1 FROM payment_tombstones WHERE key = ?1", [&key], |_| Ok(())).optional()?.is_some();
+    let signature_bytes: Option<i64> = db
+        .query_row("SELECT length(strokes) FROM signatures WHERE payment_key = ?1", [&key], |r| r.get(0))
+        .optional()?;
+    let location: Option<(i64, i64, i64)> = db
+        .query_row("SELECT latitude_e6, longitude_e6, accuracy_m FROM payment_locations WHERE key = ?1", [&key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let location = location
+        .map(|(lat, lon, acc)| serde_json::json!({ "latitude_e6": lat, "longitude_e6": lon, "accuracy_m": acc }));
     match row {
-        Some((status, amount)) => {
-            Ok(Json(serde_json::json!({ "status": status, "amount_fen": amount, "tombstone": tombstone })))
-        }
+        Some((status, amount)) => Ok(Json(serde_json::json!({
+            "status": status,
+            "amount_fen": amount,
+            "tombstone": tombstone,
+            "signature_bytes": signature_bytes,
+            "location": location,
+        }))),
         None if tombstone => Ok(Json(serde_json::json!({ "status": "none", "tombstone": true }))),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such payment")),
     }
@@ -157,6 +171,35 @@ pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>)
         out.insert(key, serde_json::Value::String(status));
     }
     let mut rows = db.prepare("SELECT key FROM payment_tombstones WHERE merchant_id = ?1")?;
+    for key in rows.query_map([&merchant], |r| r.get::<_, String>(0))? {
+        out.entry(key?).or_insert_with(|| serde_json::Value::String("tombstone".into()));
+    }
+    Ok(Json(serde_json::Value::Object(out)))
+}
+
+/// Every void and refund of the merchant with this phone: adjustment key to
+/// `{payment_key, kind, amount_fen}`, or `"tombstone"` for a key settled as never received.
+pub async fn adjustments_of(
+    St(state): St<Arc<State>>,
+    Query(q): Query<PhoneQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let db = state.db();
+    let merchant: String = db
+        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&q.phone], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let mut out = serde_json::Map::new();
+    let mut rows = db.prepare(
+        "SELECT a.key, a.payment_key, a.kind, a.amount_fen FROM adjustments a
+         JOIN payments p ON p.key = a.payment_key WHERE p.merchant_id = ?1",
+    )?;
+    for row in rows.query_map([&merchant], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+    })? {
+        let (key, payment_key, kind, amount) = row?;
+        out.insert(key, serde_json::json!({ "payment_key": payment_key, "kind": kind, "amount_fen": amount }));
+    }
+    let mut rows = db.prepare("SELECT key FROM adjustment_tombstones WHERE merchant_id = ?1")?;
     for key in rows.query_map([&merchant], |r| r.get::<_, String>(0))? {
         out.entry(key?).or_insert_with(|| serde_json::Value::String("tombstone".into()));
     }

@@ -138,6 +138,9 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/payments/{key}/reverse", post(payments::reverse))
         .route("/v1/payments/{key}/void", post(payments::void))
         .route("/v1/payments/{key}/refund", post(payments::refund))
+        .route("/v1/payments/{key}/signature", post(payments::put_signature))
+        .route("/v1/payments/{key}/signature.png", get(payments::signature_png))
+        .route("/v1/adjustments/{key}/settle", post(payments::settle_adjustment))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))
@@ -147,6 +150,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/faults", post(dev::set_faults))
         .route("/dev/payments/{key}", get(dev::payment))
         .route("/dev/payments", get(dev::payments_of))
+        .route("/dev/adjustments", get(dev::adjustments_of))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)
 }

@@ -13,7 +13,10 @@ use rusqlite::{OptionalExtension, Transaction};
 use starpos_core::limits::business_day;
 use starpos_core::onboarding::checks::check_bank_card;
 use starpos_core::onboarding::fees::{self, SettlementCycle};
-use starpos_core::platform::wire::{AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse};
+use starpos_core::payments::signature::Signature;
+use starpos_core::platform::wire::{
+    AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse, SignatureUpload,
+};
 use starpos_core::reader::card::bcd_amount;
 use starpos_core::reader::tlv::{self, Tag};
 use starpos_core::util::random_hex;
@@ -100,6 +103,12 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             now,
         ),
     )?;
+    if let Some(l) = req.location {
+        tx.execute(
+            "INSERT INTO payment_locations (key, latitude_e6, longitude_e6, accuracy_m) VALUES (?1, ?2, ?3, ?4)",
+            (&req.idempotency_key, l.latitude_e6, l.longitude_e6, l.accuracy_m),
+        )?;
+    }
     tx.commit()?;
     drop(db);
     answer(&state, payment)
@@ -279,6 +288,17 @@ async fn adjust(state: &State, caller_merchant: &str, key: &str, bytes: &[u8], k
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;
+    let abandoned = tx
+        .query_row("SELECT 1 FROM adjustment_tombstones WHERE key = ?1", [&req.adjustment_key], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if abandoned {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "adjustment_abandoned",
+            "this request was given up after its answer was lost; start the void or refund again",
+        ));
+    }
     let done: Option<(String, String)> = tx
         .query_row("SELECT payment_key, json FROM adjustments WHERE key = ?1", [&req.adjustment_key], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -443,4 +463,92 @@ pub async fn reverse(
     };
     tx.commit()?;
     Ok(Json(answer))
+}
+
+/// Settles an adjustment whose answer the phone lost: `found` if it was applied (it stands);
+/// otherwise its key is refused from now on, so a late copy cannot apply after the phone gave up.
+pub async fn settle_adjustment(
+    St(state): St<Arc<State>>,
+    Path(key): Path<String>,
+    Signed { caller, .. }: Signed,
+) -> ApiResult<Json<AdjustmentSettled>> {
+    injected_5xx(&state)?;
+    if !key_ok(&key) {
+        return Err(ApiError::invalid("invalid_request", "key", "16 to 64 letters, digits or hyphens"));
+    }
+    let now = state.now();
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let owner: Option<String> = tx
+        .query_row(
+            "SELECT p.merchant_id FROM adjustments a JOIN payments p ON p.key = a.payment_key WHERE a.key = ?1",
+            [&key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let found = match owner {
+        Some(m) if m == caller.merchant_id => true,
+        Some(_) => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "adjustment_not_found", "no adjustment with this key"))
+        }
+        None => {
+            tx.execute(
+                "INSERT OR IGNORE INTO adjustment_tombstones (key, merchant_id, at) VALUES (?1, ?2, ?3)",
+                (&key, &caller.merchant_id, now),
+            )?;
+            false
+        }
+    };
+    tx.commit()?;
+    Ok(Json(AdjustmentSettled { found }))
+}
+
+/// Keeps the customer's signature for an approved payment (idempotent: the same strokes
+/// again are accepted; different strokes are refused).
+pub async fn put_signature(
+    St(state): St<Arc<State>>,
+    Path(key): Path<String>,
+    Signed { caller, body: bytes }: Signed,
+) -> ApiResult<Json<serde_json::Value>> {
+    injected_5xx(&state)?;
+    let req: SignatureUpload = body(&bytes)?;
+    use base64::Engine as _;
+    let strokes = base64::engine::general_purpose::STANDARD
+        .decode(&req.strokes)
+        .map_err(|_| ApiError::invalid("invalid_request", "strokes", "base64 of the compressed strokes"))?;
+    Signature::decode(&strokes).map_err(|e| ApiError::invalid("invalid_signature", "strokes", e.to_string()))?;
+    let payment = payment_of(&state, &caller.merchant_id, &key)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "payment_not_found", "no payment with this key"))?;
+    if !matches!(payment.status.as_str(), "approved" | "voided") {
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_signable", format!("the payment is {}", payment.status)));
+    }
+    let db = state.db();
+    let stored: Option<Vec<u8>> =
+        db.query_row("SELECT strokes FROM signatures WHERE payment_key = ?1", [&key], |r| r.get(0)).optional()?;
+    match stored {
+        Some(s) if s == strokes => {}
+        Some(_) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, "signature_conflict", "this payment is already signed"))
+        }
+        None => {
+            db.execute(
+                "INSERT INTO signatures (payment_key, strokes, received_at) VALUES (?1, ?2, ?3)",
+                (&key, &strokes, state.now()),
+            )?;
+        }
+    }
+    Ok(Json(serde_json::json!({ "accepted": true, "bytes": strokes.len() })))
+}
+
+/// The signature as a PNG for the e-receipt, rendered by the same code as the phone's.
+pub async fn signature_png(St(state): St<Arc<State>>, Path(key): Path<String>, signed: Signed) -> ApiResult<Response> {
+    payment_of(&state, &signed.caller.merchant_id, &key)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "payment_not_found", "no payment with this key"))?;
+    let strokes: Vec<u8> = state
+        .db()
+        .query_row("SELECT strokes FROM signatures WHERE payment_key = ?1", [&key], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "signature_not_found", "the payment is not signed"))?;
+    let png = Signature::decode(&strokes).map_err(|e| ApiError::internal(e.to_string()))?.render().png();
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }

@@ -140,6 +140,26 @@ CREATE TABLE IF NOT EXISTS adjustments (
     json         TEXT NOT NULL,
     created_at   INTEGER NOT NULL
 );
+-- Adjustment keys settled as never received (the phone lost the answer and gave up): a late
+-- request under such a key is refused.
+CREATE TABLE IF NOT EXISTS adjustment_tombstones (
+    key         TEXT PRIMARY KEY NOT NULL,
+    merchant_id TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+-- Where each payment happened, as the phone reported it.
+CREATE TABLE IF NOT EXISTS payment_locations (
+    key          TEXT PRIMARY KEY NOT NULL REFERENCES payments(key),
+    latitude_e6  INTEGER NOT NULL,
+    longitude_e6 INTEGER NOT NULL,
+    accuracy_m   INTEGER NOT NULL
+);
+-- Customers' signatures: the compressed strokes as the phone sent them.
+CREATE TABLE IF NOT EXISTS signatures (
+    payment_key TEXT PRIMARY KEY NOT NULL REFERENCES payments(key),
+    strokes     BLOB NOT NULL,
+    received_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS payment_counters (
     merchant_id TEXT PRIMARY KEY NOT NULL,
     voucher     INTEGER NOT NULL,

@@ -268,3 +268,41 @@ async fn pending_reversals_are_finished_in_the_background() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn voids_left_without_an_answer_are_settled_on_restart() {
+    let w = World::start().await;
+    let (c, store) = w.client("restarted-voider");
+    let phone = new_phone();
+    ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
+    let sim = SimReader::new(SERIAL);
+    let identity = sim.identity_public();
+    let reader = CardReader::new(Arc::new(SimLink::new(sim, Faults::default())));
+    reader.connect(SERIAL, &identity).await.unwrap();
+    let (applied, _) = sell(&c, &reader, 4_000).await;
+    let (never_arrived, _) = sell(&c, &reader, 5_000).await;
+
+    // One void is applied but its answer lost; the other never gets past the platform's door.
+    w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
+    assert!(c.void_sale(applied.id.clone(), PASSWORD.into()).await.is_err());
+    w.dev.set_faults(json!({ "fail_5xx": 1000 })).await.unwrap();
+    assert!(c.void_sale(never_arrived.id.clone(), PASSWORD.into()).await.is_err());
+    w.dev.set_faults(json!({})).await.unwrap();
+    drop(c);
+
+    // The app starts again: without the password it cannot resend, so it asks the platform to
+    // settle each: the applied one stands, the other is given up for good.
+    let c = w.client_with("restarted-voider", store);
+    let settled = c.resolve_pending_payments().await.unwrap();
+    assert_eq!(settled.len(), 2);
+    assert_eq!(c.sale(applied.id.clone()).unwrap().status, SaleStatus::Voided);
+    assert_eq!(c.sale(never_arrived.id.clone()).unwrap().status, SaleStatus::Approved);
+    let adjustments = w.dev.adjustments_of(&phone).await.unwrap();
+    let statuses: Vec<&serde_json::Value> = adjustments.as_object().unwrap().values().collect();
+    assert_eq!(statuses.iter().filter(|v| v["kind"] == "void").count(), 1);
+    assert_eq!(statuses.iter().filter(|v| **v == "tombstone").count(), 1, "the lost request can never apply now");
+    // The merchant voids it again, under a new key.
+    assert_eq!(c.void_sale(never_arrived.id.clone(), PASSWORD.into()).await.unwrap().status, SaleStatus::Voided);
+    let remaining = c.remaining_today().unwrap();
+    assert_eq!(remaining.daily_total_remaining_fen, remaining.limits.daily_total_fen, "both voids gave the limit back");
+}

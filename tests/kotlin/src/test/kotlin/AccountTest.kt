@@ -52,6 +52,7 @@ object Dev {
     fun refreshes(phone: String) = field(call("/dev/stats?phone=$phone"), "refreshes").toInt()
     fun setFaults(json: String = "{}") = call("/dev/faults", json)
     fun paymentStatus(key: String) = field(call("/dev/payments/$key"), "status")
+    fun paymentField(key: String, name: String) = field(call("/dev/payments/$key"), name)
 }
 
 class AccountTest {

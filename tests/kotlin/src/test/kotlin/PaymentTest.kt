@@ -1,21 +1,30 @@
 // Card sales through the Kotlin bindings against the sandbox platform and the simulated reader
-// (over loopback TCP): an approved chip sale with its steps, and a sale whose answer never
-// arrives, which is reversed rather than sent again under a new key.
+// (over loopback TCP): an approved chip sale with its steps, a sale whose answer never
+// arrives (reversed rather than sent again under a new key), a signed sale with its location,
+// and a sale the merchant cancels at the reader.
 
 import java.nio.file.Files
 import java.util.Collections
 import kotlin.random.Random
 import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
 import uniffi.starpos.CardElements
 import uniffi.starpos.CardReader
+import uniffi.starpos.Location
+import uniffi.starpos.LocationProvider
 import uniffi.starpos.RealName
 import uniffi.starpos.SaleListener
 import uniffi.starpos.SaleStatus
 import uniffi.starpos.SaleStep
+import uniffi.starpos.Signature
+import uniffi.starpos.SignaturePoint
+import uniffi.starpos.SignatureState
+import uniffi.starpos.SignatureStroke
 import uniffi.starpos.SmsPurpose
+import uniffi.starpos.StarPosException
 import uniffi.starpos.StarPos
 import uniffi.starpos.StarPosConfig
 
@@ -24,24 +33,45 @@ class StepRecorder : SaleListener {
     override fun onStep(step: SaleStep) { steps.add(step) }
 }
 
+/// Presses "cancel" when the sale reaches `at`; `answer` is what cancelSale said.
+class CancelAt(private val c: StarPos, private val at: SaleStep) : SaleListener {
+    @Volatile var answer: Boolean? = null
+    override fun onStep(step: SaleStep) { if (step == at && answer == null) answer = c.cancelSale() }
+}
+
+/// Xiangtan, Hunan, as the phone's GPS would report it.
+class Xiangtan : LocationProvider {
+    override fun currentLocation() = Location(27.829729, 112.944052, 25.0)
+}
+
 class PaymentTest {
     private val addr = (System.getenv("STARPOS_READER_ADDR") ?: error("run through `cargo xtask test`")).removePrefix("tcp://")
     private val identity = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
 
-    @Test
-    fun approvedSaleAndAReversal() = runBlocking {
+    /// A merchant with real-name details and a bound settlement card.
+    private suspend fun merchant(device: String): StarPos {
         val phone = "136" + (1..8).map { Random.nextInt(10) }.joinToString("")
-        val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-pay").toString(), "kt-seller"), MapStore())
+        val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-pay").toString(), device), MapStore())
         c.requestSmsCode(phone, SmsPurpose.REGISTER)
         c.register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
         c.merchantProfile()
         c.submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
         val pending = c.startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
         c.confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
+        return c
+    }
 
+    private suspend fun reader(): CardReader {
         val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
         val reader = CardReader(SocketBleLink(host, port, 185))
         reader.connect("SP100-000123", identity)
+        return reader
+    }
+
+    @Test
+    fun approvedSaleAndAReversal() = runBlocking {
+        val c = merchant("kt-seller")
+        val reader = reader()
         try {
             val steps = StepRecorder()
             val sale = c.startSale(reader, 20_000L, "kt", steps)
@@ -65,6 +95,41 @@ class PaymentTest {
             assertEquals("voided", Dev.paymentStatus(sale.id))
         } finally {
             Dev.setFaults()
+            reader.disconnect()
+            reader.close()
+            c.close()
+        }
+    }
+
+    @Test
+    fun signedSaleWithItsLocationAndACancelledOne() = runBlocking {
+        val c = merchant("kt-signer")
+        val reader = reader()
+        try {
+            c.setLocationProvider(Xiangtan())
+            val sale = c.startSale(reader, 6_600L, null, StepRecorder())
+            assertEquals(Location(27.829729, 112.944052, 25.0), sale.location)
+            val points = (0 until 150).map { SignaturePoint((20 + 4 * it).toUInt(), (80 + it % 30).toUInt(), (8 * it).toUInt()) }
+            c.signSale(sale.id, Signature(720u, 240u, listOf(SignatureStroke(points))))
+            val png = c.receipt(sale.id, false).signaturePng!!
+            assertEquals(0x89.toByte(), png[0])
+            var uploaded = false
+            repeat(100) {
+                if (!uploaded) {
+                    uploaded = c.sale(sale.id).signature == SignatureState.UPLOADED
+                    if (!uploaded) Thread.sleep(50)
+                }
+            }
+            assertTrue(uploaded, "the signature reached the platform")
+            assertTrue(Dev.paymentField(sale.id, "signature_bytes").toInt() in 1 until png.size)
+            assertEquals("27829729", Dev.paymentField(sale.id, "latitude_e6"))
+
+            val press = CancelAt(c, SaleStep.WAITING_FOR_CARD)
+            assertFailsWith<StarPosException.SaleCancelled> { c.startSale(reader, 1_000L, null, press) }
+            assertEquals(true, press.answer)
+            assertEquals(false, c.cancelSale())
+            assertEquals(listOf(sale.id), c.recentSales(10u).map { it.id })
+        } finally {
             reader.disconnect()
             reader.close()
             c.close()

@@ -1,0 +1,170 @@
+//! A sale interrupted before money moves: the merchant cancels while the customer is still at
+//! the reader, or the Bluetooth link drops while the customer types the PIN. Either way nothing
+//! is journalled, nothing reaches the platform, and no limit stays held. Also: a sale records
+//! where it happened, sealed on the phone.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use starpos_core::location::{Location, LocationProvider};
+use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
+use starpos_core::reader::controller::CardReader;
+use starpos_core::{Error, StarPos};
+use starpos_sandbox::fixtures::ready_merchant;
+use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_tests::{contains, files_under, new_phone, World, PASSWORD};
+
+const SERIAL: &str = "SP100-000556";
+
+/// Records steps and runs `on` at the first step equal to `at`.
+struct At {
+    at: SaleStep,
+    on: Box<dyn Fn() + Send + Sync>,
+    seen: Mutex<Vec<SaleStep>>,
+}
+
+impl SaleListener for At {
+    fn on_step(&self, step: SaleStep) {
+        let mut seen = self.seen.lock().unwrap();
+        if step == self.at && !seen.contains(&step) {
+            (self.on)();
+        }
+        seen.push(step);
+    }
+}
+
+async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader, String) {
+    let (c, _) = w.client(device);
+    let phone = new_phone();
+    ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
+    let sim = SimReader::new(SERIAL);
+    let identity = sim.identity_public();
+    let link = SimLink::new(sim, Faults::default());
+    let reader = CardReader::new(Arc::new(link.clone()));
+    reader.connect(SERIAL, &identity).await.unwrap();
+    (c, link, reader, phone)
+}
+
+fn slow_radio(link: &SimLink) {
+    link.set_faults(Faults { delay_ms: 150, ..Faults::default() });
+}
+
+#[tokio::test]
+async fn the_merchant_cancels_while_the_customer_is_at_the_reader() {
+    let w = World::start().await;
+    let (c, link, reader, phone) = merchant(&w, "canceller").await;
+    let before = c.remaining_today().unwrap();
+    assert!(!c.cancel_sale(), "nothing to cancel yet");
+
+    for at in [SaleStep::WaitingForCard, SaleStep::WaitingForPin] {
+        slow_radio(&link);
+        let canceller = c.clone();
+        let answered = Arc::new(Mutex::new(None));
+        let answer = answered.clone();
+        let listener = Arc::new(At {
+            at,
+            on: Box::new(move || {
+                // From another thread, as a button press would.
+                let c = canceller.clone();
+                let answer = answer.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(20));
+                    *answer.lock().unwrap() = Some(c.cancel_sale());
+                });
+            }),
+            seen: Mutex::new(Vec::new()),
+        });
+        let result = c.start_sale(reader.clone(), 5_000, None, listener.clone()).await;
+        assert_eq!(result, Err(Error::SaleCancelled), "cancelled at {at:?}");
+        assert_eq!(*answered.lock().unwrap(), Some(true));
+        assert!(!listener.seen.lock().unwrap().contains(&SaleStep::Authorizing), "never sent");
+        // The reader let the card go and still works.
+        link.set_faults(Faults::default());
+        reader.beep().await.unwrap();
+    }
+    assert!(c.recent_sales(10).unwrap().is_empty(), "nothing journalled");
+    assert_eq!(w.dev.payments_of(&phone).await.unwrap(), serde_json::json!({}), "nothing reached the platform");
+    assert_eq!(c.remaining_today().unwrap(), before, "no limit held");
+
+    // Once the authorisation is on its way it is too late: the sale runs to its end.
+    let canceller = c.clone();
+    let too_late = Arc::new(Mutex::new(None));
+    let answer = too_late.clone();
+    let listener = Arc::new(At {
+        at: SaleStep::Authorizing,
+        on: Box::new(move || *answer.lock().unwrap() = Some(canceller.cancel_sale())),
+        seen: Mutex::new(Vec::new()),
+    });
+    let sale = c.start_sale(reader.clone(), 5_000, None, listener).await.unwrap();
+    assert_eq!(*too_late.lock().unwrap(), Some(false));
+    assert_eq!(sale.status, SaleStatus::Approved);
+}
+
+#[tokio::test]
+async fn a_link_dropped_during_the_pin_charges_nothing() {
+    let w = World::start().await;
+    let (c, link, reader, phone) = merchant(&w, "dropper").await;
+    let before = c.remaining_today().unwrap();
+    slow_radio(&link);
+    let dropper = link.clone();
+    let listener = Arc::new(At {
+        at: SaleStep::WaitingForPin,
+        on: Box::new(move || dropper.drop_link("customer walked off with the reader")),
+        seen: Mutex::new(Vec::new()),
+    });
+    let result = c.start_sale(reader.clone(), 7_000, None, listener).await;
+    assert!(matches!(result, Err(Error::Reader { .. })), "{result:?}");
+    assert!(c.recent_sales(10).unwrap().is_empty(), "nothing journalled");
+    assert_eq!(w.dev.payments_of(&phone).await.unwrap(), serde_json::json!({}));
+    assert_eq!(c.remaining_today().unwrap(), before);
+    // The reader comes back by itself and the next sale goes through.
+    link.set_faults(Faults::default());
+    let ready = reader.wait_for_state(|s| *s == starpos_core::reader::controller::ReaderState::Ready);
+    tokio::time::timeout(Duration::from_secs(10), ready).await.expect("the reader reconnects");
+    let steps = Arc::new(At { at: SaleStep::Reversing, on: Box::new(|| {}), seen: Mutex::new(Vec::new()) });
+    assert_eq!(c.start_sale(reader, 7_000, None, steps).await.unwrap().status, SaleStatus::Approved);
+}
+
+struct Fixed(Option<Location>);
+
+impl LocationProvider for Fixed {
+    fn current_location(&self) -> Option<Location> {
+        self.0
+    }
+}
+
+#[tokio::test]
+async fn a_sale_records_where_it_happened_and_seals_the_card_number() {
+    let w = World::start().await;
+    let (c, _link, reader, _phone) = merchant(&w, "located").await;
+    let guangzhou = Location { latitude: 23.129_163, longitude: 113.264_435, accuracy_m: 15.0 };
+    c.set_location_provider(Arc::new(Fixed(Some(guangzhou))));
+    let steps = Arc::new(At { at: SaleStep::Reversing, on: Box::new(|| {}), seen: Mutex::new(Vec::new()) });
+    let sale = c.start_sale(reader.clone(), 2_500, None, steps.clone()).await.unwrap();
+    assert_eq!(sale.location, Some(guangzhou));
+    let platform = w.dev.payment(&sale.id).await.unwrap();
+    assert_eq!(
+        platform["location"],
+        serde_json::json!({ "latitude_e6": 23_129_163, "longitude_e6": 113_264_435, "accuracy_m": 15 })
+    );
+    assert_eq!(c.sale(sale.id.clone()).unwrap().location, Some(guangzhou), "read back from the journal");
+
+    // No position: the sale goes through and says so. A nonsense position is the app's bug.
+    c.set_location_provider(Arc::new(Fixed(None)));
+    let unplaced = c.start_sale(reader.clone(), 2_500, None, steps.clone()).await.unwrap();
+    assert_eq!(unplaced.location, None);
+    assert_eq!(w.dev.payment(&unplaced.id).await.unwrap()["location"], serde_json::Value::Null);
+    c.set_location_provider(Arc::new(Fixed(Some(Location { latitude: 123.0, ..guangzhou }))));
+    assert!(matches!(
+        c.start_sale(reader, 2_500, None, steps).await,
+        Err(Error::InvalidInput { ref field, .. }) if field == "location"
+    ));
+
+    // On disk the masked number and the position are sealed: neither shows in the files.
+    let masked = sale.masked_pan.clone();
+    assert!(masked.len() >= 13 && masked.contains('*'));
+    for (path, bytes) in files_under(&w.dir.path().join("located")) {
+        assert!(!contains(&bytes, masked.as_bytes()), "{} holds the masked card number", path.display());
+        assert!(!contains(&bytes, &23_129_163i32.to_be_bytes()), "{} holds the position", path.display());
+    }
+}

@@ -1,0 +1,120 @@
+//! E-signatures: the customer signs an approved sale, the receipt shows it (text, PNG,
+//! ESC/POS raster), the compressed strokes reach the platform in the background (and wait while
+//! it is out of reach), and the platform renders the same image.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use starpos_core::payments::signature::{Point, Signature};
+use starpos_core::payments::{SaleListener, SaleStatus, SaleStep, SignatureState};
+use starpos_core::reader::controller::CardReader;
+use starpos_core::{Error, StarPos};
+use starpos_sandbox::fixtures::ready_merchant;
+use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_sandbox::test_cards::test_card;
+use starpos_tests::{new_phone, World, PASSWORD};
+
+const SERIAL: &str = "SP100-000557";
+
+struct Quiet;
+impl SaleListener for Quiet {
+    fn on_step(&self, _: SaleStep) {}
+}
+
+/// A name written in three strokes, sampled every 8 ms, on a 1080 x 360 canvas.
+fn drawn() -> Signature {
+    let mut t = 0;
+    let strokes = (0..3u32)
+        .map(|s| {
+            (0..150u32)
+                .map(|i| {
+                    t += 8;
+                    let y = 180.0 + (f64::from(i) / 9.0 + f64::from(s)).sin() * 90.0;
+                    Point { x: 60 + s * 320 + i * 2, y: y as u32, t_ms: t }
+                })
+                .collect()
+        })
+        .collect();
+    Signature { width: 1080, height: 360, strokes }
+}
+
+async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
+    let (c, _) = w.client(device);
+    ready_merchant(&c, &w.dev, &new_phone(), PASSWORD).await.unwrap();
+    let sim = SimReader::new(SERIAL);
+    let identity = sim.identity_public();
+    let link = SimLink::new(sim, Faults::default());
+    let reader = CardReader::new(Arc::new(link.clone()));
+    reader.connect(SERIAL, &identity).await.unwrap();
+    (c, link, reader)
+}
+
+async fn until_uploaded(c: &StarPos, id: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while c.sale(id.into()).unwrap().signature != SignatureState::Uploaded {
+        assert!(Instant::now() < deadline, "the signature did not reach the platform");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_signed_sale_prints_the_signature_and_the_platform_gets_the_strokes() {
+    let w = World::start().await;
+    let (c, _link, reader) = merchant(&w, "signer").await;
+    let sale = c.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await.unwrap();
+    assert_eq!(sale.signature, SignatureState::NotSigned);
+    assert!(!c.receipt(sale.id.clone(), false).unwrap().to_text().contains("E-SIGNED"));
+
+    let before = c.diagnostics();
+    let signed = c.sign_sale(sale.id.clone(), drawn()).unwrap();
+    assert_eq!(c.diagnostics().durable_commits - before.durable_commits, 1, "one commit, the upload follows");
+    assert!(matches!(signed.signature, SignatureState::Queued | SignatureState::Uploaded));
+
+    // The receipt is ready at once, signature included.
+    let receipt = c.receipt(sale.id.clone(), false).unwrap();
+    assert!(receipt.to_text().contains("[电子签名 E-SIGNED]"));
+    let image = receipt.signature.clone().unwrap();
+    assert!(image.ink_count() > 500 && image.width == 384 && image.height == 128, "{}x{}", image.width, image.height);
+    let raster = image.escpos_raster();
+    assert!(receipt.to_escpos().windows(raster.len()).any(|win| win == &raster[..]));
+    assert_eq!(c.signature_png(sale.id.clone()).unwrap().unwrap(), image.png());
+
+    until_uploaded(&c, &sale.id, Duration::from_secs(10)).await;
+    let on_platform = w.dev.payment(&sale.id).await.unwrap();
+    let sent = on_platform["signature_bytes"].as_u64().unwrap();
+    assert_eq!(sent as usize, drawn().encode().len(), "the compressed strokes, as kept");
+    assert!(sent < 1_200, "{sent} bytes for 450 points: far below an image");
+
+    // Once only; and only approved sales are signed.
+    assert!(matches!(c.sign_sale(sale.id.clone(), drawn()), Err(Error::InvalidInput { .. })));
+}
+
+#[tokio::test]
+async fn signatures_wait_for_the_platform_and_bad_ones_are_refused_on_the_phone() {
+    let w = World::start().await;
+    let (c, link, reader) = merchant(&w, "offline-signer").await;
+    let sale = c.start_sale(reader.clone(), 6_600, None, Arc::new(Quiet)).await.unwrap();
+    w.dev.set_faults(json!({ "fail_5xx": 1000 })).await.unwrap();
+    c.sign_sale(sale.id.clone(), drawn()).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(c.sale(sale.id.clone()).unwrap().signature, SignatureState::Queued, "kept while the platform fails");
+    // The platform comes back: the background loop's next attempt (5 s back-off) gets through.
+    w.dev.set_faults(json!({})).await.unwrap();
+    until_uploaded(&c, &sale.id, Duration::from_secs(20)).await;
+    assert!(w.dev.payment(&sale.id).await.unwrap()["signature_bytes"].as_u64().unwrap() > 0);
+
+    // Checked before anything is kept.
+    let mut outside = drawn();
+    outside.strokes[1][3].x = 5_000;
+    let other = c.start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).await.unwrap();
+    assert!(
+        matches!(c.sign_sale(other.id.clone(), outside), Err(Error::InvalidInput { ref field, .. }) if field == "signature")
+    );
+    assert_eq!(c.sale(other.id.clone()).unwrap().signature, SignatureState::NotSigned);
+
+    link.with_reader_mut(|r| r.present(test_card("insufficient-funds").unwrap()));
+    let declined = c.start_sale(reader, 1_000, None, Arc::new(Quiet)).await.unwrap();
+    assert!(matches!(declined.status, SaleStatus::Declined { .. }));
+    assert!(matches!(c.sign_sale(declined.id, drawn()), Err(Error::InvalidInput { .. })));
+}
