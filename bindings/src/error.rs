@@ -54,6 +54,8 @@ pub enum StarPosError {
     SettlementCardRequired,
     #[error("the sale was cancelled; nothing was charged")]
     SaleCancelled,
+    #[error("the export was cancelled")]
+    ExportCancelled,
     #[error("card reader: {reason}")]
     Reader { reason: String },
     #[error("the platform does not recognise reader {serial}")]
@@ -110,6 +112,7 @@ impl From<Core> for StarPosError {
             Core::CardBindingExpired => Self::CardBindingExpired,
             Core::SettlementCardRequired => Self::SettlementCardRequired,
             Core::SaleCancelled => Self::SaleCancelled,
+            Core::ExportCancelled => Self::ExportCancelled,
             Core::VoidNotAllowed => Self::VoidNotAllowed,
             Core::RefundNotAllowed => Self::RefundNotAllowed,
             Core::RefundExceedsRemaining { remaining_fen } => Self::RefundExceedsRemaining { remaining_fen },

@@ -7,6 +7,7 @@
 
 mod checks;
 mod error;
+mod history;
 mod merchant;
 mod payments;
 mod reader;
@@ -16,6 +17,10 @@ mod types;
 
 pub use checks::{BankCardCheck, CardKind, CreditCodeCheck, FieldCheck, Gender, ResidentIdCheck};
 pub use error::StarPosError;
+pub use history::{
+    Breakdown, Channel, DayTotals, ExportListener, ExportSummary, HistoryFilter, HistoryPage, JournalCheck,
+    JournalProblem, Statistics, Totals, Transaction, TransactionKind, TransactionStatus,
+};
 pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
     SettlementCard, SettlementCycle,

@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use crate::checks::CardKind;
 use crate::error::StarPosError;
+use crate::history::{
+    DayTotals, ExportAdapter, ExportListener, ExportSummary, HistoryFilter, HistoryPage, JournalCheck, Statistics,
+    Transaction,
+};
 use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
     SettlementCycle,
@@ -190,6 +194,58 @@ impl StarPos {
     /// receipt printer.
     pub fn receipt_escpos(&self, sale_id: String, reprint: bool) -> Result<Vec<u8>> {
         Ok(self.core.receipt(sale_id, reprint)?.to_escpos())
+    }
+
+    /// A page of the merchant's transactions, newest first, offline; pass `next_cursor` back
+    /// for the next page (at most 200 a page).
+    pub fn transactions(&self, filter: HistoryFilter, cursor: Option<String>, limit: u32) -> Result<HistoryPage> {
+        Ok(self.core.transactions(filter.into(), cursor, limit)?.into())
+    }
+
+    /// One transaction by id.
+    pub fn transaction(&self, id: String) -> Result<Option<Transaction>> {
+        Ok(self.core.transaction(id)?.map(Into::into))
+    }
+
+    /// Totals for business days `from_day`..=`to_day` (`YYYY-MM-DD`), by channel and card kind.
+    pub fn statistics(&self, from_day: String, to_day: String) -> Result<Statistics> {
+        Ok(self.core.statistics(from_day, to_day)?.into())
+    }
+
+    /// Totals per business day with activity, oldest first.
+    pub fn daily_statistics(&self, from_day: String, to_day: String) -> Result<Vec<DayTotals>> {
+        Ok(self.core.daily_statistics(from_day, to_day)?.into_iter().map(Into::into).collect())
+    }
+
+    /// The month of `day` (`YYYY-MM-DD`).
+    pub fn month_statistics(&self, day: String) -> Result<Statistics> {
+        Ok(self.core.month_statistics(day)?.into())
+    }
+
+    /// Today's totals for the home screen.
+    pub fn today_summary(&self) -> Result<Statistics> {
+        Ok(self.core.today_summary()?.into())
+    }
+
+    /// Writes the matching transactions to `path` as CSV for Excel (UTF-8 with BOM); progress
+    /// every 10,000 rows; `cancel_export` stops it and leaves no file.
+    pub async fn export_transactions(
+        &self,
+        filter: HistoryFilter,
+        path: String,
+        listener: Arc<dyn ExportListener>,
+    ) -> Result<ExportSummary> {
+        let s = self.core.export_transactions(filter.into(), path, Arc::new(ExportAdapter(listener))).await?;
+        Ok(ExportSummary { rows: s.rows, bytes: s.bytes })
+    }
+
+    pub fn cancel_export(&self) {
+        self.core.cancel_export();
+    }
+
+    /// Checks the transaction ledger's hash chain.
+    pub fn verify_journal(&self) -> Result<JournalCheck> {
+        Ok(self.core.verify_journal()?.into())
     }
 
     /// The latest sales, newest first (no network I/O).

@@ -62,6 +62,9 @@ pub enum Error {
     /// The merchant cancelled the sale before its authorisation was sent: nothing was charged.
     #[error("the sale was cancelled; nothing was charged")]
     SaleCancelled,
+    /// The app cancelled an export; no file was left behind.
+    #[error("the export was cancelled")]
+    ExportCancelled,
     /// The card reader failed before any money moved (`reason` says how: link lost, no card,
     /// card unreadable, card data refused): nothing was charged; try again.
     #[error("card reader: {reason}")]

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod config;
 pub mod error;
+pub mod history;
 pub mod limits;
 pub mod location;
 pub mod onboarding;

@@ -9,6 +9,7 @@ use reqwest::Method;
 use crate::account::{Accounts, Session, SmsCodeSent, SmsPurpose};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::history::{self, ExportProgress, ExportSummary, Filter, History, Page, Stats, Transaction};
 use crate::limits::{Limits, Remaining};
 use crate::location::{Location, LocationProvider};
 use crate::onboarding::fees::SettlementCycle;
@@ -57,6 +58,9 @@ struct Inner {
     reversing: std::sync::atomic::AtomicBool,
     /// Where the phone is, as the app reports it.
     location: std::sync::RwLock<Option<Arc<dyn LocationProvider>>>,
+    history: History,
+    /// Set to stop the running export.
+    cancel_export: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Inner {
@@ -87,6 +91,7 @@ impl StarPos {
         }
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
+        let history = History::new(db.clone());
         Ok(StarPos {
             inner: Arc::new(Inner {
                 accounts,
@@ -99,6 +104,8 @@ impl StarPos {
                 platform,
                 reversing: std::sync::atomic::AtomicBool::new(false),
                 location: std::sync::RwLock::new(None),
+                history,
+                cancel_export: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             }),
         })
     }
@@ -398,6 +405,76 @@ impl StarPos {
             signature,
             reprint,
         ))
+    }
+
+    /// A page of the merchant's transactions (sales, voids, refunds, reversals; made on this
+    /// phone or, after sync, on another), newest first. Pass `next_cursor` back for the next
+    /// page. Offline.
+    pub fn transactions(&self, filter: Filter, cursor: Option<String>, limit: u32) -> Result<Page> {
+        self.inner.history.page(&self.inner.merchant_id()?, &filter, cursor.as_deref(), limit)
+    }
+
+    /// One transaction by id (a sale's id also opens its receipt with `receipt`).
+    pub fn transaction(&self, id: String) -> Result<Option<Transaction>> {
+        self.inner.history.get(&self.inner.merchant_id()?, &id)
+    }
+
+    /// Totals for business days `from_day`..=`to_day` (`YYYY-MM-DD`), with the breakdown by
+    /// channel and card kind. From per-day roll-ups: quick for any range.
+    pub fn statistics(&self, from_day: String, to_day: String) -> Result<Stats> {
+        self.inner.history.stats(&self.inner.merchant_id()?, &from_day, &to_day)
+    }
+
+    /// Totals per business day with activity, oldest first.
+    pub fn daily_statistics(&self, from_day: String, to_day: String) -> Result<Vec<history::DayTotals>> {
+        self.inner.history.daily(&self.inner.merchant_id()?, &from_day, &to_day)
+    }
+
+    /// The month of `day` (`YYYY-MM-DD`).
+    pub fn month_statistics(&self, day: String) -> Result<Stats> {
+        let (from, to) = history::stats::month_of(&day)?;
+        self.statistics(from, to)
+    }
+
+    /// Today's summary for the home screen (today's business day, China time).
+    pub fn today_summary(&self) -> Result<Stats> {
+        let today = crate::limits::business_day(self.inner.accounts.platform_now());
+        self.statistics(today.clone(), today)
+    }
+
+    /// Writes the transactions matching `filter` to `path` as CSV (UTF-8 with BOM, for
+    /// Excel), reporting progress; `cancel_export` stops it and leaves no file. One export at
+    /// a time.
+    pub async fn export_transactions(
+        &self,
+        filter: Filter,
+        path: String,
+        progress: Arc<dyn ExportProgress>,
+    ) -> Result<ExportSummary> {
+        let merchant_id = self.inner.merchant_id()?;
+        let inner = self.inner.clone();
+        inner.cancel_export.store(false, std::sync::atomic::Ordering::SeqCst);
+        // On the core's runtime (the caller may be a foreign executor), then on a blocking
+        // thread: the export is file and database work.
+        run(async move {
+            crate::runtime::blocking(move || {
+                let path = std::path::Path::new(&path);
+                inner.history.export(&merchant_id, &filter, path, progress.as_ref(), &inner.cancel_export)
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Stops the running export (it ends with `ExportCancelled`).
+    pub fn cancel_export(&self) {
+        self.inner.cancel_export.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Checks the ledger's hash chain: the number of entries that check out, and the first
+    /// edited, inserted or deleted entry if there is one.
+    pub fn verify_journal(&self) -> Result<history::Check> {
+        self.inner.history.verify()
     }
 
     /// The latest sales from the journal, newest first.

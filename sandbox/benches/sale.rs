@@ -2,7 +2,8 @@
 //! loopback / in-process with no added delay, the client's journal on disk. The floor is what
 //! the sale cannot avoid: its durable SQLite commits and platform round trips (counted from the
 //! core's diagnostics), each measured here in the same run. Also the CPU time per sale of the
-//! whole process (core, sandbox and simulated reader together: an upper bound for the core).
+//! whole process (core, sandbox and simulated reader together), and of the core alone: its
+//! runtime's threads, with the simulated reader moved out of them onto loopback TCP.
 //! Numbers go to docs/performance.md.
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use starpos_core::reader::controller::CardReader;
 use starpos_core::{Config, InMemorySecureStore, StarPos};
 use starpos_sandbox::dev_client::DevClient;
 use starpos_sandbox::fixtures::ready_merchant;
+use starpos_sandbox::reader::tcp_link::TcpPhoneLink;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
 use starpos_sandbox::{Sandbox, SandboxConfig};
 
@@ -28,6 +30,22 @@ fn cpu_ticks() -> Option<u64> {
     let after = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = after.split_whitespace().collect();
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// User plus system CPU ticks (10 ms) of this process's threads named `name`: the core's
+/// runtime threads are all called `starpos-core`.
+fn thread_ticks(name: &str) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(stat) = std::fs::read_to_string(task.ok()?.path().join("stat")) else { continue };
+        let (head, after) = stat.rsplit_once(')')?;
+        if head.split_once('(').map(|(_, comm)| comm) != Some(name) {
+            continue;
+        }
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        total += fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    }
+    Some(total)
 }
 
 fn sale(c: &mut Criterion) {
@@ -112,6 +130,38 @@ fn sale(c: &mut Criterion) {
          ratio {:.2}; process CPU per sale {cpu}",
         sale.as_secs_f64() / floor.as_secs_f64()
     );
+
+    // The core alone: the reader now answers over loopback TCP from this bench's runtime, so
+    // the core's threads do only the core's work (plus the socket I/O that stands in for the
+    // phone's Bluetooth stack).
+    let tcp_reader = runtime.block_on(async {
+        let sim = Arc::new(std::sync::Mutex::new(SimReader::new("SP100-000889")));
+        let identity = sim.lock().unwrap().identity_public();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(starpos_sandbox::reader::tcp::serve(listener, sim));
+        let reader = CardReader::new(Arc::new(TcpPhoneLink::new(&addr, "SP100-000889", 185)));
+        let connecting = reader.clone();
+        starpos_core::runtime::run(async move {
+            connecting
+                .connect("SP100-000889", &identity)
+                .await
+                .map_err(|e| starpos_core::Error::Reader { reason: e.to_string() })
+        })
+        .await
+        .unwrap();
+        reader
+    });
+    let sales = 1_000;
+    let core_before = thread_ticks("starpos-core");
+    let tcp_sale = time(sales, &mut || {
+        runtime.block_on(client.start_sale(tcp_reader.clone(), 100, None, Arc::new(Quiet))).unwrap();
+    });
+    let core_cpu = match (core_before, thread_ticks("starpos-core")) {
+        (Some(a), Some(b)) => format!("{:.2} ms", (b - a) as f64 * 10.0 / f64::from(sales)),
+        _ => "n/a".into(),
+    };
+    println!("core alone (reader on loopback TCP): sale {tcp_sale:?}; core CPU per sale {core_cpu}");
     drop(sandbox);
 }
 

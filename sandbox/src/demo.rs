@@ -451,6 +451,63 @@ async fn sale_demo(
         "   the signature reached the platform in the background: {} bytes (compressed strokes, not an image)",
         on_platform["signature_bytes"]
     );
+    history_demo(phone).await
+}
+
+/// The records on the phone, offline: today's summary, a filtered page, a bill export, and the
+/// ledger's hash chain checked.
+async fn history_demo(phone: &StarPos) -> Result<(), String> {
+    use starpos_core::history::{ExportProgress, Filter, Kind};
+
+    let today = phone.today_summary().map_err(show)?;
+    let t = today.totals;
+    println!(
+        "   today ({}): {} sales {} yuan, {} voids/refunds {} yuan, fees {} yuan, net {} yuan",
+        today.from_day,
+        t.sales,
+        yuan(t.gross_fen),
+        t.refunds,
+        yuan(t.refunded_fen),
+        yuan(t.fee_fen),
+        yuan(t.net_fen)
+    );
+    let month = phone.month_statistics(today.from_day.clone()).map_err(show)?;
+    println!("   this month ({} to {}): net {} yuan", month.from_day, month.to_day, yuan(month.totals.net_fen));
+    let filter = Filter { kinds: vec![Kind::Sale, Kind::Refund, Kind::Void], ..Filter::default() };
+    let page = phone.transactions(filter, None, 5).map_err(show)?;
+    println!("   history, sales, voids and refunds, newest first (a page of 5):");
+    for t in &page.items {
+        println!(
+            "     {} {:<6} {:<8} {:>10} yuan  card …{}",
+            t.business_day,
+            t.kind.as_str(),
+            t.status.as_str(),
+            yuan(t.amount_fen),
+            t.last4.as_deref().unwrap_or("----")
+        );
+    }
+    struct Dots;
+    impl ExportProgress for Dots {
+        fn on_progress(&self, done: u64, total: u64) {
+            if done == total {
+                println!("   [export] {done} of {total} rows");
+            }
+        }
+    }
+    let path = std::env::temp_dir().join(format!("starpos-demo-账单-{}.csv", starpos_core::util::random_hex(3)));
+    let summary = phone
+        .export_transactions(Filter::default(), path.to_string_lossy().into(), Arc::new(Dots))
+        .await
+        .map_err(show)?;
+    println!(
+        "   exported {} transactions ({} bytes, UTF-8 with BOM for Excel) to {}",
+        summary.rows,
+        summary.bytes,
+        path.display()
+    );
+    let _ = std::fs::remove_file(&path);
+    let check = phone.verify_journal().map_err(show)?;
+    println!("   the ledger's hash chain checks out over {} entries: {:?}", check.entries, check.problem);
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction};
 
 use crate::error::InternalError;
+use crate::history::ledger;
 use crate::limits::{self, Reservation};
 use crate::platform::wire::{LocationWire, PaymentWire};
 use crate::storage::Db;
@@ -267,6 +268,9 @@ pub fn answered(db: &Db, key: &str, p: &PaymentWire, final_now: bool, now: i64) 
                 _ => {}
             }
         }
+        if matches!(state, State::Completed | State::Declined | State::Reversed) {
+            ledger::sale_final_in(tx, key)?;
+        }
         Ok(state)
     })
 }
@@ -280,7 +284,7 @@ pub fn completed(db: &Db, key: &str, tvr: Option<&str>, tsi: Option<&str>, now: 
         if let Some(r) = reservation_of(tx, key)? {
             limits::transition_in(tx, r, "committed")?;
         }
-        Ok(())
+        ledger::sale_final_in(tx, key)
     })
 }
 
@@ -302,6 +306,9 @@ pub fn reversed(db: &Db, key: &str, never_reached_platform: bool, now: i64) -> R
         set_state(tx, key, state, now)?;
         if let Some(r) = reservation_of(tx, key)? {
             limits::transition_in(tx, r, "released")?;
+        }
+        if state == State::Reversed {
+            ledger::sale_final_in(tx, key)?;
         }
         Ok(())
     })
@@ -406,7 +413,7 @@ pub fn adjustment_done(db: &Db, key: &str, now: i64) -> Result<(), InternalError
                 limits::uncommit_in(tx, r)?;
             }
         }
-        Ok(())
+        ledger::adjustment_in(tx, key, &limits::business_day(now), now)
     })
 }
 

@@ -19,6 +19,8 @@ pub const DB_FILE_NAME: &str = "starpos.sqlite3";
 /// single writer is what SQLite serialises to anyway.
 pub struct Db {
     conn: Mutex<Connection>,
+    /// The file, for extra read-only connections (long reads such as exports).
+    path: std::path::PathBuf,
     /// Durable commits made through [`Db::write`] since opening (for diagnostics and the
     /// payment benchmark's commit budget).
     commits: std::sync::atomic::AtomicU64,
@@ -36,7 +38,7 @@ impl Db {
         let mut conn = Connection::open_with_flags(path, flags)?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
-        Ok(Db { conn: Mutex::new(conn), commits: std::sync::atomic::AtomicU64::new(0) })
+        Ok(Db { conn: Mutex::new(conn), path: path.to_path_buf(), commits: std::sync::atomic::AtomicU64::new(0) })
     }
 
     /// Runs `f` with the connection. Keep `f` short: it holds the only connection.
@@ -56,6 +58,13 @@ impl Db {
         tx.commit()?;
         self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(out)
+    }
+
+    /// A new read-only connection to the same database, for a long read that must not hold
+    /// the writer's connection (WAL lets it read a consistent snapshot while writes go on).
+    pub fn reader(&self) -> Result<Connection, InternalError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Ok(Connection::open_with_flags(&self.path, flags)?)
     }
 
     /// Durable commits since opening.

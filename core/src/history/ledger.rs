@@ -1,0 +1,491 @@
+//! The transaction ledger: one append-only row per money event (a sale's outcome, a void, a
+//! refund, a reversal), each carrying a SHA-256 hash chained to the row before it, and per-day
+//! roll-ups kept current in the same transaction. Rows come from this phone's journal (in the
+//! journal's own commit, so the commit budget of a sale does not grow) and from sync.
+
+use ring::digest::{Context, SHA256};
+use rusqlite::{OptionalExtension, Transaction};
+
+use crate::error::InternalError;
+
+/// What a row records. Small integers on disk (see [`Kind::code`] and friends): a million rows
+/// must fit in 250 MB with their indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Sale,
+    Void,
+    Refund,
+    Reversal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Approved,
+    Declined,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Card,
+    Qr,
+}
+
+macro_rules! codes {
+    ($t:ty { $($v:ident = $n:literal, $s:literal;)* }) => {
+        impl $t {
+            pub fn code(self) -> i64 {
+                match self { $(Self::$v => $n,)* }
+            }
+            pub fn from_code(n: i64) -> Option<Self> {
+                match n { $($n => Some(Self::$v),)* _ => None }
+            }
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s,)* }
+            }
+        }
+    };
+}
+
+codes!(Kind { Sale = 1, "sale"; Void = 2, "void"; Refund = 3, "refund"; Reversal = 4, "reversal"; });
+codes!(Status { Approved = 1, "approved"; Declined = 2, "declined"; });
+codes!(Channel { Card = 1, "card"; Qr = 2, "qr"; });
+/// The card kind is the onboarding one (one type for "debit or credit" in the core); these are
+/// its codes in the ledger.
+pub use crate::onboarding::CardKind;
+
+pub fn card_kind_code(k: CardKind) -> i64 {
+    match k {
+        CardKind::Unknown => 0,
+        CardKind::Debit => 1,
+        CardKind::Credit => 2,
+        CardKind::Prepaid => 3,
+    }
+}
+
+pub fn card_kind_from_code(n: i64) -> CardKind {
+    match n {
+        1 => CardKind::Debit,
+        2 => CardKind::Credit,
+        3 => CardKind::Prepaid,
+        _ => CardKind::Unknown,
+    }
+}
+
+fn card_kind_of(s: Option<&str>) -> CardKind {
+    s.and_then(CardKind::parse).unwrap_or(CardKind::Unknown)
+}
+
+/// One ledger row as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The platform's key for this event (32 hex digits: stored as 16 bytes).
+    pub key: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub channel: Channel,
+    pub card_kind: CardKind,
+    /// Business day (China time) as days since 1970-01-01.
+    pub day: i64,
+    /// When it happened, unix seconds.
+    pub at: i64,
+    pub amount_fen: i64,
+    pub fee_fen: i64,
+    pub net_fen: i64,
+    /// Last four digits of the card, as digits.
+    pub last4: Option<String>,
+    pub reference: Option<String>,
+    pub batch: Option<i64>,
+    pub voucher: Option<i64>,
+    /// The sale a void, refund or reversal belongs to.
+    pub parent: Option<String>,
+    /// Made on another device of the merchant (arrived by sync).
+    pub synced: bool,
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01; `None` if it is not a real date in that form.
+pub fn day_number(day: &str) -> Option<i64> {
+    let b = day.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i32> {
+        let part = &day[r];
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    let month = time::Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(num(0..4)?, month, u8::try_from(num(8..10)?).ok()?).ok()?;
+    Some(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
+}
+
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// Days since 1970-01-01 as (year, month, day) in the proleptic Gregorian calendar: integer
+/// arithmetic only (H. Hinnant's `civil_from_days`), because exports convert a million of them.
+pub fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Writes `n` with at least `width` digits (zero-padded), two digits per division: exports
+/// and pages format millions of these.
+pub fn push_digits(out: &mut Vec<u8>, n: u64, width: usize) {
+    const PAIRS: &[u8; 200] =
+        b"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+        5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[n as usize * 2..n as usize * 2 + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    let start = i.min(buf.len() - width.min(buf.len()));
+    out.extend_from_slice(&buf[start..]);
+}
+
+/// `YYYY-MM-DD` of days since 1970-01-01, into `out`.
+pub fn push_day(out: &mut Vec<u8>, day: i64) {
+    let (y, m, d) = civil(day);
+    push_digits(out, y.max(0) as u64, 4);
+    out.push(b'-');
+    push_digits(out, u64::from(m), 2);
+    out.push(b'-');
+    push_digits(out, u64::from(d), 2);
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD`.
+pub fn day_string(day: i64) -> String {
+    let mut out = Vec::with_capacity(10);
+    push_day(&mut out, day);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Keys are hex; stored as bytes (half the size). Anything else is kept as its UTF-8 bytes.
+pub fn key_bytes(key: &str) -> Vec<u8> {
+    match hex::decode(key) {
+        Ok(b) if !b.is_empty() && key.len().is_multiple_of(2) && key.bytes().all(|c| !c.is_ascii_uppercase()) => b,
+        _ => key.as_bytes().to_vec(),
+    }
+}
+
+pub fn key_string(bytes: &[u8]) -> String {
+    if bytes.len() == 16 {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, b) in bytes.iter().enumerate() {
+            out[2 * i] = HEX[(b >> 4) as usize];
+            out[2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        // Hex digits are ASCII.
+        String::from_utf8(out.to_vec()).unwrap_or_default()
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+}
+
+/// The owner id (a small integer) for a merchant, made on first use.
+pub fn owner_in(tx: &Transaction<'_>, merchant_id: &str) -> Result<i64, InternalError> {
+    if let Some(id) =
+        tx.query_row("SELECT id FROM history_owners WHERE merchant_id = ?1", [merchant_id], |r| r.get(0)).optional()?
+    {
+        return Ok(id);
+    }
+    tx.execute("INSERT INTO history_owners (merchant_id) VALUES (?1)", [merchant_id])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// What the chain hash covers, in a fixed order, each field length-prefixed so no two rows
+/// encode alike. `id` is included so that moving a row breaks the chain.
+pub(crate) struct Row<'a> {
+    pub id: i64,
+    pub owner: i64,
+    pub key: &'a [u8],
+    pub kind: i64,
+    pub status: i64,
+    pub channel: i64,
+    pub card_kind: i64,
+    pub day: i64,
+    pub at: i64,
+    pub amount_fen: i64,
+    pub fee_fen: i64,
+    pub net_fen: i64,
+    pub last4: Option<i64>,
+    pub reference: Option<i64>,
+    pub batch: Option<i64>,
+    pub voucher: Option<i64>,
+    pub parent: Option<&'a [u8]>,
+    pub synced: bool,
+}
+
+impl Row<'_> {
+    pub fn chain(&self, previous: &[u8]) -> [u8; 32] {
+        let mut h = Context::new(&SHA256);
+        h.update(b"starpos-ledger-v1");
+        h.update(&(previous.len() as u32).to_be_bytes());
+        h.update(previous);
+        for n in [
+            self.id,
+            self.owner,
+            self.kind,
+            self.status,
+            self.channel,
+            self.card_kind,
+            self.day,
+            self.at,
+            self.amount_fen,
+            self.fee_fen,
+            self.net_fen,
+        ] {
+            h.update(&n.to_be_bytes());
+        }
+        for n in [self.last4, self.reference, self.batch, self.voucher] {
+            match n {
+                Some(n) => {
+                    h.update(&[1]);
+                    h.update(&n.to_be_bytes());
+                }
+                None => h.update(&[0]),
+            }
+        }
+        for b in [Some(self.key), self.parent] {
+            match b {
+                Some(b) => {
+                    h.update(&[1]);
+                    h.update(&(b.len() as u32).to_be_bytes());
+                    h.update(b);
+                }
+                None => h.update(&[0]),
+            }
+        }
+        h.update(&[self.synced as u8]);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(h.finish().as_ref());
+        out
+    }
+}
+
+fn digits(s: Option<&str>) -> Option<i64> {
+    s.filter(|s| !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit())).and_then(|s| s.parse().ok())
+}
+
+/// Appends `r` for `merchant_id` inside the caller's transaction: the row with its chain hash,
+/// and the day's roll-up. A key already in the ledger is left alone (sync may bring back what
+/// this phone wrote); returns whether a row was added.
+pub fn append_in(tx: &Transaction<'_>, merchant_id: &str, r: &Record) -> Result<bool, InternalError> {
+    let key = key_bytes(&r.key);
+    let exists = tx.query_row("SELECT 1 FROM history WHERE key = ?1", [&key], |_| Ok(())).optional()?.is_some();
+    if exists {
+        return Ok(false);
+    }
+    let owner = owner_in(tx, merchant_id)?;
+    let (last_id, previous): (i64, Vec<u8>) = tx
+        .query_row("SELECT id, hash FROM history ORDER BY id DESC LIMIT 1", [], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .unwrap_or((0, Vec::new()));
+    let parent = r.parent.as_deref().map(key_bytes);
+    let row = Row {
+        id: last_id + 1,
+        owner,
+        key: &key,
+        kind: r.kind.code(),
+        status: r.status.code(),
+        channel: r.channel.code(),
+        card_kind: card_kind_code(r.card_kind),
+        day: r.day,
+        at: r.at,
+        amount_fen: r.amount_fen,
+        fee_fen: r.fee_fen,
+        net_fen: r.net_fen,
+        last4: digits(r.last4.as_deref()),
+        reference: digits(r.reference.as_deref()),
+        batch: r.batch,
+        voucher: r.voucher,
+        parent: parent.as_deref(),
+        synced: r.synced,
+    };
+    let hash = row.chain(&previous);
+    tx.execute(
+        "INSERT INTO history (id, owner, key, kind, status, channel, card_kind, day, at, amount_fen, fee_fen,
+             net_fen, last4, reference, batch, voucher, parent, synced, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        rusqlite::params![
+            row.id,
+            row.owner,
+            row.key,
+            row.kind,
+            row.status,
+            row.channel,
+            row.card_kind,
+            row.day,
+            row.at,
+            row.amount_fen,
+            row.fee_fen,
+            row.net_fen,
+            row.last4,
+            row.reference,
+            row.batch,
+            row.voucher,
+            row.parent,
+            row.synced,
+            &hash[..]
+        ],
+    )?;
+    roll_up_in(tx, owner, r)?;
+    Ok(true)
+}
+
+/// The day's statistics row for the record's channel and card kind. Only approved events move
+/// money: sales add to gross; voids and refunds to refunds; fees follow the platform's figures
+/// (a void returns the sale's fee, so it counts negative).
+fn roll_up_in(tx: &Transaction<'_>, owner: i64, r: &Record) -> Result<(), InternalError> {
+    if r.status != Status::Approved || r.kind == Kind::Reversal {
+        return Ok(());
+    }
+    let (sales, gross, refunds_n, refunds, fee, net) = match r.kind {
+        Kind::Sale => (1, r.amount_fen, 0, 0, r.fee_fen, r.net_fen),
+        Kind::Void => (0, 0, 1, r.amount_fen, -r.fee_fen, -r.net_fen),
+        Kind::Refund => (0, 0, 1, r.amount_fen, -r.fee_fen, -r.net_fen),
+        Kind::Reversal => return Ok(()),
+    };
+    tx.execute(
+        "INSERT INTO history_days (owner, day, channel, card_kind, sales, gross_fen, refunds, refunded_fen, fee_fen, net_fen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (owner, day, channel, card_kind) DO UPDATE SET
+             sales = sales + ?5, gross_fen = gross_fen + ?6, refunds = refunds + ?7,
+             refunded_fen = refunded_fen + ?8, fee_fen = fee_fen + ?9, net_fen = net_fen + ?10",
+        rusqlite::params![owner, r.day, r.channel.code(), card_kind_code(r.card_kind), sales, gross, refunds_n, refunds, fee, net],
+    )?;
+    Ok(())
+}
+
+/// The ledger row for a journalled sale that just reached a final state (called inside the
+/// journal's transaction): approved or declined sales, reversals (for reversed sales).
+pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), InternalError> {
+    type SaleRow = (
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+    );
+    let row: Option<SaleRow> = tx
+        .query_row(
+            "SELECT merchant_id, state, amount_fen, fee_fen, net_fen, card_kind, last4, reference_number,
+                 batch_number, voucher_number, business_day, updated_at
+             FROM payments WHERE key = ?1",
+            [payment_key],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((merchant, state, amount, fee, net, card_kind, last4, reference, batch, voucher, day, at)) = row else {
+        return Ok(());
+    };
+    let (kind, status, parent) = match state.as_str() {
+        "completed" => (Kind::Sale, Status::Approved, None),
+        "declined" => (Kind::Sale, Status::Declined, None),
+        "reversed" => (Kind::Reversal, Status::Approved, Some(payment_key.to_string())),
+        _ => return Ok(()),
+    };
+    let record = Record {
+        // A reversal is its own event; its key is derived from the sale's, so it stays unique.
+        key: if kind == Kind::Reversal { format!("{payment_key}:r") } else { payment_key.to_string() },
+        kind,
+        status,
+        channel: Channel::Card,
+        card_kind: card_kind_of(card_kind.as_deref()),
+        day: day_number(&day).unwrap_or(0),
+        at,
+        amount_fen: amount,
+        fee_fen: if status == Status::Approved && kind == Kind::Sale { fee.unwrap_or(0) } else { 0 },
+        net_fen: if status == Status::Approved && kind == Kind::Sale { net.unwrap_or(amount) } else { 0 },
+        last4,
+        reference,
+        batch: batch.as_deref().and_then(|b| b.parse().ok()),
+        voucher: voucher.as_deref().and_then(|v| v.parse().ok()),
+        parent,
+        synced: false,
+    };
+    append_in(tx, &merchant, &record)?;
+    Ok(())
+}
+
+/// The ledger row for a void or refund the platform applied (inside the journal's transaction).
+/// A void returns the whole sale (its fee too); a refund returns its amount at the sale's rate.
+pub fn adjustment_in(tx: &Transaction<'_>, adjustment_key: &str, day: &str, at: i64) -> Result<(), InternalError> {
+    type AdjRow = (String, String, i64, String, i64, Option<i64>, Option<String>, Option<String>, Option<String>);
+    let row: Option<AdjRow> = tx
+        .query_row(
+            "SELECT a.payment_key, a.kind, a.amount_fen, p.merchant_id, p.amount_fen, p.fee_fen, p.card_kind, p.last4,
+                 p.reference_number
+             FROM adjustments a JOIN payments p ON p.key = a.payment_key WHERE a.key = ?1",
+            [adjustment_key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+        )
+        .optional()?;
+    let Some((sale, kind, amount, merchant, sale_amount, sale_fee, card_kind, last4, reference)) = row else {
+        return Ok(());
+    };
+    let kind = if kind == "void" { Kind::Void } else { Kind::Refund };
+    // The fee given back is the sale's fee in proportion (half-up), all of it for a void.
+    let fee = sale_fee.unwrap_or(0);
+    let fee_back = if sale_amount > 0 { (fee * amount * 2 + sale_amount) / (2 * sale_amount) } else { 0 };
+    let record = Record {
+        key: adjustment_key.to_string(),
+        kind,
+        status: Status::Approved,
+        channel: Channel::Card,
+        card_kind: card_kind_of(card_kind.as_deref()),
+        day: day_number(day).unwrap_or(0),
+        at,
+        amount_fen: amount,
+        fee_fen: fee_back,
+        net_fen: amount - fee_back,
+        last4,
+        reference,
+        batch: None,
+        voucher: None,
+        parent: Some(sale),
+        synced: false,
+    };
+    append_in(tx, &merchant, &record)?;
+    Ok(())
+}

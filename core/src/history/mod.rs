@@ -1,0 +1,84 @@
+//! Transaction history (issue #6): the merchant's records on the phone, offline. A tamper-
+//! evident ledger of money events (`ledger`), pages and filters (`query`), statistics from
+//! per-day roll-ups (`stats`), CSV bill export (`export`) and the chain check (`verify`).
+//! docs/history.md describes the whole.
+
+pub mod export;
+pub mod generate;
+pub mod ledger;
+pub mod query;
+pub mod stats;
+pub mod verify;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use rusqlite::OptionalExtension;
+
+use crate::error::{Error, InternalError};
+use crate::storage::Db;
+pub use export::{ExportProgress, ExportSummary};
+pub use ledger::{CardKind, Channel, Kind, Status};
+pub use query::{Filter, Page, Transaction};
+pub use stats::{Breakdown, DayTotals, Stats, Totals};
+pub use verify::{Check, Problem};
+
+pub(crate) struct History {
+    db: Arc<Db>,
+}
+
+impl History {
+    pub fn new(db: Arc<Db>) -> Self {
+        History { db }
+    }
+
+    /// The merchant's owner id in the ledger; `None` before their first transaction.
+    fn owner(&self, merchant_id: &str) -> Result<Option<i64>, InternalError> {
+        self.db.with(|c| {
+            Ok(c.query_row("SELECT id FROM history_owners WHERE merchant_id = ?1", [merchant_id], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    pub fn page(&self, merchant_id: &str, filter: &Filter, cursor: Option<&str>, limit: u32) -> Result<Page, Error> {
+        match self.owner(merchant_id)? {
+            Some(owner) => query::page(&self.db, owner, filter, cursor, limit),
+            None => {
+                query::conditions(filter)?;
+                Ok(Page { items: Vec::new(), next_cursor: None })
+            }
+        }
+    }
+
+    pub fn get(&self, merchant_id: &str, id: &str) -> Result<Option<Transaction>, Error> {
+        match self.owner(merchant_id)? {
+            Some(owner) => Ok(query::get(&self.db, owner, id)?),
+            None => Ok(None),
+        }
+    }
+
+    pub fn stats(&self, merchant_id: &str, from: &str, to: &str) -> Result<Stats, Error> {
+        // An unknown owner (-1) has no roll-ups: the same empty answer, with the days checked.
+        stats::stats(&self.db, self.owner(merchant_id)?.unwrap_or(-1), from, to)
+    }
+
+    pub fn daily(&self, merchant_id: &str, from: &str, to: &str) -> Result<Vec<DayTotals>, Error> {
+        stats::daily(&self.db, self.owner(merchant_id)?.unwrap_or(-1), from, to)
+    }
+
+    pub fn export(
+        &self,
+        merchant_id: &str,
+        filter: &Filter,
+        path: &Path,
+        progress: &dyn ExportProgress,
+        cancel: &AtomicBool,
+    ) -> Result<ExportSummary, Error> {
+        export::export(&self.db, self.owner(merchant_id)?.unwrap_or(-1), filter, path, progress, cancel)
+    }
+
+    pub fn verify(&self) -> Result<Check, Error> {
+        Ok(verify::verify(&self.db)?)
+    }
+}
