@@ -92,6 +92,12 @@ impl StarPos {
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
         let history = History::new(db.clone());
+        // An install upgraded to the ledger gets its earlier transactions in it (once).
+        match history::ledger::backfill(&db) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "earlier transactions added to the ledger"),
+            Err(e) => tracing::warn!(error = %e, "earlier transactions not added to the ledger yet"),
+        }
         Ok(StarPos {
             inner: Arc::new(Inner {
                 accounts,

@@ -124,6 +124,9 @@ fn sale(c: &mut Criterion) {
         (Some(a), Some(b)) => format!("{:.2} ms", (b - a) as f64 * 10.0 / f64::from(sales)),
         _ => "n/a".into(),
     };
+    // Not part of the floor, but part of the sale: one exchange with the in-process reader.
+    let exchange = time(200, &mut || runtime.block_on(reader.beep()).unwrap());
+    println!("one reader exchange (beep, in-process): {exchange:?}; a chip sale has three (card, PIN, completion)");
     let floor = commit * commits as u32 + trip * round_trips as u32;
     println!(
         "sale {sale:?}; floor {floor:?} = {commits} x commit {commit:?} + {round_trips} x round trip {trip:?}; \

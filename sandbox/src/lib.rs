@@ -4,6 +4,7 @@
 //! Integration tests, the binding tests and the demo all talk to this server over real
 //! sockets; nothing in them fakes the platform.
 
+pub mod card_scan;
 pub mod demo;
 pub mod dev_client;
 pub mod file_store;

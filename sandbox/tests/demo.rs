@@ -1,5 +1,6 @@
 //! The demo runs end to end, and leaves no password, SMS code, token or clear phone number in
-//! the client's data folder (databases, WAL files, logs).
+//! the client's data folder (databases, WAL files, logs), and no card data: no test card's
+//! number and no Luhn-valid run of 13 to 19 digits anywhere.
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_runs_and_leaves_no_secret_behind() {
@@ -21,6 +22,9 @@ async fn demo_runs_and_leaves_no_secret_behind() {
             }
             files += 1;
             let bytes = std::fs::read(&path).unwrap();
+            if let Some(found) = starpos_sandbox::card_scan::card_data_in(&bytes, &[]) {
+                panic!("{} holds {found}", path.display());
+            }
             for secret in &report.secrets {
                 assert!(
                     !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

@@ -4,7 +4,8 @@
 //! A new process then resolves what was left. After every run the phone's journal and the
 //! platform must agree: no sale charged twice, no approval lost, no void or refund applied
 //! without the phone knowing (or counted without the platform), no limit reservation stranded.
-//! Halfway the platform's clock moves a day on, so earlier sales become refundable.
+//! Halfway the platform's clock moves a day on: the first half only sells; in the second half
+//! some runs refund part of a first-half (settled) sale and some void a sale of the new day.
 //!
 //! `STARPOS_KILL_RUNS` sets the number of runs (default 200; `cargo xtask kill-suite N` runs
 //! more); `STARPOS_KILL_SEED` replays a run sequence (the seed is printed).
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use starpos_core::{Config, StarPos};
+use starpos_sandbox::card_scan::card_data_in;
 use starpos_sandbox::dev_client::DevClient;
 use starpos_sandbox::file_store::FileSecureStore;
 use starpos_sandbox::reader::{tcp, SimReader};
@@ -158,82 +160,6 @@ fn check(
     Ok(())
 }
 
-fn luhn(digits: &[u8]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let d = u32::from(d - b'0');
-            if !i.is_multiple_of(2) {
-                if d * 2 > 9 {
-                    d * 2 - 9
-                } else {
-                    d * 2
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
-/// Card data anywhere in `bytes`: a Luhn-valid 13-19 digit number that looks like a card (first
-/// digit 3-6, standing alone), a track 2 (`digits=digits`), a test card's number, or any blob
-/// the reader sent (raw or hex).
-fn card_data_in(bytes: &[u8], issued: &[Vec<u8>]) -> Option<String> {
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let run = &bytes[start..i];
-        let alone = (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
-            && (i == bytes.len() || !bytes[i].is_ascii_alphanumeric() || bytes[i] == b'=');
-        if (13..=19).contains(&run.len()) && alone && (b'3'..=b'6').contains(&run[0]) && luhn(run) {
-            return Some(format!("a card-like number at byte {start}"));
-        }
-        let left_alone = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        let expiry_follows =
-            bytes.get(i) == Some(&b'=') && bytes.get(i + 1..i + 5).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-        if (12..=19).contains(&run.len()) && left_alone && luhn(run) && expiry_follows {
-            let context =
-                String::from_utf8_lossy(&bytes[start.saturating_sub(16)..(i + 16).min(bytes.len())]).into_owned();
-            return Some(format!("track data at byte {start}: {context:?}"));
-        }
-    }
-    for card in TEST_CARDS {
-        if bytes.windows(card.pan.len()).any(|w| w == card.pan.as_bytes()) {
-            return Some(format!("the number of test card {}", card.name));
-        }
-    }
-    for blob in issued {
-        let forms = [blob.clone(), hex::encode(blob).into_bytes(), hex::encode_upper(blob).into_bytes()];
-        if forms.iter().any(|f| bytes.windows(f.len()).any(|w| w == &f[..])) {
-            return Some("an encrypted track or PIN block from the reader".into());
-        }
-    }
-    None
-}
-
-#[test]
-fn the_card_data_scan_finds_what_it_looks_for() {
-    assert!(card_data_in(b"x 6217001234567890015 y", &[]).is_some());
-    assert!(card_data_in(b"6217001234567890015=30122011234", &[]).is_some());
-    assert!(card_data_in(b";4111111111111111=2512?", &[]).is_some());
-    assert!(card_data_in(b"blob\x01\x02\x03", &[b"\x01\x02\x03".to_vec()]).is_some());
-    assert!(card_data_in(b"id 0102ab", &[vec![1, 2, 0xAB]]).is_some(), "hex forms too");
-    assert!(
-        card_data_in(b"merchant 898440358120001 ts 1795000000 ref 000000123456 pan 621700*********0015", &[]).is_none()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation() {
     let runs: u64 = std::env::var("STARPOS_KILL_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
@@ -278,6 +204,8 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     };
 
     let mut tally: HashMap<&str, u32> = HashMap::new();
+    // Sales journalled before the platform's clock moved a day on: settled, refundable.
+    let mut settled: std::collections::HashSet<String> = std::collections::HashSet::new();
     let started = Instant::now();
     for run in 0..runs {
         let card = &TEST_CARDS[rng.below(TEST_CARDS.len() as u64) as usize];
@@ -293,23 +221,27 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         let amount = 100 + rng.below(2_900) as i64;
         let kill_after = Duration::from_millis(rng.below(300));
         if run == runs / 2 {
-            // A day later: the first half's sales are settled and can be refunded.
+            // A day later: the first half's sales are settled and can be refunded (not voided).
             dev.advance_clock(86_400).await.unwrap();
+            settled = read_journal(&data).states.keys().cloned().collect();
         }
 
-        // Most runs sell; some void or refund an earlier sale that still has money on it.
+        // Most runs sell; some void a sale of today, some refund part of a settled one.
         let journal = read_journal(&data);
-        let candidates: Vec<(&String, i64)> = journal
+        let open: Vec<(&String, i64)> = journal
             .states
             .iter()
             .filter(|(key, (state, _))| state == "completed" && !journal.voided(key))
             .map(|(key, (_, amount))| (key, amount - journal.refunded(key)))
             .filter(|(_, remaining)| *remaining > 0)
             .collect();
-        let action = match rng.below(10) {
-            0 | 1 if !candidates.is_empty() => "void",
-            2 | 3 if !candidates.is_empty() => "refund",
-            _ => "sale",
+        let (of_today, of_before): (Vec<_>, Vec<_>) = open.into_iter().partition(|(key, _)| !settled.contains(*key));
+        // Voids wait for the second half too, so the first half's sales stay to be refunded.
+        let second_half = run >= runs / 2;
+        let (action, candidates) = match rng.below(10) {
+            0 | 1 if second_half && !of_today.is_empty() => ("void", of_today),
+            2 | 3 if !of_before.is_empty() => ("refund", of_before),
+            _ => ("sale", Vec::new()),
         };
         let mut command = app(false, amount);
         if action != "sale" {

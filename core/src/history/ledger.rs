@@ -202,12 +202,14 @@ pub fn key_string(bytes: &[u8]) -> String {
 
 /// The owner id (a small integer) for a merchant, made on first use.
 pub fn owner_in(tx: &Transaction<'_>, merchant_id: &str) -> Result<i64, InternalError> {
-    if let Some(id) =
-        tx.query_row("SELECT id FROM history_owners WHERE merchant_id = ?1", [merchant_id], |r| r.get(0)).optional()?
+    if let Some(id) = tx
+        .prepare_cached("SELECT id FROM history_owners WHERE merchant_id = ?1")?
+        .query_row([merchant_id], |r| r.get(0))
+        .optional()?
     {
         return Ok(id);
     }
-    tx.execute("INSERT INTO history_owners (merchant_id) VALUES (?1)", [merchant_id])?;
+    tx.prepare_cached("INSERT INTO history_owners (merchant_id) VALUES (?1)")?.execute([merchant_id])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -290,7 +292,8 @@ fn digits(s: Option<&str>) -> Option<i64> {
 /// this phone wrote); returns whether a row was added.
 pub fn append_in(tx: &Transaction<'_>, merchant_id: &str, r: &Record) -> Result<bool, InternalError> {
     let key = key_bytes(&r.key);
-    let exists = tx.query_row("SELECT 1 FROM history WHERE key = ?1", [&key], |_| Ok(())).optional()?.is_some();
+    let exists =
+        tx.prepare_cached("SELECT 1 FROM history WHERE key = ?1")?.query_row([&key], |_| Ok(())).optional()?.is_some();
     if exists {
         return Ok(false);
     }
@@ -321,32 +324,32 @@ pub fn append_in(tx: &Transaction<'_>, merchant_id: &str, r: &Record) -> Result<
         synced: r.synced,
     };
     let hash = row.chain(&previous);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO history (id, owner, key, kind, status, channel, card_kind, day, at, amount_fen, fee_fen,
              net_fen, last4, reference, batch, voucher, parent, synced, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-        rusqlite::params![
-            row.id,
-            row.owner,
-            row.key,
-            row.kind,
-            row.status,
-            row.channel,
-            row.card_kind,
-            row.day,
-            row.at,
-            row.amount_fen,
-            row.fee_fen,
-            row.net_fen,
-            row.last4,
-            row.reference,
-            row.batch,
-            row.voucher,
-            row.parent,
-            row.synced,
-            &hash[..]
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        row.id,
+        row.owner,
+        row.key,
+        row.kind,
+        row.status,
+        row.channel,
+        row.card_kind,
+        row.day,
+        row.at,
+        row.amount_fen,
+        row.fee_fen,
+        row.net_fen,
+        row.last4,
+        row.reference,
+        row.batch,
+        row.voucher,
+        row.parent,
+        row.synced,
+        &hash[..]
+    ])?;
     roll_up_in(tx, owner, r)?;
     Ok(true)
 }
@@ -364,12 +367,11 @@ fn roll_up_in(tx: &Transaction<'_>, owner: i64, r: &Record) -> Result<(), Intern
         Kind::Refund => (0, 0, 1, r.amount_fen, -r.fee_fen, -r.net_fen),
         Kind::Reversal => return Ok(()),
     };
-    tx.execute(
-        "INSERT INTO history_days (owner, day, channel, card_kind, sales, gross_fen, refunds, refunded_fen, fee_fen, net_fen)
+    tx.prepare_cached("INSERT INTO history_days (owner, day, channel, card_kind, sales, gross_fen, refunds, refunded_fen, fee_fen, net_fen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (owner, day, channel, card_kind) DO UPDATE SET
              sales = sales + ?5, gross_fen = gross_fen + ?6, refunds = refunds + ?7,
-             refunded_fen = refunded_fen + ?8, fee_fen = fee_fen + ?9, net_fen = net_fen + ?10",
+             refunded_fen = refunded_fen + ?8, fee_fen = fee_fen + ?9, net_fen = net_fen + ?10")?.execute(
         rusqlite::params![owner, r.day, r.channel.code(), card_kind_code(r.card_kind), sales, gross, refunds_n, refunds, fee, net],
     )?;
     Ok(())
@@ -488,4 +490,69 @@ pub fn adjustment_in(tx: &Transaction<'_>, adjustment_key: &str, day: &str, at: 
     };
     append_in(tx, &merchant, &record)?;
     Ok(())
+}
+
+/// Ledger rows for what an install journalled before the ledger existed (schema < 11): final
+/// sales and applied voids and refunds, in the order they happened. Runs once (a `meta` flag
+/// records it); returns how many rows it added.
+pub fn backfill(db: &crate::storage::Db) -> Result<usize, InternalError> {
+    const FLAG: &str = "ledger_backfilled";
+    let done = db.with(|c| {
+        Ok(c.prepare_cached("SELECT 1 FROM meta WHERE key = ?1")?.query_row([FLAG], |_| Ok(())).optional()?.is_some())
+    })?;
+    if done {
+        return Ok(0);
+    }
+    db.write(|tx| {
+        let before: i64 = tx.prepare_cached("SELECT COUNT(*) FROM history")?.query_row( [], |r| r.get(0))?;
+        let sales: Vec<String> = tx
+            .prepare("SELECT key FROM payments WHERE state IN ('completed', 'declined', 'reversed') ORDER BY created_at, rowid")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for key in sales {
+            sale_final_in(tx, &key)?;
+        }
+        let adjustments: Vec<(String, i64)> = tx
+            .prepare("SELECT key, updated_at FROM adjustments WHERE state = 'done' ORDER BY updated_at, rowid")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (key, at) in adjustments {
+            adjustment_in(tx, &key, &crate::limits::business_day(at), at)?;
+        }
+        tx.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, '1')")?.execute( [FLAG])?;
+        let after: i64 = tx.prepare_cached("SELECT COUNT(*) FROM history")?.query_row( [], |r| r.get(0))?;
+        Ok((after - before) as usize)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upgraded_install_gets_its_earlier_sales_in_the_ledger_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::storage::Db::open(dir.path()).unwrap();
+        db.with(|c| {
+            c.execute_batch(
+                "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, entry_mode, masked_pan, app_label, aid,
+                     business_day, created_at, updated_at, fee_fen, net_fen, card_kind, last4, reference_number)
+                 VALUES ('00112233445566778899aabbccddeeff', 'M1', 'sale', 'completed', 10000, 'insert', '', 'A', 'A0',
+                     '2026-11-27', 1795000000, 1795000000, 60, 9940, 'debit', '0015', '000000123456'),
+                        ('ffeeddccbbaa99887766554433221100', 'M1', 'sale', 'failed', 500, 'insert', '', 'A', 'A0',
+                     '2026-11-27', 1795000100, 1795000100, NULL, NULL, NULL, '0015', NULL);
+                 INSERT INTO adjustments (key, payment_key, kind, amount_fen, state, created_at, updated_at)
+                 VALUES ('0123456789abcdef0123456789abcdef', '00112233445566778899aabbccddeeff', 'void', 10000, 'done',
+                     1795000200, 1795000200);",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(backfill(&db).unwrap(), 2, "the sale and its void; the failed one moved no money");
+        assert_eq!(backfill(&db).unwrap(), 0, "once");
+        let check = crate::history::verify::verify(&db).unwrap();
+        assert_eq!((check.entries, check.problem), (2, None));
+        let totals = crate::history::stats::stats(&db, 1, "2026-11-01", "2026-11-30").unwrap().totals;
+        assert_eq!((totals.gross_fen, totals.refunded_fen, totals.fee_fen, totals.net_fen), (10_000, 10_000, 0, 0));
+    }
 }

@@ -91,11 +91,11 @@ pub(crate) fn reserve_in(
     if card_uses >= limits.per_card_daily_count as i64 {
         return Err(exceeded(LimitKind::PerCardDailyCount, 1, 0));
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO limit_reservations (merchant_id, business_day, amount_fen, card_key, state, created_at)
          VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
-        (merchant_id, day, amount_fen, card_key, now),
-    )?;
+    )?
+    .execute((merchant_id, day, amount_fen, card_key, now))?;
     let id = tx.last_insert_rowid();
     roll_up(tx, merchant_id, day, card_key, amount_fen)?;
     Ok(Reservation { id })
@@ -109,35 +109,31 @@ fn roll_up(
     card_key: &str,
     fen: i64,
 ) -> Result<(), rusqlite::Error> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO limit_days (merchant_id, business_day, held_fen) VALUES (?1, ?2, ?3)
          ON CONFLICT (merchant_id, business_day) DO UPDATE SET held_fen = held_fen + ?3",
-        (merchant_id, day, fen),
-    )?;
-    tx.execute(
+    )?
+    .execute((merchant_id, day, fen))?;
+    tx.prepare_cached(
         "INSERT INTO limit_card_days (merchant_id, business_day, card_key, uses) VALUES (?1, ?2, ?3, 1)
          ON CONFLICT (merchant_id, business_day, card_key) DO UPDATE SET uses = uses + 1",
-        (merchant_id, day, card_key),
-    )?;
+    )?
+    .execute((merchant_id, day, card_key))?;
     Ok(())
 }
 
 /// Takes a reservation that moved to `released` out of its day's roll-ups (their rows exist:
 /// the reservation put them there).
 fn roll_back(tx: &rusqlite::Transaction<'_>, reservation: Reservation) -> Result<(), rusqlite::Error> {
-    let (merchant_id, day, card_key, amount): (String, String, String, i64) = tx.query_row(
-        "SELECT merchant_id, business_day, card_key, amount_fen FROM limit_reservations WHERE id = ?1",
-        [reservation.id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
-    tx.execute(
-        "UPDATE limit_days SET held_fen = held_fen - ?3 WHERE merchant_id = ?1 AND business_day = ?2",
-        (&merchant_id, &day, amount),
-    )?;
-    tx.execute(
+    let (merchant_id, day, card_key, amount): (String, String, String, i64) = tx
+        .prepare_cached("SELECT merchant_id, business_day, card_key, amount_fen FROM limit_reservations WHERE id = ?1")?
+        .query_row([reservation.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    tx.prepare_cached("UPDATE limit_days SET held_fen = held_fen - ?3 WHERE merchant_id = ?1 AND business_day = ?2")?
+        .execute((&merchant_id, &day, amount))?;
+    tx.prepare_cached(
         "UPDATE limit_card_days SET uses = uses - 1 WHERE merchant_id = ?1 AND business_day = ?2 AND card_key = ?3",
-        (&merchant_id, &day, &card_key),
-    )?;
+    )?
+    .execute((&merchant_id, &day, &card_key))?;
     Ok(())
 }
 
@@ -148,10 +144,10 @@ pub(crate) fn transition_in(
     reservation: Reservation,
     to: &str,
 ) -> Result<bool, InternalError> {
-    let changed = tx.execute(
-        "UPDATE limit_reservations SET state = ?1 WHERE id = ?2 AND state = 'reserved'",
-        (to, reservation.id),
-    )? == 1;
+    let changed = tx
+        .prepare_cached("UPDATE limit_reservations SET state = ?1 WHERE id = ?2 AND state = 'reserved'")?
+        .execute((to, reservation.id))?
+        == 1;
     if changed && to == "released" {
         roll_back(tx, reservation)?;
     }
@@ -160,10 +156,10 @@ pub(crate) fn transition_in(
 
 /// Gives a committed amount back to its day (a void): inside the caller's transaction.
 pub(crate) fn uncommit_in(tx: &rusqlite::Transaction<'_>, reservation: Reservation) -> Result<bool, InternalError> {
-    let changed = tx.execute(
-        "UPDATE limit_reservations SET state = 'released' WHERE id = ?1 AND state = 'committed'",
-        [reservation.id],
-    )? == 1;
+    let changed = tx
+        .prepare_cached("UPDATE limit_reservations SET state = 'released' WHERE id = ?1 AND state = 'committed'")?
+        .execute([reservation.id])?
+        == 1;
     if changed {
         roll_back(tx, reservation)?;
     }
@@ -183,13 +179,19 @@ impl<'a> LimitBook<'a> {
     /// Records the limits the platform confirmed.
     pub fn store(&self, merchant_id: &str, limits: &Limits, now: i64) -> Result<(), InternalError> {
         self.db.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO limits (merchant_id, daily_total_fen, per_txn_fen, per_card_daily_count, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (merchant_id) DO UPDATE SET daily_total_fen = ?2, per_txn_fen = ?3,
                      per_card_daily_count = ?4, updated_at = ?5",
-                (merchant_id, limits.daily_total_fen, limits.per_txn_fen, limits.per_card_daily_count, now),
-            )?;
+            )?
+            .execute((
+                merchant_id,
+                limits.daily_total_fen,
+                limits.per_txn_fen,
+                limits.per_card_daily_count,
+                now,
+            ))?;
             Ok(())
         })
     }
@@ -261,22 +263,18 @@ impl<'a> LimitBook<'a> {
 
 /// The day's committed and still-reserved amounts (from the roll-up).
 fn held(c: &rusqlite::Connection, merchant_id: &str, day: &str) -> Result<i64, rusqlite::Error> {
-    Ok(c.query_row(
-        "SELECT held_fen FROM limit_days WHERE merchant_id = ?1 AND business_day = ?2",
-        (merchant_id, day),
-        |r| r.get(0),
-    )
-    .optional()?
-    .unwrap_or(0))
+    Ok(c.prepare_cached("SELECT held_fen FROM limit_days WHERE merchant_id = ?1 AND business_day = ?2")?
+        .query_row((merchant_id, day), |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 fn read_limits(c: &rusqlite::Connection, merchant_id: &str) -> Result<Option<Limits>, rusqlite::Error> {
-    c.query_row(
-        "SELECT daily_total_fen, per_txn_fen, per_card_daily_count FROM limits WHERE merchant_id = ?1",
-        [merchant_id],
-        |r| Ok(Limits { daily_total_fen: r.get(0)?, per_txn_fen: r.get(1)?, per_card_daily_count: r.get(2)? }),
-    )
-    .optional()
+    c.prepare_cached("SELECT daily_total_fen, per_txn_fen, per_card_daily_count FROM limits WHERE merchant_id = ?1")?
+        .query_row([merchant_id], |r| {
+            Ok(Limits { daily_total_fen: r.get(0)?, per_txn_fen: r.get(1)?, per_card_daily_count: r.get(2)? })
+        })
+        .optional()
 }
 
 fn exceeded(limit: LimitKind, attempted: i64, remaining: i64) -> InternalError {

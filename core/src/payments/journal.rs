@@ -192,31 +192,35 @@ pub struct NewSale<'a> {
 pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
     db.write(|tx| {
         let reservation = limits::reserve_in(tx, s.merchant_id, s.business_day, s.amount_fen, s.card_key, s.now)?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, note, entry_mode, masked_pan, sealed,
                  last4, app_label, aid, reservation_id, business_day, created_at, updated_at)
              VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-            rusqlite::params![
-                s.key,
-                s.merchant_id,
-                s.amount_fen,
-                s.note,
-                s.entry_mode,
-                s.sealed,
-                s.last4,
-                s.app_label,
-                s.aid,
-                reservation.id,
-                s.business_day,
-                s.now
-            ],
-        )?;
+        )?
+        .execute(rusqlite::params![
+            s.key,
+            s.merchant_id,
+            s.amount_fen,
+            s.note,
+            s.entry_mode,
+            s.sealed,
+            s.last4,
+            s.app_label,
+            s.aid,
+            reservation.id,
+            s.business_day,
+            s.now
+        ])?;
         Ok(reservation)
     })
 }
 
 fn set_state(tx: &Transaction<'_>, key: &str, state: State, now: i64) -> Result<(), InternalError> {
-    tx.execute("UPDATE payments SET state = ?1, updated_at = ?2 WHERE key = ?3", (state.as_str(), now, key))?;
+    tx.prepare_cached("UPDATE payments SET state = ?1, updated_at = ?2 WHERE key = ?3")?.execute((
+        state.as_str(),
+        now,
+        key,
+    ))?;
     Ok(())
 }
 
@@ -226,6 +230,18 @@ fn reservation_of(tx: &Transaction<'_>, key: &str) -> Result<Option<Reservation>
         .optional()?
         .flatten()
         .map(|id| Reservation { id }))
+}
+
+/// Withdraws an entry whose key never left the phone (the PIN failed, the merchant cancelled):
+/// the row goes and its limit reservation is released, in one commit.
+pub fn withdraw(db: &Db, key: &str) -> Result<(), InternalError> {
+    db.write(|tx| {
+        if let Some(r) = reservation_of(tx, key)? {
+            limits::transition_in(tx, r, "released")?;
+        }
+        tx.prepare_cached("DELETE FROM payments WHERE key = ?1 AND state = 'sending'")?.execute([key])?;
+        Ok(())
+    })
 }
 
 /// Commit 2: the platform's answer. A decline releases the reservation; an approval that
@@ -238,24 +254,24 @@ pub fn answered(db: &Db, key: &str, p: &PaymentWire, final_now: bool, now: i64) 
             ("reversed", _) => State::Reversed,
             _ => State::Declined,
         };
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE payments SET response_code = ?1, message = ?2, auth_code = ?3, reference_number = ?4,
                  batch_number = ?5, voucher_number = ?6, fee_fen = ?7, net_fen = ?8, card_kind = ?9,
                  issuer_bank = ?10 WHERE key = ?11",
-            rusqlite::params![
-                p.response_code,
-                p.message,
-                p.auth_code,
-                p.reference_number,
-                p.batch_number,
-                p.voucher_number,
-                p.fee_fen,
-                p.net_fen,
-                p.card_kind,
-                p.issuer_bank,
-                key
-            ],
-        )?;
+        )?
+        .execute(rusqlite::params![
+            p.response_code,
+            p.message,
+            p.auth_code,
+            p.reference_number,
+            p.batch_number,
+            p.voucher_number,
+            p.fee_fen,
+            p.net_fen,
+            p.card_kind,
+            p.issuer_bank,
+            key
+        ])?;
         set_state(tx, key, state, now)?;
         if let Some(r) = reservation_of(tx, key)? {
             match state {
@@ -279,7 +295,7 @@ pub fn answered(db: &Db, key: &str, p: &PaymentWire, final_now: bool, now: i64) 
 /// against the day for good.
 pub fn completed(db: &Db, key: &str, tvr: Option<&str>, tsi: Option<&str>, now: i64) -> Result<(), InternalError> {
     db.write(|tx| {
-        tx.execute("UPDATE payments SET tvr = ?1, tsi = ?2 WHERE key = ?3", (tvr, tsi, key))?;
+        tx.prepare_cached("UPDATE payments SET tvr = ?1, tsi = ?2 WHERE key = ?3")?.execute((tvr, tsi, key))?;
         set_state(tx, key, State::Completed, now)?;
         if let Some(r) = reservation_of(tx, key)? {
             limits::transition_in(tx, r, "committed")?;
@@ -291,10 +307,8 @@ pub fn completed(db: &Db, key: &str, tvr: Option<&str>, tsi: Option<&str>, now: 
 /// The payment must be reversed; `reason` says why (kept for the receipt and the report).
 pub fn reversal_pending(db: &Db, key: &str, reason: &str, now: i64) -> Result<(), InternalError> {
     db.write(|tx| {
-        tx.execute(
-            "UPDATE payments SET reversal_reason = ?1, next_attempt_at = ?2 WHERE key = ?3",
-            (reason, now, key),
-        )?;
+        tx.prepare_cached("UPDATE payments SET reversal_reason = ?1, next_attempt_at = ?2 WHERE key = ?3")?
+            .execute((reason, now, key))?;
         set_state(tx, key, State::ReversalPending, now)
     })
 }
@@ -317,7 +331,8 @@ pub fn reversed(db: &Db, key: &str, never_reached_platform: bool, now: i64) -> R
 /// A reversal attempt failed; try again at `next`.
 pub fn reversal_retry(db: &Db, key: &str, next: i64) -> Result<(), InternalError> {
     db.write(|tx| {
-        tx.execute("UPDATE payments SET attempts = attempts + 1, next_attempt_at = ?1 WHERE key = ?2", (next, key))?;
+        tx.prepare_cached("UPDATE payments SET attempts = attempts + 1, next_attempt_at = ?1 WHERE key = ?2")?
+            .execute((next, key))?;
         Ok(())
     })
 }
@@ -325,7 +340,7 @@ pub fn reversal_retry(db: &Db, key: &str, next: i64) -> Result<(), InternalError
 /// The platform refused the request outright (nothing was charged).
 pub fn failed(db: &Db, key: &str, message: &str, now: i64) -> Result<(), InternalError> {
     db.write(|tx| {
-        tx.execute("UPDATE payments SET message = ?1 WHERE key = ?2", (message, key))?;
+        tx.prepare_cached("UPDATE payments SET message = ?1 WHERE key = ?2")?.execute((message, key))?;
         set_state(tx, key, State::Failed, now)?;
         if let Some(r) = reservation_of(tx, key)? {
             limits::transition_in(tx, r, "released")?;
@@ -391,9 +406,8 @@ pub fn begin_adjustment(
             return Ok(key);
         }
         let key = crate::util::random_hex(16);
-        tx.execute(
-            "INSERT INTO adjustments (key, payment_key, kind, amount_fen, state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?5)",
+        tx.prepare_cached("INSERT INTO adjustments (key, payment_key, kind, amount_fen, state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?5)")?.execute(
             (&key, payment_key, kind, amount_fen, now),
         )?;
         Ok(key)
@@ -403,11 +417,11 @@ pub fn begin_adjustment(
 /// The platform took the adjustment. A void gives the day's limit back.
 pub fn adjustment_done(db: &Db, key: &str, now: i64) -> Result<(), InternalError> {
     db.write(|tx| {
-        tx.execute("UPDATE adjustments SET state = 'done', updated_at = ?1 WHERE key = ?2", (now, key))?;
-        let (payment_key, kind): (String, String) =
-            tx.query_row("SELECT payment_key, kind FROM adjustments WHERE key = ?1", [key], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        tx.prepare_cached("UPDATE adjustments SET state = 'done', updated_at = ?1 WHERE key = ?2")?
+            .execute((now, key))?;
+        let (payment_key, kind): (String, String) = tx
+            .prepare_cached("SELECT payment_key, kind FROM adjustments WHERE key = ?1")?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if kind == "void" {
             if let Some(r) = reservation_of(tx, &payment_key)? {
                 limits::uncommit_in(tx, r)?;
@@ -419,7 +433,8 @@ pub fn adjustment_done(db: &Db, key: &str, now: i64) -> Result<(), InternalError
 
 pub fn adjustment_failed(db: &Db, key: &str, now: i64) -> Result<(), InternalError> {
     db.write(|tx| {
-        tx.execute("UPDATE adjustments SET state = 'failed', updated_at = ?1 WHERE key = ?2", (now, key))?;
+        tx.prepare_cached("UPDATE adjustments SET state = 'failed', updated_at = ?1 WHERE key = ?2")?
+            .execute((now, key))?;
         Ok(())
     })
 }
@@ -427,12 +442,11 @@ pub fn adjustment_failed(db: &Db, key: &str, now: i64) -> Result<(), InternalErr
 /// Whether the sale was voided, and how much of it was refunded (done adjustments only).
 pub fn adjusted(db: &Db, payment_key: &str) -> Result<(bool, i64), InternalError> {
     db.with(|c| {
-        Ok(c.query_row(
+        Ok(c.prepare_cached(
             "SELECT COALESCE(MAX(kind = 'void'), 0), COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount_fen END), 0)
              FROM adjustments WHERE payment_key = ?1 AND state = 'done'",
-            [payment_key],
-            |r| Ok((r.get::<_, i64>(0)? == 1, r.get(1)?)),
-        )?)
+        )?
+        .query_row([payment_key], |r| Ok((r.get::<_, i64>(0)? == 1, r.get(1)?)))?)
     })
 }
 
@@ -449,7 +463,8 @@ pub fn unsealed(db: &Db) -> Result<Vec<(String, String)>, InternalError> {
 pub fn seal_rows(db: &Db, sealed: &[(String, Vec<u8>)]) -> Result<(), InternalError> {
     db.write(|tx| {
         for (key, blob) in sealed {
-            tx.execute("UPDATE payments SET sealed = ?1, masked_pan = '' WHERE key = ?2", (blob, key))?;
+            tx.prepare_cached("UPDATE payments SET sealed = ?1, masked_pan = '' WHERE key = ?2")?
+                .execute((blob, key))?;
         }
         Ok(())
     })
@@ -481,11 +496,12 @@ pub enum SignatureState {
 /// Commit: the signature's sealed strokes, queued for upload. Refused if the sale is signed.
 pub fn add_signature(db: &Db, key: &str, sealed: &[u8], now: i64) -> Result<bool, InternalError> {
     db.write(|tx| {
-        let added = tx.execute(
-            "INSERT INTO signatures (payment_key, strokes, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?3)
+        let added = tx
+            .prepare_cached(
+                "INSERT INTO signatures (payment_key, strokes, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT (payment_key) DO NOTHING",
-            (key, sealed, now),
-        )?;
+            )?
+            .execute((key, sealed, now))?;
         Ok(added == 1)
     })
 }
@@ -529,12 +545,11 @@ pub fn signatures_to_upload(
 /// When the next queued signature is due, if any is queued.
 pub fn next_signature_due(db: &Db, merchant_id: &str) -> Result<Option<i64>, InternalError> {
     db.with(|c| {
-        Ok(c.query_row(
+        Ok(c.prepare_cached(
             "SELECT MIN(COALESCE(s.next_attempt_at, 0)) FROM signatures s JOIN payments p ON p.key = s.payment_key
              WHERE p.merchant_id = ?1 AND s.uploaded_at IS NULL AND s.refused IS NULL",
-            [merchant_id],
-            |r| r.get(0),
-        )?)
+        )?
+        .query_row([merchant_id], |r| r.get(0))?)
     })
 }
 
@@ -548,14 +563,17 @@ pub fn signature_attempt(
 ) -> Result<(), InternalError> {
     db.write(|tx| {
         match outcome {
-            Ok(()) => tx.execute("UPDATE signatures SET uploaded_at = ?1 WHERE payment_key = ?2", (now, key))?,
-            Err(Some(reason)) => {
-                tx.execute("UPDATE signatures SET refused = ?1 WHERE payment_key = ?2", (reason, key))?
-            }
-            Err(None) => tx.execute(
-                "UPDATE signatures SET attempts = attempts + 1, next_attempt_at = ?1 WHERE payment_key = ?2",
-                (next, key),
-            )?,
+            Ok(()) => tx
+                .prepare_cached("UPDATE signatures SET uploaded_at = ?1 WHERE payment_key = ?2")?
+                .execute((now, key))?,
+            Err(Some(reason)) => tx
+                .prepare_cached("UPDATE signatures SET refused = ?1 WHERE payment_key = ?2")?
+                .execute((reason, key))?,
+            Err(None) => tx
+                .prepare_cached(
+                    "UPDATE signatures SET attempts = attempts + 1, next_attempt_at = ?1 WHERE payment_key = ?2",
+                )?
+                .execute((next, key))?,
         };
         Ok(())
     })

@@ -423,15 +423,6 @@ impl Payments {
             read = reader.read_card(amount_fen as u64, EntryModes::ALL, CARD_TIMEOUT_SECS) => read.map_err(reader_error)?,
             _ = control.cancelled() => return Err(self.cancelled_on(reader).await),
         };
-        let pin = if read.pin_required {
-            listener.on_step(SaleStep::WaitingForPin);
-            tokio::select! {
-                pin = reader.enter_pin(&read, CARD_TIMEOUT_SECS) => Some(pin.map_err(reader_error)?),
-                _ = control.cancelled() => return Err(self.cancelled_on(reader).await),
-            }
-        } else {
-            None
-        };
         let key = crate::util::random_hex(16);
         let keys = self.keys()?;
         let card_key = self.card_key(&read.masked_pan)?;
@@ -439,9 +430,21 @@ impl Payments {
         let details = CardDetails { masked_pan: read.masked_pan.clone(), location: wire_location };
         let sealed = keys.sealer.seal(&key, &details.to_bytes());
         let last4 = &read.masked_pan[read.masked_pan.len().saturating_sub(4)..];
-        if !control.mark_sent() {
-            return Err(self.cancelled_on(reader).await);
-        }
+
+        // The PIN is typed on the reader while commit 1 (key and limit reservation) goes to
+        // disk: the customer's typing hides the disk sync. The entry is still committed before
+        // anything is sent; if the PIN fails or the merchant cancels, it is withdrawn (its key
+        // never left the phone).
+        let pin_entry = read.pin_required.then(|| {
+            listener.on_step(SaleStep::WaitingForPin);
+            let (reader, read, control) = (reader.clone(), read.clone(), control.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    pin = reader.enter_pin(&read, CARD_TIMEOUT_SECS) => Some(pin),
+                    _ = control.cancelled() => None,
+                }
+            })
+        });
         self.mark_in_flight(&key);
         guard.key = Some(key.clone());
         let now = accounts.platform_now();
@@ -465,7 +468,33 @@ impl Payments {
         if let Err(e) = begun {
             // Refused by a limit (the per-card count is known only now): let the card go.
             let _ = reader.cancel().await;
+            if let Some(task) = pin_entry {
+                let _ = task.await;
+            }
             return Err(e.into());
+        }
+        let pin = match pin_entry {
+            None => None,
+            Some(task) => match task.await {
+                Ok(Some(Ok(pin))) => Some(pin),
+                Ok(Some(Err(e))) => {
+                    journal::withdraw(&self.db, &key)?;
+                    return Err(reader_error(e));
+                }
+                Ok(None) => {
+                    journal::withdraw(&self.db, &key)?;
+                    return Err(self.cancelled_on(reader).await);
+                }
+                Err(_) => {
+                    journal::withdraw(&self.db, &key)?;
+                    let _ = reader.cancel().await;
+                    return Err(Error::Internal { reason: "the PIN entry task failed".into() });
+                }
+            },
+        };
+        if !control.mark_sent() {
+            journal::withdraw(&self.db, &key)?;
+            return Err(self.cancelled_on(reader).await);
         }
 
         listener.on_step(SaleStep::Authorizing);

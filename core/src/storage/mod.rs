@@ -81,5 +81,8 @@ fn configure(conn: &Connection) -> Result<(), InternalError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The journal, limits and ledger statements are prepared once and reused (a sale runs
+    // about thirty; parsing them each time was a visible part of its CPU).
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }

@@ -171,6 +171,9 @@ CREATE TABLE IF NOT EXISTS nonces (
     seen_at    INTEGER NOT NULL,
     PRIMARY KEY (session_id, nonce)
 );
+-- Every signed request deletes the nonces past the replay window: without this index that was
+-- a scan of every nonce still kept, growing with the traffic.
+CREATE INDEX IF NOT EXISTS nonces_seen ON nonces (seen_at);
 ";
 
 pub struct State {
