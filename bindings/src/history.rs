@@ -267,3 +267,109 @@ impl From<core::Check> for JournalCheck {
         }
     }
 }
+
+/// Follows a history sync (called after each page; keep it quick).
+#[uniffi::export(foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_page(&self, added: u64, seen: u64);
+}
+
+pub(crate) struct SyncAdapter(pub Arc<dyn SyncListener>);
+
+impl core::SyncProgress for SyncAdapter {
+    fn on_page(&self, added: u64, seen: u64) {
+        self.0.on_page(added, seen);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct SyncSummary {
+    /// Transactions new to this phone.
+    pub added: u64,
+    /// Events the platform sent (this phone's own included).
+    pub seen: u64,
+    pub pages: u32,
+}
+
+impl From<core::SyncSummary> for SyncSummary {
+    fn from(s: core::SyncSummary) -> Self {
+        SyncSummary { added: s.added, seen: s.seen, pages: s.pages }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SettlementBatch {
+    pub business_day: String,
+    /// `t1` or `d0`.
+    pub cycle: String,
+    pub phone_net_fen: i64,
+    pub expected_net_fen: i64,
+    pub paid_fen: i64,
+    pub paid_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MismatchKind {
+    PaidDiffers,
+    NetDiffers,
+    MissingOnPhone,
+    MissingOnPlatform,
+    AmountDiffers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Mismatch {
+    pub kind: MismatchKind,
+    pub business_day: String,
+    pub transaction_id: Option<String>,
+    pub phone_fen: i64,
+    pub platform_fen: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReconciliationReport {
+    pub from_day: String,
+    pub to_day: String,
+    pub batches: Vec<SettlementBatch>,
+    pub mismatches: Vec<Mismatch>,
+}
+
+impl From<core::Report> for ReconciliationReport {
+    fn from(r: core::Report) -> Self {
+        ReconciliationReport {
+            from_day: r.from_day,
+            to_day: r.to_day,
+            batches: r
+                .batches
+                .into_iter()
+                .map(|b| SettlementBatch {
+                    business_day: b.business_day,
+                    cycle: b.cycle,
+                    phone_net_fen: b.phone_net_fen,
+                    expected_net_fen: b.expected_net_fen,
+                    paid_fen: b.paid_fen,
+                    paid_at: b.paid_at,
+                })
+                .collect(),
+            mismatches: r
+                .mismatches
+                .into_iter()
+                .map(|m| Mismatch {
+                    kind: match m.kind {
+                        core::MismatchKind::PaidDiffers => MismatchKind::PaidDiffers,
+                        core::MismatchKind::NetDiffers => MismatchKind::NetDiffers,
+                        core::MismatchKind::MissingOnPhone => MismatchKind::MissingOnPhone,
+                        core::MismatchKind::MissingOnPlatform => MismatchKind::MissingOnPlatform,
+                        core::MismatchKind::AmountDiffers => MismatchKind::AmountDiffers,
+                    },
+                    business_day: m.business_day,
+                    transaction_id: m.transaction_id,
+                    phone_fen: m.phone_fen,
+                    platform_fen: m.platform_fen,
+                    reason: m.reason,
+                })
+                .collect(),
+        }
+    }
+}

@@ -19,7 +19,8 @@ pub use checks::{BankCardCheck, CardKind, CreditCodeCheck, FieldCheck, Gender, R
 pub use error::StarPosError;
 pub use history::{
     Breakdown, Channel, DayTotals, ExportListener, ExportSummary, HistoryFilter, HistoryPage, JournalCheck,
-    JournalProblem, Statistics, Totals, Transaction, TransactionKind, TransactionStatus,
+    JournalProblem, Mismatch, MismatchKind, ReconciliationReport, SettlementBatch, Statistics, SyncListener,
+    SyncSummary, Totals, Transaction, TransactionKind, TransactionStatus,
 };
 pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,

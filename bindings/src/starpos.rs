@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::checks::CardKind;
 use crate::error::StarPosError;
 use crate::history::{
-    DayTotals, ExportAdapter, ExportListener, ExportSummary, HistoryFilter, HistoryPage, JournalCheck, Statistics,
-    Transaction,
+    DayTotals, ExportAdapter, ExportListener, ExportSummary, HistoryFilter, HistoryPage, JournalCheck,
+    ReconciliationReport, Statistics, SyncAdapter, SyncListener, SyncSummary, Transaction,
 };
 use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
@@ -239,8 +239,32 @@ impl StarPos {
         Ok(ExportSummary { rows: s.rows, bytes: s.bytes })
     }
 
+    /// The settlement statement (结算单) of one business day's batch as CSV: the batch's figures
+    /// from the platform, the phone's own net, then the day's transactions.
+    pub async fn export_settlement_statement(
+        &self,
+        business_day: String,
+        path: String,
+        listener: Arc<dyn ExportListener>,
+    ) -> Result<ExportSummary> {
+        let s = self.core.export_settlement_statement(business_day, path, Arc::new(ExportAdapter(listener))).await?;
+        Ok(ExportSummary { rows: s.rows, bytes: s.bytes })
+    }
+
     pub fn cancel_export(&self) {
         self.core.cancel_export();
+    }
+
+    /// Brings the platform's transactions after this phone's cursor into the history (other
+    /// devices' sales, voids and refunds made elsewhere); resumable; progress after each page.
+    pub async fn sync_history(&self, listener: Arc<dyn SyncListener>) -> Result<SyncSummary> {
+        Ok(self.core.sync_history(Arc::new(SyncAdapter(listener))).await?.into())
+    }
+
+    /// Reconciles business days with the platform's settlement batches; every mismatch with
+    /// its reason.
+    pub async fn reconcile(&self, from_day: String, to_day: String) -> Result<ReconciliationReport> {
+        Ok(self.core.reconcile(from_day, to_day).await?.into())
     }
 
     /// Checks the transaction ledger's hash chain.

@@ -472,9 +472,55 @@ impl StarPos {
         .await
     }
 
+    /// The settlement statement (结算单) of one business day's batch as CSV: the batch's
+    /// figures from the platform (expected, paid, when), the phone's own net, then the day's
+    /// transactions. Needs the network once; cancel with `cancel_export`.
+    pub async fn export_settlement_statement(
+        &self,
+        business_day: String,
+        path: String,
+        progress: Arc<dyn ExportProgress>,
+    ) -> Result<ExportSummary> {
+        let inner = self.inner.clone();
+        inner.cancel_export.store(false, std::sync::atomic::Ordering::SeqCst);
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            let path = std::path::PathBuf::from(path);
+            inner
+                .history
+                .statement(&inner.accounts, &merchant_id, &business_day, &path, progress.as_ref(), &inner.cancel_export)
+                .await
+        })
+        .await
+    }
+
     /// Stops the running export (it ends with `ExportCancelled`).
     pub fn cancel_export(&self) {
         self.inner.cancel_export.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Brings the platform's transactions after this phone's cursor into the history: sales on
+    /// the merchant's other devices, voids and refunds made elsewhere. Resumable: a sync cut off
+    /// continues where it stopped. Progress after each page.
+    pub async fn sync_history(&self, progress: Arc<dyn history::SyncProgress>) -> Result<history::SyncSummary> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.history.sync(&inner.accounts, &merchant_id, progress.as_ref()).await
+        })
+        .await
+    }
+
+    /// Reconciles business days `from_day`..=`to_day` with the platform's settlement batches:
+    /// each batch beside the phone's net, and every mismatch with its reason (paid short, net
+    /// differs, a transaction on one side only, amounts that differ). Sync first.
+    pub async fn reconcile(&self, from_day: String, to_day: String) -> Result<history::Report> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.history.reconcile(&inner.accounts, &merchant_id, &from_day, &to_day).await
+        })
+        .await
     }
 
     /// Checks the ledger's hash chain: the number of entries that check out, and the first

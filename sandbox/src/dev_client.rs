@@ -56,6 +56,17 @@ impl DevClient {
         self.get(&format!("/dev/adjustments?phone={phone}")).await
     }
 
+    /// An approved sale the merchant made "on another device" (it reaches a phone by sync).
+    pub async fn other_device_sale(&self, phone: &str, amount_fen: i64) -> Result<Value, String> {
+        self.post("/dev/transactions", serde_json::json!({ "phone": phone, "amount_fen": amount_fen })).await
+    }
+
+    /// Makes the settlement batch of `business_day` pay `fen` short.
+    pub async fn settlement_shortfall(&self, phone: &str, business_day: &str, fen: i64) -> Result<(), String> {
+        let body = serde_json::json!({ "phone": phone, "business_day": business_day, "fen": fen });
+        self.post("/dev/settlements/shortfall", body).await.map(|_| ())
+    }
+
     async fn get(&self, path: &str) -> Result<Value, String> {
         let r = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| e.to_string())?;
         Self::json(r).await

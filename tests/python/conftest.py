@@ -65,6 +65,10 @@ class Dev:
     def payment(self, key):
         return self._call(f"/dev/payments/{key}")
 
+    def other_device_sale(self, phone, amount_fen):
+        """An approved sale the merchant made on another device (reaches a phone by sync)."""
+        return self._call("/dev/transactions", {"phone": phone, "amount_fen": amount_fen})
+
 
 @pytest.fixture(scope="session")
 def sandbox_url():

@@ -12,6 +12,14 @@ from test_payments import PASSWORD, Steps, ready_merchant
 from test_reader import SERIAL, TcpBleLink
 
 
+class Pages(starpos.SyncListener):
+    def __init__(self):
+        self.pages = 0
+
+    def on_page(self, added, seen):
+        self.pages += 1
+
+
 class Progress(starpos.ExportListener):
     def __init__(self):
         self.lock = threading.Lock()
@@ -66,5 +74,17 @@ def test_history_pages_statistics_and_export(make_client, dev, new_phone, sim_re
 
         check = c.verify_journal()
         assert check.entries == 5 and check.problem is None
+
+        # A sale made on another device: reconciliation sees it missing, sync brings it.
+        other = dev.other_device_sale(new_phone, 6_600)
+        day = today.from_day
+        report = await c.reconcile(day, day)
+        missing = [m for m in report.mismatches if m.kind == starpos.MismatchKind.MISSING_ON_PHONE]
+        assert [m.transaction_id for m in missing] == [other["idempotency_key"]]
+        pages = Pages()
+        synced = await c.sync_history(pages)
+        assert synced.added == 1 and pages.pages >= 1
+        assert c.transaction(other["idempotency_key"]).synced
+        assert (await c.reconcile(day, day)).mismatches == []
 
     asyncio.run(flow())

@@ -84,17 +84,7 @@ fn row(out: &mut Vec<u8>, cells: &[&str]) {
 /// cell, the id of a non-hex key, goes through [`cell`].
 fn line(out: &mut Vec<u8>, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     use super::ledger::{push_day, push_digits};
-    let at: i64 = r.get(7)?;
-    // China Standard Time is UTC+8 all year.
-    let local = at + 8 * 3_600;
-    push_day(out, local.div_euclid(86_400));
-    out.push(b' ');
-    let secs = local.rem_euclid(86_400) as u64;
-    push_digits(out, secs / 3_600, 2);
-    out.push(b':');
-    push_digits(out, secs / 60 % 60, 2);
-    out.push(b':');
-    push_digits(out, secs % 60, 2);
+    push_time(out, r.get(7)?);
     out.push(b',');
     push_day(out, r.get(6)?);
     out.push(b',');
@@ -169,6 +159,72 @@ pub fn export(
     progress: &dyn ExportProgress,
     cancel: &AtomicBool,
 ) -> Result<ExportSummary, Error> {
+    export_with(db, owner, filter, &[], path, progress, cancel)
+}
+
+/// The settlement statement (结算单) of one batch: the batch's figures as label-value lines,
+/// a blank line, then the day's transactions as in [`export`].
+pub fn statement(
+    db: &Db,
+    owner: i64,
+    batch: &super::reconcile::Batch,
+    path: &Path,
+    progress: &dyn ExportProgress,
+    cancel: &AtomicBool,
+) -> Result<ExportSummary, Error> {
+    let yuan = |fen: i64| {
+        let mut out = Vec::new();
+        push_yuan(&mut out, fen);
+        String::from_utf8(out).unwrap_or_default()
+    };
+    let paid_at = batch.paid_at.map(cst_text).unwrap_or_else(|| "未结算".into());
+    let preamble = vec![
+        ["结算单".to_string(), String::new()],
+        ["业务日期".into(), batch.business_day.clone()],
+        ["结算周期".into(), if batch.cycle == "d0" { "D0".into() } else { "T+1".into() }],
+        ["应结金额(元)".into(), yuan(batch.expected_net_fen)],
+        ["本机统计净额(元)".into(), yuan(batch.phone_net_fen)],
+        ["已结金额(元)".into(), yuan(batch.paid_fen)],
+        ["结算时间".into(), paid_at],
+    ];
+    let day = Filter {
+        from_day: Some(batch.business_day.clone()),
+        to_day: Some(batch.business_day.clone()),
+        ..Filter::default()
+    };
+    export_with(db, owner, &day, &preamble, path, progress, cancel)
+}
+
+/// `unix` as `YYYY-MM-DD HH:MM:SS`, China time.
+fn cst_text(unix: i64) -> String {
+    let mut out = Vec::new();
+    push_time(&mut out, unix);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn push_time(out: &mut Vec<u8>, unix: i64) {
+    use super::ledger::{push_day, push_digits};
+    // China Standard Time is UTC+8 all year.
+    let local = unix + 8 * 3_600;
+    push_day(out, local.div_euclid(86_400));
+    out.push(b' ');
+    let secs = local.rem_euclid(86_400) as u64;
+    push_digits(out, secs / 3_600, 2);
+    out.push(b':');
+    push_digits(out, secs / 60 % 60, 2);
+    out.push(b':');
+    push_digits(out, secs % 60, 2);
+}
+
+fn export_with(
+    db: &Db,
+    owner: i64,
+    filter: &Filter,
+    preamble: &[[String; 2]],
+    path: &Path,
+    progress: &dyn ExportProgress,
+    cancel: &AtomicBool,
+) -> Result<ExportSummary, Error> {
     let (sql, values) = conditions(filter)?;
     let mut params: Vec<Value> = vec![Value::Integer(owner)];
     params.extend(values);
@@ -178,7 +234,7 @@ pub fn export(
     }
     let file_name = path.file_name().ok_or_else(|| Error::invalid("path", "a file name to write"))?;
     let temp = dir.join(format!(".{}.part", file_name.to_string_lossy()));
-    let result = write_all(db, &sql, &params, &temp, progress, cancel);
+    let result = write_all(db, &sql, &params, preamble, &temp, progress, cancel);
     match result {
         Ok(summary) => {
             std::fs::rename(&temp, path).map_err(InternalError::from)?;
@@ -195,6 +251,7 @@ fn write_all(
     db: &Db,
     sql: &str,
     params: &[Value],
+    preamble: &[[String; 2]],
     temp: &Path,
     progress: &dyn ExportProgress,
     cancel: &AtomicBool,
@@ -203,6 +260,12 @@ fn write_all(
     let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     buf.extend_from_slice("\u{FEFF}".as_bytes());
+    for [label, value] in preamble {
+        row(&mut buf, &[label.as_str(), value.as_str()]);
+    }
+    if !preamble.is_empty() {
+        buf.extend_from_slice(b"\r\n");
+    }
     row(&mut buf, &HEADER);
     let mut bytes = 0u64;
     let mut rows = 0u64;

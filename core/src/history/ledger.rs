@@ -71,7 +71,7 @@ pub fn card_kind_from_code(n: i64) -> CardKind {
     }
 }
 
-fn card_kind_of(s: Option<&str>) -> CardKind {
+pub fn card_kind_of(s: Option<&str>) -> CardKind {
     s.and_then(CardKind::parse).unwrap_or(CardKind::Unknown)
 }
 
@@ -450,6 +450,17 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
     Ok(())
 }
 
+/// The fee given back with `amount` of a sale of `sale_amount` that paid `sale_fee`: the fee in
+/// proportion, rounded half-up (all of it for the whole amount). The platform uses this same
+/// function, so the phone's statistics and the settlement agree to the fen.
+pub fn fee_back(sale_amount: i64, sale_fee: i64, amount: i64) -> i64 {
+    if sale_amount <= 0 {
+        return 0;
+    }
+    let (fee, amount, sale) = (i128::from(sale_fee), i128::from(amount), i128::from(sale_amount));
+    ((fee * amount * 2 + sale) / (2 * sale)) as i64
+}
+
 /// The ledger row for a void or refund the platform applied (inside the journal's transaction).
 /// A void returns the whole sale (its fee too); a refund returns its amount at the sale's rate.
 pub fn adjustment_in(tx: &Transaction<'_>, adjustment_key: &str, day: &str, at: i64) -> Result<(), InternalError> {
@@ -467,9 +478,7 @@ pub fn adjustment_in(tx: &Transaction<'_>, adjustment_key: &str, day: &str, at: 
         return Ok(());
     };
     let kind = if kind == "void" { Kind::Void } else { Kind::Refund };
-    // The fee given back is the sale's fee in proportion (half-up), all of it for a void.
-    let fee = sale_fee.unwrap_or(0);
-    let fee_back = if sale_amount > 0 { (fee * amount * 2 + sale_amount) / (2 * sale_amount) } else { 0 };
+    let fee_back = fee_back(sale_amount, sale_fee.unwrap_or(0), amount);
     let record = Record {
         key: adjustment_key.to_string(),
         kind,

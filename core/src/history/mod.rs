@@ -7,7 +7,9 @@ pub mod export;
 pub mod generate;
 pub mod ledger;
 pub mod query;
+pub mod reconcile;
 pub mod stats;
+pub mod sync;
 pub mod verify;
 
 use std::path::Path;
@@ -21,7 +23,9 @@ use crate::storage::Db;
 pub use export::{ExportProgress, ExportSummary};
 pub use ledger::{CardKind, Channel, Kind, Status};
 pub use query::{Filter, Page, Transaction};
+pub use reconcile::{Batch, Mismatch, MismatchKind, Report};
 pub use stats::{Breakdown, DayTotals, Stats, Totals};
+pub use sync::{SyncProgress, SyncSummary};
 pub use verify::{Check, Problem};
 
 pub(crate) struct History {
@@ -76,6 +80,45 @@ impl History {
         cancel: &AtomicBool,
     ) -> Result<ExportSummary, Error> {
         export::export(&self.db, self.owner(merchant_id)?.unwrap_or(-1), filter, path, progress, cancel)
+    }
+
+    pub async fn sync(
+        &self,
+        accounts: &crate::account::Accounts,
+        merchant_id: &str,
+        progress: &dyn SyncProgress,
+    ) -> Result<SyncSummary, Error> {
+        sync::sync(&self.db, accounts, merchant_id, progress).await
+    }
+
+    pub async fn reconcile(
+        &self,
+        accounts: &crate::account::Accounts,
+        merchant_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Report, Error> {
+        let owner = self.owner(merchant_id)?;
+        reconcile::reconcile(&self.db, accounts, owner, from, to).await
+    }
+
+    /// The settlement statement of one business day's batch (fetched from the platform).
+    pub async fn statement(
+        &self,
+        accounts: &crate::account::Accounts,
+        merchant_id: &str,
+        day: &str,
+        path: &Path,
+        progress: &dyn ExportProgress,
+        cancel: &AtomicBool,
+    ) -> Result<ExportSummary, Error> {
+        let report = self.reconcile(accounts, merchant_id, day, day).await?;
+        let batch = report
+            .batches
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::invalid("business_day", "the platform has no settlement batch for this day"))?;
+        export::statement(&self.db, self.owner(merchant_id)?.unwrap_or(-1), &batch, path, progress, cancel)
     }
 
     pub fn verify(&self) -> Result<Check, Error> {

@@ -415,3 +415,66 @@ impl std::fmt::Debug for AdjustmentRequest {
             .finish_non_exhaustive()
     }
 }
+
+/// One money event on the platform (a sale's outcome, a reversal, a void, a refund), as
+/// history sync delivers it, in the platform's order (`seq`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionWire {
+    pub seq: i64,
+    /// The payment's idempotency key; a void's or refund's adjustment key; `{key}:r` for a
+    /// reversal.
+    pub id: String,
+    /// `sale`, `void`, `refund` or `reversal`.
+    pub kind: String,
+    /// `approved` or `declined`.
+    pub status: String,
+    /// `card` (QR later).
+    pub channel: String,
+    pub card_kind: String,
+    /// `YYYY-MM-DD`, China time.
+    pub business_day: String,
+    pub at: i64,
+    pub amount_fen: i64,
+    pub fee_fen: i64,
+    pub net_fen: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher_number: Option<String>,
+    /// The sale a void, refund or reversal belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+/// `GET /v1/transactions?after=SEQ&limit=N` (or `?day=YYYY-MM-DD` for one business day).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionsPage {
+    pub items: Vec<TransactionWire>,
+    /// Pass as `after` for the next page.
+    pub next_after: i64,
+    pub more: bool,
+}
+
+/// One settlement batch: a business day's net for the merchant and what the platform paid to
+/// the settlement card (T+1: the next day; D0: the same day).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementWire {
+    pub business_day: String,
+    /// `t1` or `d0`.
+    pub cycle: String,
+    pub transactions: u32,
+    pub expected_net_fen: i64,
+    pub paid_fen: i64,
+    /// When it was paid; `None` while the batch is not yet due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementsResponse {
+    pub settlements: Vec<SettlementWire>,
+}

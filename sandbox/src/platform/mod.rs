@@ -6,6 +6,7 @@ mod auth;
 mod cards;
 mod dev;
 mod error;
+mod history;
 mod merchant;
 mod payments;
 mod readers;
@@ -141,6 +142,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/payments/{key}/signature", post(payments::put_signature))
         .route("/v1/payments/{key}/signature.png", get(payments::signature_png))
         .route("/v1/adjustments/{key}/settle", post(payments::settle_adjustment))
+        .route("/v1/transactions", get(history::transactions))
+        .route("/v1/settlements", get(history::settlements))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))
@@ -151,6 +154,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/payments/{key}", get(dev::payment))
         .route("/dev/payments", get(dev::payments_of))
         .route("/dev/adjustments", get(dev::adjustments_of))
+        .route("/dev/transactions", post(history::other_device_sale))
+        .route("/dev/settlements/shortfall", post(history::shortfall))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)
 }

@@ -103,6 +103,7 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             now,
         ),
     )?;
+    super::history::sale_in(&tx, &caller.merchant_id, &payment)?;
     if let Some(l) = req.location {
         tx.execute(
             "INSERT INTO payment_locations (key, latitude_e6, longitude_e6, accuracy_m) VALUES (?1, ?2, ?3, ?4)",
@@ -373,6 +374,7 @@ async fn adjust(state: &State, caller_merchant: &str, key: &str, bytes: &[u8], k
         "INSERT INTO adjustments (key, payment_key, kind, amount_fen, json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         (&req.adjustment_key, key, kind, amount, &json, now),
     )?;
+    super::history::adjustment_in(&tx, caller_merchant, &req.adjustment_key, kind, amount, &payment, now)?;
     tx.commit()?;
     Ok(payment)
 }
@@ -450,6 +452,7 @@ pub async fn reverse(
                     "UPDATE payments SET status = 'reversed', json = ?1, reversed_at = ?2 WHERE key = ?3",
                     (serde_json::to_string(&payment).map_err(|e| ApiError::internal(e.to_string()))?, now, &key),
                 )?;
+                super::history::reversal_in(&tx, &caller.merchant_id, &payment, now)?;
             }
             ReverseResponse { found: true, payment: Some(payment) }
         }

@@ -147,6 +147,22 @@ CREATE TABLE IF NOT EXISTS adjustment_tombstones (
     merchant_id TEXT NOT NULL,
     at          INTEGER NOT NULL
 );
+-- Money events in the platform's order, for history sync and settlement (platform/history.rs).
+CREATE TABLE IF NOT EXISTS feed (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    merchant_id  TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    json         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_merchant ON feed (merchant_id, seq);
+CREATE INDEX IF NOT EXISTS feed_day ON feed (merchant_id, business_day);
+-- Settlement batches told to pay short (development knob, for reconciliation tests).
+CREATE TABLE IF NOT EXISTS settlement_shortfalls (
+    merchant_id  TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    fen          INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, business_day)
+);
 -- Where each payment happened, as the phone reported it.
 CREATE TABLE IF NOT EXISTS payment_locations (
     key          TEXT PRIMARY KEY NOT NULL REFERENCES payments(key),

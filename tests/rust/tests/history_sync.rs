@@ -1,0 +1,116 @@
+//! History sync and reconciliation against the sandbox platform: a sale made on another device
+//! arrives by sync (once, with the cursor kept across restarts), reconciliation shows it missing
+//! before the sync and nothing after, and finds the short payment the sandbox was told to make.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use starpos_core::history::{Filter, Kind, MismatchKind, SyncProgress};
+use starpos_core::payments::{SaleListener, SaleStep};
+use starpos_core::reader::controller::CardReader;
+use starpos_core::InMemorySecureStore;
+use starpos_sandbox::fixtures::ready_merchant;
+use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_tests::{new_phone, World, PASSWORD};
+
+const SERIAL: &str = "SP100-000559";
+
+struct Quiet;
+impl SaleListener for Quiet {
+    fn on_step(&self, _: SaleStep) {}
+}
+
+#[derive(Default)]
+struct Pages(AtomicU64);
+impl SyncProgress for Pages {
+    fn on_page(&self, _added: u64, _seen: u64) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn other_devices_sales_arrive_by_sync_and_reconciliation_finds_a_short_payment() {
+    let w = World::start().await;
+    let store = Arc::new(InMemorySecureStore::new());
+    let c = w.client_with("syncer", store.clone());
+    let phone = new_phone();
+    ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
+    let sim = SimReader::new(SERIAL);
+    let identity = sim.identity_public();
+    let reader = CardReader::new(Arc::new(SimLink::new(sim, Faults::default())));
+    reader.connect(SERIAL, &identity).await.unwrap();
+    let mine = c.start_sale(reader.clone(), 10_000, None, Arc::new(Quiet)).await.unwrap();
+    c.start_sale(reader.clone(), 20_000, None, Arc::new(Quiet)).await.unwrap();
+    let elsewhere = w.dev.other_device_sale(&phone, 7_700).await.unwrap();
+    let elsewhere_id = elsewhere["idempotency_key"].as_str().unwrap().to_string();
+    let today = c.today_summary().unwrap().from_day;
+
+    // Before the sync the phone is missing the other device's sale, and reconciliation says so.
+    let report = c.reconcile(today.clone(), today.clone()).await.unwrap();
+    assert_eq!(report.batches.len(), 1);
+    assert_eq!(report.batches[0].paid_at, None, "T+1: not paid yet");
+    let kinds: Vec<(MismatchKind, Option<String>)> =
+        report.mismatches.iter().map(|m| (m.kind.clone(), m.transaction_id.clone())).collect();
+    assert_eq!(
+        kinds,
+        vec![(MismatchKind::NetDiffers, None), (MismatchKind::MissingOnPhone, Some(elsewhere_id.clone()))]
+    );
+    assert!(report.mismatches[1].reason.contains("sync"), "{}", report.mismatches[1].reason);
+
+    let pages = Arc::new(Pages::default());
+    let first = c.sync_history(pages.clone()).await.unwrap();
+    assert_eq!((first.added, first.seen), (1, 3), "its own two sales are already in the ledger");
+    assert!(pages.0.load(Ordering::SeqCst) >= 1);
+    let synced = c.transaction(elsewhere_id.clone()).unwrap().unwrap();
+    assert!(synced.synced && synced.kind == Kind::Sale && synced.amount_fen == 7_700);
+    assert!(!c.transaction(mine.id.clone()).unwrap().unwrap().synced);
+    assert_eq!(c.today_summary().unwrap().totals.gross_fen, 37_700);
+    assert_eq!(c.verify_journal().unwrap().problem, None, "synced rows are chained like the others");
+
+    // The cursor is kept: nothing again, even after a restart; then only what is new.
+    assert_eq!(c.sync_history(pages.clone()).await.unwrap().seen, 0);
+    drop(c);
+    let c = w.client_with("syncer", store);
+    assert_eq!(c.sync_history(pages.clone()).await.unwrap().seen, 0, "resumes from the kept cursor");
+    c.void_sale(mine.id.clone(), PASSWORD.into()).await.unwrap();
+    let again = c.sync_history(pages.clone()).await.unwrap();
+    assert_eq!((again.added, again.seen), (0, 1), "the phone's own void came back, already known");
+    assert_eq!(c.transactions(Filter::default(), None, 50).unwrap().items.len(), 4);
+
+    // The next morning the batch is paid; it agrees with the phone. Then the sandbox pays a
+    // batch short, and reconciliation finds it.
+    w.dev.advance_clock(86_400 + 11 * 3_600).await.unwrap();
+    let report = c.reconcile(today.clone(), today.clone()).await.unwrap();
+    assert_eq!(report.mismatches, vec![], "{report:?}");
+    let batch = &report.batches[0];
+    assert!(batch.paid_at.is_some());
+    assert_eq!(batch.phone_net_fen, batch.expected_net_fen);
+    assert_eq!(batch.paid_fen, batch.expected_net_fen);
+    // The batch's settlement statement: its figures, then the day's transactions.
+    struct Quietly;
+    impl starpos_core::history::ExportProgress for Quietly {
+        fn on_progress(&self, _: u64, _: u64) {}
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("结算单.csv");
+    let written =
+        c.export_settlement_statement(today.clone(), path.to_string_lossy().into(), Arc::new(Quietly)).await.unwrap();
+    assert_eq!(written.rows, 4);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let yuan = starpos_core::payments::receipt::yuan(batch.expected_net_fen);
+    assert!(text.starts_with("\u{FEFF}结算单,\r\n业务日期,"), "{text}");
+    assert!(text.contains(&format!("应结金额(元),{yuan}\r\n")) && text.contains(&format!("已结金额(元),{yuan}\r\n")));
+    assert!(text.contains("结算周期,T+1") && text.contains("\r\n\r\n交易时间,"));
+    assert!(matches!(
+        c.export_settlement_statement("2001-01-01".into(), path.to_string_lossy().into(), Arc::new(Quietly)).await,
+        Err(starpos_core::Error::InvalidInput { .. })
+    ));
+
+    w.dev.settlement_shortfall(&phone, &today, 1_234).await.unwrap();
+    let report = c.reconcile(today.clone(), today.clone()).await.unwrap();
+    assert_eq!(report.mismatches.len(), 1, "{report:?}");
+    let short = &report.mismatches[0];
+    assert_eq!(short.kind, MismatchKind::PaidDiffers);
+    assert_eq!(short.platform_fen, batch.expected_net_fen - 1_234);
+    assert!(short.reason.contains("1234 fen less"), "{}", short.reason);
+}
