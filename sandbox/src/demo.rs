@@ -457,7 +457,7 @@ async fn sale_demo(
 /// The records on the phone, offline: today's summary, a filtered page, a bill export, and the
 /// ledger's hash chain checked.
 async fn history_demo(phone: &StarPos) -> Result<(), String> {
-    use starpos_core::history::{ExportProgress, Filter, Kind};
+    use starpos_core::history::{ExportProgress, Filter, Status};
 
     let today = phone.today_summary().map_err(show)?;
     let t = today.totals;
@@ -473,9 +473,9 @@ async fn history_demo(phone: &StarPos) -> Result<(), String> {
     );
     let month = phone.month_statistics(today.from_day.clone()).map_err(show)?;
     println!("   this month ({} to {}): net {} yuan", month.from_day, month.to_day, yuan(month.totals.net_fen));
-    let filter = Filter { kinds: vec![Kind::Sale, Kind::Refund, Kind::Void], ..Filter::default() };
+    let filter = Filter { statuses: vec![Status::Approved], ..Filter::default() };
     let page = phone.transactions(filter, None, 5).map_err(show)?;
-    println!("   history, sales, voids and refunds, newest first (a page of 5):");
+    println!("   history, approved only, newest first (a page of 5):");
     for t in &page.items {
         println!(
             "     {} {:<6} {:<8} {:>10} yuan  card …{}",
@@ -508,6 +508,32 @@ async fn history_demo(phone: &StarPos) -> Result<(), String> {
     let _ = std::fs::remove_file(&path);
     let check = phone.verify_journal().map_err(show)?;
     println!("   the ledger's hash chain checks out over {} entries: {:?}", check.entries, check.problem);
+
+    struct Pages;
+    impl starpos_core::history::SyncProgress for Pages {
+        fn on_page(&self, _: u64, _: u64) {}
+    }
+    let synced = phone.sync_history(Arc::new(Pages)).await.map_err(show)?;
+    println!(
+        "   history sync: {} events from the platform, {} new to this phone (its own are already here)",
+        synced.seen, synced.added
+    );
+    let report = phone.reconcile(month.from_day.clone(), month.to_day.clone()).await.map_err(show)?;
+    for b in &report.batches {
+        println!(
+            "   settlement {} ({}): platform {} yuan, phone {} yuan, paid {} yuan{}",
+            b.business_day,
+            b.cycle,
+            yuan(b.expected_net_fen),
+            yuan(b.phone_net_fen),
+            yuan(b.paid_fen),
+            if b.paid_at.is_some() { "" } else { " (not due yet)" }
+        );
+    }
+    println!("   reconciliation: {} mismatches", report.mismatches.len());
+    for m in &report.mismatches {
+        println!("     {:?} {}: {}", m.kind, m.business_day, m.reason);
+    }
     Ok(())
 }
 

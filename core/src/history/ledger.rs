@@ -355,17 +355,18 @@ pub fn append_in(tx: &Transaction<'_>, merchant_id: &str, r: &Record) -> Result<
 }
 
 /// The day's statistics row for the record's channel and card kind. Only approved events move
-/// money: sales add to gross; voids and refunds to refunds; fees follow the platform's figures
-/// (a void returns the sale's fee, so it counts negative).
+/// money: sales add to gross; voids and refunds to refunds; a reversal takes its sale back out;
+/// fees follow the platform's figures (a void returns the sale's fee, so it counts negative).
 fn roll_up_in(tx: &Transaction<'_>, owner: i64, r: &Record) -> Result<(), InternalError> {
-    if r.status != Status::Approved || r.kind == Kind::Reversal {
+    if r.status != Status::Approved {
         return Ok(());
     }
     let (sales, gross, refunds_n, refunds, fee, net) = match r.kind {
         Kind::Sale => (1, r.amount_fen, 0, 0, r.fee_fen, r.net_fen),
         Kind::Void => (0, 0, 1, r.amount_fen, -r.fee_fen, -r.net_fen),
         Kind::Refund => (0, 0, 1, r.amount_fen, -r.fee_fen, -r.net_fen),
-        Kind::Reversal => return Ok(()),
+        // A reversal takes its sale back out of the day: as if it never counted.
+        Kind::Reversal => (-1, -r.amount_fen, 0, 0, -r.fee_fen, -r.net_fen),
     };
     tx.prepare_cached("INSERT INTO history_days (owner, day, channel, card_kind, sales, gross_fen, refunds, refunded_fen, fee_fen, net_fen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -421,32 +422,45 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
     let Some((merchant, state, amount, fee, net, card_kind, last4, reference, batch, voucher, day, at)) = row else {
         return Ok(());
     };
-    let (kind, status, parent) = match state.as_str() {
-        "completed" => (Kind::Sale, Status::Approved, None),
-        "declined" => (Kind::Sale, Status::Declined, None),
-        "reversed" => (Kind::Reversal, Status::Approved, Some(payment_key.to_string())),
+    let status = match state.as_str() {
+        "completed" | "reversed" => Status::Approved,
+        "declined" => Status::Declined,
         _ => return Ok(()),
     };
-    let record = Record {
-        // A reversal is its own event; its key is derived from the sale's, so it stays unique.
-        key: if kind == Kind::Reversal { format!("{payment_key}:r") } else { payment_key.to_string() },
-        kind,
+    let approved = status == Status::Approved;
+    let sale = Record {
+        key: payment_key.to_string(),
+        kind: Kind::Sale,
         status,
         channel: Channel::Card,
         card_kind: card_kind_of(card_kind.as_deref()),
         day: day_number(&day).unwrap_or(0),
         at,
         amount_fen: amount,
-        fee_fen: if status == Status::Approved && kind == Kind::Sale { fee.unwrap_or(0) } else { 0 },
-        net_fen: if status == Status::Approved && kind == Kind::Sale { net.unwrap_or(amount) } else { 0 },
+        fee_fen: if approved { fee.unwrap_or(0) } else { 0 },
+        net_fen: if approved { net.unwrap_or(amount) } else { 0 },
         last4,
         reference,
         batch: batch.as_deref().and_then(|b| b.parse().ok()),
         voucher: voucher.as_deref().and_then(|v| v.parse().ok()),
-        parent,
+        parent: None,
         synced: false,
     };
-    append_in(tx, &merchant, &record)?;
+    // A reversed sale was approved by the platform and then taken back: the sale row, and a
+    // reversal row (its own key, derived from the sale's) that undoes its amount, fee and net,
+    // as the platform's own record shows it.
+    let reversal = (state == "reversed").then(|| Record {
+        key: format!("{payment_key}:r"),
+        kind: Kind::Reversal,
+        parent: Some(payment_key.to_string()),
+        batch: None,
+        voucher: None,
+        ..sale.clone()
+    });
+    append_in(tx, &merchant, &sale)?;
+    if let Some(r) = reversal {
+        append_in(tx, &merchant, &r)?;
+    }
     Ok(())
 }
 

@@ -68,8 +68,8 @@ fn net_effect(kind: i64, status: i64, net: i64) -> i64 {
     }
     match Kind::from_code(kind) {
         Some(Kind::Sale) => net,
-        Some(Kind::Void) | Some(Kind::Refund) => -net,
-        _ => 0,
+        Some(Kind::Void) | Some(Kind::Refund) | Some(Kind::Reversal) => -net,
+        None => 0,
     }
 }
 
@@ -156,7 +156,7 @@ async fn compare_day(db: &Db, accounts: &Accounts, owner: i64, day: &str) -> Res
         .iter()
         .map(|t| {
             let sign = match t.kind.as_str() {
-                "void" | "refund" => -1,
+                "void" | "refund" | "reversal" => -1,
                 "sale" => 1,
                 _ => 0,
             };

@@ -314,9 +314,34 @@ pub fn reversal_pending(db: &Db, key: &str, reason: &str, now: i64) -> Result<()
 }
 
 /// The platform acknowledged the reversal (or never had the payment): the amount is free again.
-pub fn reversed(db: &Db, key: &str, never_reached_platform: bool, now: i64) -> Result<(), InternalError> {
+/// `payment` is the platform's record of what was reversed (its fee, reference...), kept so the
+/// ledger can show the sale and its reversal as the platform does.
+pub fn reversed(
+    db: &Db,
+    key: &str,
+    payment: Option<&PaymentWire>,
+    never_reached_platform: bool,
+    now: i64,
+) -> Result<(), InternalError> {
     db.write(|tx| {
         let state = if never_reached_platform { State::Failed } else { State::Reversed };
+        if let Some(p) = payment {
+            tx.prepare_cached(
+                "UPDATE payments SET fee_fen = ?1, net_fen = ?2, card_kind = ?3, reference_number = ?4,
+                     batch_number = ?5, voucher_number = ?6, issuer_bank = ?7
+                 WHERE key = ?8",
+            )?
+            .execute(rusqlite::params![
+                p.fee_fen,
+                p.net_fen,
+                p.card_kind,
+                p.reference_number,
+                p.batch_number,
+                p.voucher_number,
+                p.issuer_bank,
+                key
+            ])?;
+        }
         set_state(tx, key, state, now)?;
         if let Some(r) = reservation_of(tx, key)? {
             limits::transition_in(tx, r, "released")?;

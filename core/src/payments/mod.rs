@@ -610,7 +610,7 @@ impl Payments {
                         journal::answered(&self.db, key, p, true, accounts.platform_now())?;
                     }
                 } else {
-                    journal::reversed(&self.db, key, !answer.found, accounts.platform_now())?;
+                    journal::reversed(&self.db, key, answer.payment.as_ref(), !answer.found, accounts.platform_now())?;
                 }
                 Ok(true)
             }

@@ -63,7 +63,7 @@ pub fn sale_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire) -> ApiR
     )
 }
 
-/// A reversal of an approved sale (money back in full, no fee).
+/// A reversal of an approved sale: the sale's amount, fee and net taken back in full.
 pub fn reversal_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, now: i64) -> ApiResult<()> {
     append(
         tx,
@@ -78,8 +78,8 @@ pub fn reversal_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, now
             business_day: business_day(p.processed_at),
             at: now,
             amount_fen: p.amount_fen,
-            fee_fen: 0,
-            net_fen: 0,
+            fee_fen: p.fee_fen,
+            net_fen: p.net_fen,
             last4: last4(&p.masked_pan),
             reference_number: Some(p.reference_number.clone()),
             batch_number: None,
@@ -212,6 +212,10 @@ pub async fn settlements(
                 }
                 "void" | "refund" => {
                     entry.0 += 1;
+                    entry.1 -= t.net_fen;
+                }
+                "reversal" => {
+                    entry.0 = entry.0.saturating_sub(1);
                     entry.1 -= t.net_fen;
                 }
                 _ => {}

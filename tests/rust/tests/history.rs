@@ -64,7 +64,8 @@ async fn a_day_of_sales_in_history_statistics_and_export() {
     assert!(matches!(reversed.status, SaleStatus::Reversed { .. }));
     c.void_sale(second.id.clone(), PASSWORD.into()).await.unwrap();
 
-    // Newest first: the void, the reversal, the decline, then the three sales.
+    // Newest first: the void; the reversal and the sale it took back (the platform had
+    // approved it before its answer was lost); the decline; then the three sales.
     let all = c.transactions(Filter::default(), None, 50).unwrap();
     let kinds: Vec<(Kind, Status)> = all.items.iter().map(|t| (t.kind, t.status)).collect();
     assert_eq!(
@@ -72,6 +73,7 @@ async fn a_day_of_sales_in_history_statistics_and_export() {
         vec![
             (Kind::Void, Status::Approved),
             (Kind::Reversal, Status::Approved),
+            (Kind::Sale, Status::Approved),
             (Kind::Sale, Status::Declined),
             (Kind::Sale, Status::Approved),
             (Kind::Sale, Status::Approved),
@@ -79,8 +81,10 @@ async fn a_day_of_sales_in_history_statistics_and_export() {
         ]
     );
     assert_eq!(all.items[0].parent.as_deref(), Some(second.id.as_str()));
-    assert_eq!(all.items[5].id, first.id);
-    assert_eq!(all.items[5].last4.as_deref(), Some("0015"));
+    assert_eq!(all.items[1].parent.as_deref(), Some(reversed.id.as_str()));
+    assert_eq!((all.items[2].id.as_str(), all.items[2].amount_fen), (reversed.id.as_str(), 700));
+    assert_eq!(all.items[6].id, first.id);
+    assert_eq!(all.items[6].last4.as_deref(), Some("0015"));
     assert!(all.next_cursor.is_none());
 
     // Pages of two, by cursor, give the same rows in the same order.
@@ -113,7 +117,8 @@ async fn a_day_of_sales_in_history_statistics_and_export() {
     }
     assert!(matches!(c.transactions(Filter::default(), Some("nonsense".into()), 5), Err(Error::InvalidInput { .. })));
 
-    // Today's summary: three sales in, one voided; fees as the platform charged them.
+    // Today's summary: three sales in (the reversed one taken back out), one voided; fees as
+    // the platform charged them.
     let today = c.today_summary().unwrap();
     let t = today.totals;
     assert_eq!((t.sales, t.gross_fen, t.refunds, t.refunded_fen), (3, 48_000, 1, 8_000));
@@ -129,21 +134,27 @@ async fn a_day_of_sales_in_history_statistics_and_export() {
     let progress = Arc::new(Progress::default());
     let summary =
         c.export_transactions(Filter::default(), path.to_string_lossy().into(), progress.clone()).await.unwrap();
-    assert_eq!(summary.rows, 6);
-    assert_eq!(progress.0.load(Ordering::SeqCst), 6);
+    assert_eq!(summary.rows, 7);
+    assert_eq!(progress.0.load(Ordering::SeqCst), 7);
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(summary.bytes, bytes.len() as u64);
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let text = String::from_utf8(bytes).unwrap();
     let lines: Vec<&str> = text.trim_start_matches('\u{FEFF}').split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert_eq!(lines.len(), 7);
+    assert_eq!(lines.len(), 8);
     assert!(lines[0].starts_with("交易时间,业务日期,类型,状态"));
     assert!(lines[1].contains(",撤销,成功,刷卡,借记卡,") && lines[1].contains(",80.00,"), "{}", lines[1]);
-    assert!(lines[6].contains(&format!(",{}", first.id)));
+    assert!(lines[7].contains(&format!(",{}", first.id)));
+    assert!(lines[2].contains(",冲正,成功,"), "{}", lines[2]);
 
     // The ledger checks out.
     let check = c.verify_journal().unwrap();
-    assert_eq!((check.entries, check.problem), (6, None));
+    assert_eq!((check.entries, check.problem), (7, None));
+
+    // The platform's view of the day agrees with the phone's, reversal included.
+    let report = c.reconcile(today.from_day.clone(), today.from_day.clone()).await.unwrap();
+    assert_eq!(report.mismatches, vec![], "{report:?}");
+    assert_eq!(report.batches[0].expected_net_fen, t.net_fen);
 }
 
 #[tokio::test]
