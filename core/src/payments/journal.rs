@@ -484,14 +484,23 @@ pub fn unsealed(db: &Db) -> Result<Vec<(String, String)>, InternalError> {
     })
 }
 
-/// Replaces clear masked numbers with sealed details, all in one commit.
+/// Replaces clear masked numbers with sealed details, all in one commit, and records that the
+/// journal is sealed (so later starts skip the scan).
 pub fn seal_rows(db: &Db, sealed: &[(String, Vec<u8>)]) -> Result<(), InternalError> {
     db.write(|tx| {
         for (key, blob) in sealed {
             tx.prepare_cached("UPDATE payments SET sealed = ?1, masked_pan = '' WHERE key = ?2")?
                 .execute((blob, key))?;
         }
+        tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('journal_sealed', '1')", [])?;
         Ok(())
+    })
+}
+
+/// Whether [`seal_rows`] has run on this install.
+pub fn all_sealed(db: &Db) -> Result<bool, InternalError> {
+    db.with(|c| {
+        Ok(c.query_row("SELECT 1 FROM meta WHERE key = 'journal_sealed'", [], |_| Ok(())).optional()?.is_some())
     })
 }
 
