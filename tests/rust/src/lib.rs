@@ -8,6 +8,20 @@ use starpos_sandbox::{Sandbox, SandboxConfig};
 
 pub const PASSWORD: &str = "Rust2026test";
 
+/// A simulated reader with `serial` on the in-process Bluetooth link, connected and its
+/// identity pinned: what the payment and history tests sell through.
+pub async fn connected_reader(
+    serial: &str,
+) -> (starpos_sandbox::reader::SimLink, starpos_core::reader::controller::CardReader) {
+    use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+    let sim = SimReader::new(serial);
+    let identity = sim.identity_public();
+    let link = SimLink::new(sim, Faults::default());
+    let reader = starpos_core::reader::controller::CardReader::new(Arc::new(link.clone()));
+    reader.connect(serial, &identity).await.expect("the simulated reader connects");
+    (link, reader)
+}
+
 /// A sandbox on a free loopback port with its dev client.
 pub struct World {
     pub sandbox: Sandbox,

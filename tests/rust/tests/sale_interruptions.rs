@@ -11,7 +11,7 @@ use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
 use starpos_sandbox::fixtures::ready_merchant;
-use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_sandbox::reader::{Faults, SimLink};
 use starpos_tests::{contains, files_under, new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000556";
@@ -37,11 +37,7 @@ async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader, Str
     let (c, _) = w.client(device);
     let phone = new_phone();
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
-    let sim = SimReader::new(SERIAL);
-    let identity = sim.identity_public();
-    let link = SimLink::new(sim, Faults::default());
-    let reader = CardReader::new(Arc::new(link.clone()));
-    reader.connect(SERIAL, &identity).await.unwrap();
+    let (link, reader) = starpos_tests::connected_reader(SERIAL).await;
     (c, link, reader, phone)
 }
 

@@ -11,7 +11,7 @@ use starpos_core::payments::{SaleListener, SaleStatus, SaleStep, SignatureState}
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
 use starpos_sandbox::fixtures::ready_merchant;
-use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_sandbox::reader::SimLink;
 use starpos_sandbox::test_cards::test_card;
 use starpos_tests::{new_phone, World, PASSWORD};
 
@@ -42,11 +42,7 @@ fn drawn() -> Signature {
 async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
     let (c, _) = w.client(device);
     ready_merchant(&c, &w.dev, &new_phone(), PASSWORD).await.unwrap();
-    let sim = SimReader::new(SERIAL);
-    let identity = sim.identity_public();
-    let link = SimLink::new(sim, Faults::default());
-    let reader = CardReader::new(Arc::new(link.clone()));
-    reader.connect(SERIAL, &identity).await.unwrap();
+    let (link, reader) = starpos_tests::connected_reader(SERIAL).await;
     (c, link, reader)
 }
 
