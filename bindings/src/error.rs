@@ -3,6 +3,7 @@
 use starpos_core::Error as Core;
 
 use crate::merchant::LimitKind;
+use crate::regions::Province;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum StarPosError {
@@ -52,6 +53,10 @@ pub enum StarPosError {
     RefundExceedsRemaining { remaining_fen: i64 },
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,
+    #[error("you are in {} ({}) but registered in {} ({}): apply with apply_cross_province", here.name_en, here.code, registered.name_en, registered.code)]
+    CrossProvinceNotApproved { here: Province, registered: Province },
+    #[error("location required: {reason}")]
+    LocationRequired { reason: String },
     #[error("the sale was cancelled; nothing was charged")]
     SaleCancelled,
     #[error("the export was cancelled")]
@@ -111,6 +116,10 @@ impl From<Core> for StarPosError {
             Core::CardNotFound => Self::CardNotFound,
             Core::CardBindingExpired => Self::CardBindingExpired,
             Core::SettlementCardRequired => Self::SettlementCardRequired,
+            Core::CrossProvinceNotApproved { here, registered } => {
+                Self::CrossProvinceNotApproved { here: (*here).into(), registered: (*registered).into() }
+            }
+            Core::LocationRequired { reason } => Self::LocationRequired { reason },
             Core::SaleCancelled => Self::SaleCancelled,
             Core::ExportCancelled => Self::ExportCancelled,
             Core::VoidNotAllowed => Self::VoidNotAllowed,

@@ -5,12 +5,18 @@
 //! Async methods run on the core's own runtime, so they can be awaited from Kotlin coroutines,
 //! Swift tasks or Python's asyncio on any thread.
 
+// `StarPosError::CrossProvinceNotApproved` carries two `Province` records (UniFFI has no boxed
+// records); the error is lowered across the FFI at once, so its size costs nothing there.
+#![allow(clippy::result_large_err)]
+
 mod checks;
 mod error;
 mod history;
 mod merchant;
+mod network;
 mod payments;
 mod reader;
+mod regions;
 mod secure_store;
 mod starpos;
 mod types;
@@ -26,10 +32,14 @@ pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
     SettlementCard, SettlementCycle,
 };
+pub use network::{DataUsageReport, DayUsage, KindUsage, NetworkType, Usage};
 pub use payments::{DeclineReason, Receipt, Sale, SaleListener, SaleStatus, SaleStep};
 pub use reader::{
     BleDevice, BleError, BleLink, CardReader, CardSummary, EntryMode, FirmwareProgressListener, LinkEvents,
     PairedReader, ReaderError, ReaderEvent, ReaderInfo, ReaderListener, ReaderPrompt, ReaderState,
+};
+pub use regions::{
+    province_at, ApplicationStatus, CrossProvinceApplication, CrossProvinceStatus, LocationPolicy, Province,
 };
 pub use secure_store::{SecureStore, SecureStoreError};
 pub use starpos::StarPos;

@@ -127,6 +127,9 @@ pub struct Sale {
     pub refunded_fen: i64,
     /// Where the sale happened, when the app's location provider knew.
     pub location: Option<Location>,
+    /// The province (GB/T 2260 code) the sale was made in; `None` when the position was
+    /// unknown and the platform's policy allowed the sale.
+    pub province: Option<String>,
     pub signature: SignatureState,
 }
 
@@ -154,6 +157,7 @@ impl From<core::Sale> for Sale {
             tsi: s.tsi,
             refunded_fen: s.refunded_fen,
             location: s.location.map(Into::into),
+            province: s.province,
             signature: s.signature.into(),
         }
     }

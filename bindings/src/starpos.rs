@@ -12,8 +12,10 @@ use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
     SettlementCycle,
 };
+use crate::network::{DataUsageReport, NetworkType};
 use crate::payments::{ListenerAdapter, LocationAdapter, LocationProvider, Receipt, Sale, SaleListener, Signature};
 use crate::reader::{CardReader, PairedReader};
+use crate::regions::{CrossProvinceApplication, CrossProvinceStatus, Province};
 use crate::secure_store::{Adapter, SecureStore};
 use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose, StarPosConfig};
 
@@ -147,6 +149,62 @@ impl StarPos {
         self.core.set_location_provider(Arc::new(LocationAdapter(provider)));
     }
 
+    /// The network the phone is on now; call it on every connectivity change (the data meter
+    /// splits its counts by it).
+    pub fn set_network_type(&self, network: NetworkType) {
+        self.core.set_network_type(network.into());
+    }
+
+    /// Bytes to and from the platform on business days `first_day..=last_day` (YYYY-MM-DD),
+    /// per day, per request kind and per network type.
+    pub fn data_usage(&self, first_day: String, last_day: String) -> Result<DataUsageReport> {
+        Ok(self.core.data_usage(first_day, last_day)?.into())
+    }
+
+    /// `data_usage` for the month holding `day` (YYYY-MM-DD), or this month when `None`.
+    pub fn data_usage_month(&self, day: Option<String>) -> Result<DataUsageReport> {
+        Ok(self.core.data_usage_month(day)?.into())
+    }
+
+    /// Data saver on (the default) or off: with it on, bulk transfers nobody asked for wait for
+    /// Wi-Fi.
+    pub fn set_data_saver(&self, on: bool) {
+        self.core.set_data_saver(on);
+    }
+
+    /// Whether a bulk transfer the merchant did not ask for (a background history sync, a
+    /// reader firmware download) may go now: on Wi-Fi, or with the data saver off.
+    pub fn may_transfer_in_background(&self) -> bool {
+        self.core.may_transfer_in_background()
+    }
+
+    /// The province the phone is in now (from the location provider), if known.
+    pub fn current_province(&self) -> Option<Province> {
+        self.core.current_province().map(Into::into)
+    }
+
+    /// Fetches the platform's cross-province rules (registered province, location policy,
+    /// applications and their review) and caches them for the payment guard.
+    pub async fn refresh_cross_province(&self) -> Result<CrossProvinceStatus> {
+        Ok(self.core.refresh_cross_province().await?.into())
+    }
+
+    /// The cross-province rules as last fetched (no network).
+    pub fn cross_province_status(&self) -> Result<Option<CrossProvinceStatus>> {
+        Ok(self.core.cross_province_status()?.map(Into::into))
+    }
+
+    /// Applies for cross-province business in `province_code` (e.g. "43") for `days` (1-90)
+    /// days, with a `reason` for the reviewer; follow the review with `refresh_cross_province`.
+    pub async fn apply_cross_province(
+        &self,
+        province_code: String,
+        reason: String,
+        days: u32,
+    ) -> Result<CrossProvinceApplication> {
+        Ok(self.core.apply_cross_province(province_code, reason, days).await?.into())
+    }
+
     /// Keeps the customer's signature on an approved sale; it is uploaded in the background
     /// (compressed strokes, a few hundred bytes) and shown on the receipt.
     pub fn sign_sale(&self, sale_id: String, signature: Signature) -> Result<Sale> {
@@ -259,6 +317,12 @@ impl StarPos {
     /// devices' sales, voids and refunds made elsewhere); resumable; progress after each page.
     pub async fn sync_history(&self, listener: Arc<dyn SyncListener>) -> Result<SyncSummary> {
         Ok(self.core.sync_history(Arc::new(SyncAdapter(listener))).await?.into())
+    }
+
+    /// The background form of `sync_history`: on mobile data with the data saver on it does
+    /// nothing and answers null (the merchant can still ask with `sync_history`).
+    pub async fn background_sync_history(&self, listener: Arc<dyn SyncListener>) -> Result<Option<SyncSummary>> {
+        Ok(self.core.background_sync_history(Arc::new(SyncAdapter(listener))).await?.map(Into::into))
     }
 
     /// Reconciles business days with the platform's settlement batches; every mismatch with

@@ -59,6 +59,18 @@ pub enum Error {
     /// Card payments need a bound settlement card (the money has to go somewhere): bind one.
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,
+    /// The phone is in another province than the merchant's registered one, and cross-province
+    /// business there is not approved: apply with `apply_cross_province(here.code, ...)` and sell
+    /// once approved. Nothing was charged; the card was not read.
+    #[error(
+        "you are in {} ({}) but registered in {} ({}): cross-province business there needs approval; apply with apply_cross_province",
+        here.name_en, here.code, registered.name_en, registered.code
+    )]
+    CrossProvinceNotApproved { here: Box<crate::regions::Province>, registered: Box<crate::regions::Province> },
+    /// The platform needs to know where a payment happens and the position is unknown
+    /// (`reason`: no fix, or outside China's provinces). Turn location on; nothing was charged.
+    #[error("location required: {reason}")]
+    LocationRequired { reason: String },
     /// The merchant cancelled the sale before its authorisation was sent: nothing was charged.
     #[error("the sale was cancelled; nothing was charged")]
     SaleCancelled,
@@ -248,6 +260,18 @@ fn from_platform(body: ErrorBody) -> Error {
             requested: 0,
             cap: body.cap.unwrap_or(0),
         },
+        "cross_province_not_approved" => {
+            let named = |code: Option<String>| {
+                let code = code.unwrap_or_default();
+                Box::new(crate::regions::province(&code).unwrap_or(crate::regions::Province {
+                    name: code.clone(),
+                    name_en: code.clone(),
+                    code,
+                }))
+            };
+            Error::CrossProvinceNotApproved { here: named(body.province), registered: named(body.registered_province) }
+        }
+        "location_required" => Error::LocationRequired { reason: body.message },
         "session_revoked" | "refresh_token_reused" | "unauthorized" | "session_expired" => Error::SessionExpired,
         _ => Error::Platform { code: body.code, detail: body.message },
     }

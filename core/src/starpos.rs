@@ -19,10 +19,12 @@ use crate::onboarding::{
 use crate::payments::receipt::Receipt;
 use crate::payments::signature::Signature;
 use crate::payments::{Adjust, Payments, Sale, SaleListener, SaleStatus};
+use crate::platform::meter::{DataUsageReport, NetworkType};
 use crate::platform::wire::MeResponse;
 use crate::platform::PlatformClient;
 use crate::reader::controller::CardReader;
 use crate::readers::{PairedReader, Readers};
+use crate::regions::{CrossProvinceApplication, CrossProvinceStatus};
 use crate::runtime::run;
 use crate::secure_store::SecureStore;
 use crate::storage::Db;
@@ -79,6 +81,7 @@ impl StarPos {
         let platform =
             Arc::new(PlatformClient::new(&config.platform_url, &config.pinned_key_hashes, &config.extra_roots_der)?);
         let db = Arc::new(Db::open(&config.data_dir)?);
+        platform.meter().attach(db.clone());
         let merchant = Merchant::new(db.clone(), platform.clone());
         let cards = Cards::new(db.clone());
         let readers = Readers::new(db.clone());
@@ -325,6 +328,79 @@ impl StarPos {
         *self.inner.location.write().unwrap_or_else(|p| p.into_inner()) = Some(provider);
     }
 
+    /// The province the phone is in now (from the app's location provider), if known.
+    pub fn current_province(&self) -> Option<crate::regions::Province> {
+        let here = self.current_location()?;
+        crate::regions::province_at(here.latitude, here.longitude)
+    }
+
+    /// Fetches the platform's cross-province rules for the merchant (registered province,
+    /// location policy, applications and their review state) and caches them.
+    pub async fn refresh_cross_province(&self) -> Result<CrossProvinceStatus> {
+        let inner = self.inner.clone();
+        run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.payments.regions().refresh(&inner.accounts, &merchant_id).await
+        })
+        .await
+    }
+
+    /// The cross-province rules as last fetched (no network); `None` before the first fetch.
+    pub fn cross_province_status(&self) -> Result<Option<CrossProvinceStatus>> {
+        self.inner.payments.regions().cached(&self.inner.merchant_id()?)
+    }
+
+    /// Applies for cross-province business in `province_code` (e.g. "43") for `days` days;
+    /// the application is reviewed by the platform (pending, then approved or rejected with a
+    /// reason): follow it with [`Self::refresh_cross_province`].
+    pub async fn apply_cross_province(
+        &self,
+        province_code: String,
+        reason: String,
+        days: u32,
+    ) -> Result<CrossProvinceApplication> {
+        let inner = self.inner.clone();
+        let filed = run(async move {
+            let merchant_id = inner.merchant_id()?;
+            inner.payments.regions().apply(&inner.accounts, &merchant_id, province_code.trim(), &reason, days).await
+        })
+        .await?;
+        if filed.status == crate::regions::ApplicationStatus::Queued {
+            self.keep_working();
+        }
+        Ok(filed)
+    }
+
+    /// Tells the core which network the phone is on now (call it on every connectivity
+    /// change): the data meter splits its counts by it.
+    pub fn set_network_type(&self, network: NetworkType) {
+        let was = self.inner.platform.meter().network();
+        self.inner.platform.meter().set_network(network);
+        if was == NetworkType::Offline && network != NetworkType::Offline {
+            // The link is back: what waited for it goes now.
+            self.keep_working();
+        }
+    }
+
+    /// Bytes to and from the platform on business days `first_day..=last_day` (YYYY-MM-DD),
+    /// per day, per request kind, and per network type: the app's "data used" screen.
+    pub fn data_usage(&self, first_day: String, last_day: String) -> Result<DataUsageReport> {
+        for (field, day) in [("first_day", &first_day), ("last_day", &last_day)] {
+            if crate::history::ledger::day_number(day).is_none() {
+                return Err(Error::invalid(field, "a date as YYYY-MM-DD"));
+            }
+        }
+        Ok(self.inner.platform.meter().report(&first_day, &last_day, self.inner.platform.platform_now())?)
+    }
+
+    /// [`Self::data_usage`] for the month holding `day` (YYYY-MM-DD), or this month (by the
+    /// platform's clock) when `None`.
+    pub fn data_usage_month(&self, day: Option<String>) -> Result<DataUsageReport> {
+        let day = day.unwrap_or_else(|| crate::limits::business_day(self.inner.platform.platform_now()));
+        let (first, last) = crate::history::stats::month_of(&day)?;
+        self.data_usage(first, last)
+    }
+
     fn current_location(&self) -> Option<Location> {
         let provider = self.inner.location.read().unwrap_or_else(|p| p.into_inner()).clone();
         provider.and_then(|p| p.current_location())
@@ -511,6 +587,31 @@ impl StarPos {
         .await
     }
 
+    /// The background form of [`Self::sync_history`]: syncs on Wi-Fi (or with the data saver
+    /// off); on mobile data it does nothing and answers `None`, leaving it for Wi-Fi or for the
+    /// merchant to ask (`sync_history` always goes).
+    pub async fn background_sync_history(
+        &self,
+        progress: Arc<dyn history::SyncProgress>,
+    ) -> Result<Option<history::SyncSummary>> {
+        if !self.may_transfer_in_background() {
+            return Ok(None);
+        }
+        self.sync_history(progress).await.map(Some)
+    }
+
+    /// Turns the data saver on (the default) or off: with it on, bulk transfers nobody asked
+    /// for wait for Wi-Fi.
+    pub fn set_data_saver(&self, on: bool) {
+        self.inner.platform.meter().set_data_saver(on);
+    }
+
+    /// Whether a bulk transfer the merchant did not ask for may go now (Wi-Fi, or data saver
+    /// off): the app asks before downloading a reader firmware package in the background.
+    pub fn may_transfer_in_background(&self) -> bool {
+        self.inner.platform.meter().bulk_allowed()
+    }
+
     /// Reconciles business days `from_day`..=`to_day` with the platform's settlement batches:
     /// each batch beside the phone's net, and every mismatch with its reason (paid short, net
     /// differs, a transaction on one side only, amounts that differ). Sync first.
@@ -545,7 +646,10 @@ impl StarPos {
         let inner = self.inner.clone();
         crate::runtime::spawn(async move {
             let next_due = |inner: &Inner| {
-                inner.merchant_id().and_then(|merchant_id| inner.payments.next_due(&merchant_id)).unwrap_or(None)
+                let Ok(merchant_id) = inner.merchant_id() else { return None };
+                let payments = inner.payments.next_due(&merchant_id).unwrap_or(None);
+                let queued = crate::outbox::next_due(&inner.db, &merchant_id).unwrap_or(None);
+                payments.into_iter().chain(queued).min()
             };
             loop {
                 let Some(due) = next_due(&inner) else {
@@ -563,7 +667,11 @@ impl StarPos {
                 tokio::time::sleep(Duration::from_secs(wait as u64)).await;
                 let reversals = inner.payments.resolve_pending(&inner.accounts, true).await.map(|_| ());
                 let signatures = inner.payments.upload_signatures(&inner.accounts, true).await.map(|_| ());
-                if let Err(e) = reversals.and(signatures) {
+                let queued = match inner.merchant_id() {
+                    Ok(m) => crate::outbox::replay(&inner.db, &inner.accounts, &m).await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = reversals.and(signatures).and(queued) {
                     // Not logged in, or refused outright: nothing was rescheduled, so pause
                     // rather than spin.
                     tracing::info!(error = %e, "pending work not done yet");

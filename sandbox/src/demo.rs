@@ -31,7 +31,9 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     std::fs::create_dir_all(data_dir.join("logs")).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     init_logs(&data_dir)?;
 
-    let sandbox = Sandbox::start_local(SandboxConfig::default()).await.map_err(|e| e.to_string())?;
+    // Cross-province applications are reviewed in 2 s here (minutes on a real platform).
+    let config = SandboxConfig { cross_province_review_secs: 2, ..SandboxConfig::default() };
+    let sandbox = Sandbox::start_local(config).await.map_err(|e| e.to_string())?;
     let dev = DevClient::new(&sandbox.url());
     println!("StarPOS demo");
     println!("  sandbox platform: {}", sandbox.url());
@@ -188,7 +190,7 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     step(11, "The card reader: pair, connect securely, read a card, survive drops, update its firmware");
     reader_demo(&phone_a, &dev, password).await?;
 
-    step(12, "The app is killed in the middle of a sale; started again, it settles the sale");
+    step(13, "The app is killed in the middle of a sale; started again, it settles the sale");
     match app_exe {
         Some(exe) => killed_app_demo(&sandbox.url(), &dev, &data_dir, &exe, password, &mut secrets).await?,
         None => println!("   (skipped: no app binary to start)"),
@@ -342,8 +344,8 @@ async fn sale_demo(
     reader: &starpos_core::reader::controller::CardReader,
     password: &str,
 ) -> Result<(), String> {
-    use starpos_core::location::{Location, LocationProvider};
     use starpos_core::payments::{SaleListener, SaleStatus, SaleStep, SignatureState};
+    use starpos_core::platform::meter::NetworkType;
 
     use crate::test_cards::test_card;
 
@@ -362,14 +364,11 @@ async fn sale_demo(
         link.with_reader_mut(|r| r.present(card));
         Ok(())
     };
-    // The app reports where the phone is; every sale records it (sealed on the phone).
-    struct Guangzhou;
-    impl LocationProvider for Guangzhou {
-        fn current_location(&self) -> Option<Location> {
-            Some(Location { latitude: 23.129_163, longitude: 113.264_435, accuracy_m: 12.0 })
-        }
-    }
-    phone.set_location_provider(Arc::new(Guangzhou));
+    // The app reports where the phone is; every sale records it (sealed on the phone) and the
+    // cross-province rules check it. The merchant is registered in Guangdong.
+    let gps = Arc::new(Gps(std::sync::Mutex::new(GUANGZHOU)));
+    phone.set_location_provider(gps.clone());
+    phone.set_network_type(NetworkType::Mobile);
 
     present("chip-approve")?;
     let sale =
@@ -451,7 +450,76 @@ async fn sale_demo(
         "   the signature reached the platform in the background: {} bytes (compressed strokes, not an image)",
         on_platform["signature_bytes"]
     );
-    history_demo(phone).await
+    history_demo(phone).await?;
+    step(12, "Cross-province: the merchant takes the reader from Guangdong to Hunan");
+    present("chip-approve")?;
+    cross_province_demo(phone, reader, &gps).await
+}
+
+const GUANGZHOU: starpos_core::location::Location =
+    starpos_core::location::Location { latitude: 23.129_163, longitude: 113.264_435, accuracy_m: 12.0 };
+const CHANGSHA: starpos_core::location::Location =
+    starpos_core::location::Location { latitude: 28.228_209, longitude: 112.938_814, accuracy_m: 15.0 };
+
+/// The phone's position as the app's location provider reports it; the demo moves it.
+struct Gps(std::sync::Mutex<starpos_core::location::Location>);
+impl starpos_core::location::LocationProvider for Gps {
+    fn current_location(&self) -> Option<starpos_core::location::Location> {
+        Some(*self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Refused in Hunan, an application, its review, the sale once approved; then the data used.
+async fn cross_province_demo(
+    phone: &StarPos,
+    reader: &starpos_core::reader::controller::CardReader,
+    gps: &Gps,
+) -> Result<(), String> {
+    use starpos_core::payments::{SaleListener, SaleStep};
+    use starpos_core::regions::ApplicationStatus;
+    struct Quiet;
+    impl SaleListener for Quiet {
+        fn on_step(&self, _: SaleStep) {}
+    }
+    let rules = phone.refresh_cross_province().await.map_err(show)?;
+    println!("   registered in {} ({}); the phone reports Changsha now", rules.registered.name, rules.registered.code);
+    *gps.0.lock().unwrap_or_else(|p| p.into_inner()) = CHANGSHA;
+    let here = phone.current_province().ok_or("Changsha is in no province")?;
+    println!("   province_at(28.2282, 112.9388) = {} {} ({}), found offline", here.name, here.name_en, here.code);
+    explain(phone.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await);
+    let filed =
+        phone.apply_cross_province(here.code.clone(), "长沙秋季展销会 (trade fair)".into(), 7).await.map_err(show)?;
+    println!("   apply_cross_province({}, 7 days): {:?}", filed.province.code, filed.status);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let decided = loop {
+        let status = phone.refresh_cross_province().await.map_err(show)?;
+        let a = status.applications.into_iter().find(|a| a.id == filed.id).ok_or("the application vanished")?;
+        if a.status != ApplicationStatus::Pending || std::time::Instant::now() > deadline {
+            break a;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let days = decided.valid_until.zip(decided.decided_at).map_or(0, |(u, d)| (u - d) / 86_400);
+    println!("   the platform reviewed it: {:?}, valid for {days} days", decided.status);
+    let sale = phone.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await.map_err(show)?;
+    println!(
+        "   sale of 88.00 yuan in Changsha: {:?}, recorded in province {}",
+        sale.status,
+        sale.province.as_deref().unwrap_or("?")
+    );
+
+    let usage = phone.data_usage_month(None).map_err(show)?;
+    println!(
+        "   data used this month on mobile: {} requests, {} bytes up, {} bytes down; the largest kinds:",
+        usage.mobile.requests, usage.mobile.bytes_up, usage.mobile.bytes_down
+    );
+    for k in usage.kinds.iter().take(4) {
+        println!(
+            "     {:<28} {:>3} requests {:>7} bytes up {:>7} bytes down",
+            k.kind, k.usage.requests, k.usage.bytes_up, k.usage.bytes_down
+        );
+    }
+    Ok(())
 }
 
 /// The records on the phone, offline: today's summary, a filtered page, a bill export, and the

@@ -67,6 +67,13 @@ impl DevClient {
         self.post("/dev/settlements/shortfall", body).await.map(|_| ())
     }
 
+    /// Cross-province settings of a merchant: any of `location_policy`, `next_approve` with
+    /// `next_reason`, `review_secs`, `registered_province` (see platform/regions.rs).
+    pub async fn cross_province(&self, phone: &str, mut settings: Value) -> Result<(), String> {
+        settings["phone"] = Value::from(phone);
+        self.post("/dev/cross-province", settings).await.map(|_| ())
+    }
+
     async fn get(&self, path: &str) -> Result<Value, String> {
         let r = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| e.to_string())?;
         Self::json(r).await

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dev_client;
 pub mod file_store;
 pub mod fixtures;
+pub mod netem;
 pub mod platform;
 pub mod reader;
 pub mod test_cards;

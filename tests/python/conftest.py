@@ -65,6 +65,11 @@ class Dev:
     def payment(self, key):
         return self._call(f"/dev/payments/{key}")
 
+    def cross_province(self, phone, **settings):
+        """Cross-province settings of a merchant: location_policy, next_approve and next_reason,
+        review_secs, registered_province."""
+        return self._call("/dev/cross-province", {"phone": phone, **settings})
+
     def other_device_sale(self, phone, amount_fen):
         """An approved sale the merchant made on another device (reaches a phone by sync)."""
         return self._call("/dev/transactions", {"phone": phone, "amount_fen": amount_fen})

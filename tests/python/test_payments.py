@@ -109,6 +109,9 @@ def test_signature_location_and_cancel(make_client, dev, new_phone, sim_reader):
     async def flow():
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c = await ready_merchant(make_client, dev, new_phone)
+        # A merchant registered in Hunan, selling in Changsha (test_cross_province.py has the
+        # Guangdong merchant who must apply first).
+        dev.cross_province(new_phone, registered_province="43")
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
         await reader.connect(SERIAL, sim_reader["identity"])
         try:

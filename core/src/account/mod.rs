@@ -60,6 +60,11 @@ impl Accounts {
     }
 
     /// The platform's idea of now (the phone's clock is not trusted), in Unix seconds.
+    /// Whether the app reported that the phone has no network.
+    pub fn offline(&self) -> bool {
+        self.platform.meter().network() == crate::platform::meter::NetworkType::Offline
+    }
+
     pub fn platform_now(&self) -> i64 {
         self.platform.platform_now()
     }

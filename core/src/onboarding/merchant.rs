@@ -51,12 +51,17 @@ impl Merchant {
     pub fn keep(&self, profile: MerchantProfile) -> Result<MerchantProfile, Error> {
         let now = self.platform.platform_now();
         let json = serde_json::to_string(&profile).map_err(InternalError::from)?;
+        let rules =
+            profile.cross_province.as_ref().map(serde_json::to_string).transpose().map_err(InternalError::from)?;
         self.db.write(|tx| {
             tx.execute(
                 "INSERT INTO merchant_profile (merchant_id, json, fetched_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (merchant_id) DO UPDATE SET json = ?2, fetched_at = ?3",
                 (&profile.merchant_id, &json, now),
             )?;
+            if let Some(rules) = &rules {
+                crate::regions::cross_province::keep_in(tx, &profile.merchant_id, rules, now)?;
+            }
             Ok(())
         })?;
         LimitBook::new(&self.db).store(&profile.merchant_id, &profile.limits, now)?;

@@ -89,6 +89,8 @@ pub struct Entry {
     pub sealed: Option<Vec<u8>>,
     pub last4: Option<String>,
     pub location: Option<LocationWire>,
+    /// GB/T 2260 code of the province the sale was made in, when known.
+    pub province: Option<String>,
 }
 
 /// What is sealed in a journal row: the masked card number and where the sale happened.
@@ -132,7 +134,7 @@ impl CardDetails {
 const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
     reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,
     voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at, tvr, tsi,
-    sealed, last4";
+    sealed, last4, province";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let state: String = r.get(2)?;
@@ -166,6 +168,7 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
         tsi: r.get(26)?,
         sealed: r.get(27)?,
         last4: r.get(28)?,
+        province: r.get(29)?,
         location: None,
     })
 }
@@ -184,6 +187,8 @@ pub struct NewSale<'a> {
     pub aid: &'a str,
     pub business_day: &'a str,
     pub card_key: &'a str,
+    /// The province the sale is made in, when known.
+    pub province: Option<&'a str>,
     pub now: i64,
 }
 
@@ -194,8 +199,8 @@ pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
         let reservation = limits::reserve_in(tx, s.merchant_id, s.business_day, s.amount_fen, s.card_key, s.now)?;
         tx.prepare_cached(
             "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, note, entry_mode, masked_pan, sealed,
-                 last4, app_label, aid, reservation_id, business_day, created_at, updated_at)
-             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+                 last4, app_label, aid, reservation_id, business_day, created_at, updated_at, province)
+             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
         )?
         .execute(rusqlite::params![
             s.key,
@@ -209,7 +214,8 @@ pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
             s.aid,
             reservation.id,
             s.business_day,
-            s.now
+            s.now,
+            s.province
         ])?;
         Ok(reservation)
     })

@@ -35,6 +35,7 @@ use crate::reader::card::{CardRead, EntryMode, EntryModes};
 use crate::reader::connection::ReaderError;
 use crate::reader::controller::CardReader;
 use crate::reader::tlv;
+use crate::regions::CrossProvince;
 use crate::secure_store::SecureStore;
 use crate::storage::sealed::{key_in_store, Sealer};
 use crate::storage::Db;
@@ -154,6 +155,9 @@ pub struct Sale {
     pub refunded_fen: i64,
     /// Where the sale happened, when the app knew.
     pub location: Option<Location>,
+    /// The province (GB/T 2260 code) the sale was made in; `None` when the position was
+    /// unknown and the platform's policy allowed the sale (it is flagged there).
+    pub province: Option<String>,
     pub signature: SignatureState,
 }
 
@@ -194,6 +198,7 @@ impl From<Entry> for Sale {
             tsi: e.tsi,
             refunded_fen: 0,
             location: e.location.as_ref().map(Location::from_wire),
+            province: e.province,
             signature: SignatureState::NotSigned,
         }
     }
@@ -210,6 +215,7 @@ pub(crate) struct Payments {
     in_flight: Mutex<HashSet<String>>,
     /// Sales that can still be cancelled.
     controls: Mutex<Vec<Arc<SaleControl>>>,
+    regions: CrossProvince,
 }
 
 struct Keys {
@@ -285,12 +291,18 @@ fn outcome_unknown(e: &Error) -> bool {
 impl Payments {
     pub fn new(db: Arc<Db>, store: Arc<dyn SecureStore>) -> Self {
         Payments {
-            db,
+            db: db.clone(),
             store,
             keys: Mutex::new(None),
             in_flight: Mutex::new(HashSet::new()),
             controls: Mutex::new(Vec::new()),
+            regions: CrossProvince::new(db.clone()),
         }
+    }
+
+    /// The cross-province rules every payment is checked against.
+    pub fn regions(&self) -> &CrossProvince {
+        &self.regions
     }
 
     fn keys(&self) -> Result<Arc<Keys>, Error> {
@@ -388,6 +400,10 @@ impl Payments {
             l.check()?;
         }
         let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
+        if accounts.offline() {
+            // Said before the card is read: an authorisation cannot go anywhere.
+            return Err(Error::Network { reason: "the phone is offline: card payments need a connection".into() });
+        }
         if !(1..=999_999_999_999).contains(&amount_fen) {
             return Err(Error::invalid("amount_fen", "from 1 to 999,999,999,999 fen"));
         }
@@ -418,6 +434,9 @@ impl Payments {
                 remaining: remaining.max_next_payment_fen,
             });
         }
+
+        // Before the card is touched: a sale refused for where it is made never reads a card.
+        let place = self.regions.check(accounts, &merchant_id, location.as_ref()).await?;
 
         let control =
             Arc::new(SaleControl { cancelled: tokio::sync::watch::channel(false).0, sent: Mutex::new(false) });
@@ -468,6 +487,7 @@ impl Payments {
                 aid: &read.aid,
                 business_day: &day,
                 card_key: &card_key,
+                province: place.as_ref().map(|p| p.code.as_str()),
                 now,
             },
         );

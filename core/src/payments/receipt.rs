@@ -349,6 +349,7 @@ mod tests {
             tsi: Some("E800".into()),
             refunded_fen: 0,
             location: None,
+            province: None,
             signature: super::super::SignatureState::NotSigned,
         }
     }

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
-use super::{signing, tls, wire};
+use super::meter::{DataMeter, NetworkType};
+use super::{compress, signing, tls, wire};
 use crate::error::{Error, InternalError};
 use crate::util::{random_hex, unix_now};
 
@@ -19,6 +20,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts for an idempotent request (the first try included).
 const IDEMPOTENT_ATTEMPTS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
+/// The largest answer the client accepts once decompressed (a history page is ~100 KB).
+const MAX_ANSWER: usize = 16 << 20;
 
 /// How a request is authenticated.
 pub enum Auth<'a> {
@@ -35,6 +38,7 @@ pub struct PlatformClient {
     clock_offset: AtomicI64,
     /// HTTP exchanges with the platform (each attempt counts), for diagnostics.
     round_trips: std::sync::atomic::AtomicU64,
+    meter: DataMeter,
 }
 
 impl PlatformClient {
@@ -61,7 +65,13 @@ impl PlatformClient {
             base,
             clock_offset: AtomicI64::new(0),
             round_trips: std::sync::atomic::AtomicU64::new(0),
+            meter: DataMeter::default(),
         })
+    }
+
+    /// Bytes to and from the platform (see [`DataMeter`]).
+    pub fn meter(&self) -> &DataMeter {
+        &self.meter
     }
 
     /// The platform's time as best known (unix seconds).
@@ -90,6 +100,9 @@ impl PlatformClient {
             Some(b) => serde_json::to_vec(b)?,
             None => Vec::new(),
         };
+        if self.meter.network() == NetworkType::Offline {
+            return Err(Error::Network { reason: "the phone is offline".into() }.into());
+        }
         let attempts = if idempotent { IDEMPOTENT_ATTEMPTS } else { 1 };
         let mut attempt = 0;
         loop {
@@ -116,9 +129,14 @@ impl PlatformClient {
         body: &[u8],
         auth: &Auth<'_>,
     ) -> Result<Resp, InternalError> {
-        let mut request = self.http.request(method.clone(), url.clone());
+        let mut request =
+            self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT_ENCODING, "gzip");
         if !body.is_empty() {
-            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_vec());
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+            request = match compress::gzip(body) {
+                Some(packed) => request.header(reqwest::header::CONTENT_ENCODING, "gzip").body(packed),
+                None => request.body(body.to_vec()),
+            };
         }
         if let Auth::Signed { access_token, signing_key } = auth {
             let path_and_query = match url.query() {
@@ -135,7 +153,14 @@ impl PlatformClient {
                 .header(wire::HEADER_SIGNATURE, signature);
         }
         self.round_trips.fetch_add(1, Ordering::Relaxed);
-        let response = request.send().await?;
+        let request = request.build()?;
+        let up = request_bytes(&request);
+        let response = self.http.execute(request).await?;
+        let head = response_head_bytes(&response);
+        let gzipped = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         if let Some(server_time) = response
             .headers()
             .get(wire::HEADER_SERVER_TIME)
@@ -145,7 +170,16 @@ impl PlatformClient {
             self.clock_offset.store(server_time - unix_now(), Ordering::Relaxed);
         }
         let status = response.status();
-        let bytes = response.bytes().await?;
+        let received = response.bytes().await;
+        let down = head + received.as_ref().map_or(0, |b| b.len() as u64);
+        let now = self.platform_now();
+        self.meter.record(crate::limits::business_day(now), url.path(), up, down, now);
+        let mut bytes = received?;
+        if gzipped {
+            bytes = compress::gunzip(&bytes, MAX_ANSWER)
+                .map_err(|e| InternalError::BadResponse(format!("undecodable gzip answer: {e:?}")))?
+                .into();
+        }
         if status.is_success() {
             let parse_from = if bytes.is_empty() { &b"{}"[..] } else { &bytes[..] };
             return serde_json::from_slice(parse_from)
@@ -157,6 +191,29 @@ impl PlatformClient {
         });
         Err(InternalError::Platform { status: status.as_u16(), body: Box::new(body) })
     }
+}
+
+/// Bytes of an HTTP/1.1 request as it goes out: request line, the headers we set, the ones the
+/// client adds (host, user agent, accept, content length), the blank line and the body.
+fn request_bytes(r: &reqwest::Request) -> u64 {
+    let url = r.url();
+    let target = url.path().len() + url.query().map_or(0, |q| q.len() + 1);
+    let line = r.method().as_str().len() + 1 + target + " HTTP/1.1\r\n".len();
+    let host =
+        "host: \r\n".len() + url.host_str().map_or(0, str::len) + url.port().map_or(0, |p| p.to_string().len() + 1);
+    let headers: usize = r.headers().iter().map(|(k, v)| k.as_str().len() + 2 + v.len() + 2).sum();
+    let body = r.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len);
+    let added = concat!("user-agent: starpos-core/", env!("CARGO_PKG_VERSION"), "\r\n").len()
+        + "accept: */*\r\n".len()
+        + if body > 0 { "content-length: \r\n".len() + body.to_string().len() } else { 0 };
+    (line + host + headers + added + 2 + body) as u64
+}
+
+/// Bytes of a response's status line and headers.
+fn response_head_bytes(r: &reqwest::Response) -> u64 {
+    let line = "HTTP/1.1 200 \r\n".len() + r.status().canonical_reason().map_or(0, str::len);
+    let headers: usize = r.headers().iter().map(|(k, v)| k.as_str().len() + 2 + v.len() + 2).sum();
+    (line + headers + 2) as u64
 }
 
 fn is_loopback(url: &Url) -> bool {

@@ -2,6 +2,8 @@
 //! request signing, TLS with optional key pinning, and a client with time-outs and retries.
 
 mod client;
+pub mod compress;
+pub mod meter;
 pub mod signing;
 pub mod tls;
 pub mod wire;

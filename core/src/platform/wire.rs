@@ -27,6 +27,12 @@ pub struct ErrorBody {
     /// With `limit_above_cap`: the platform's cap for the field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cap: Option<i64>,
+    /// With `cross_province_not_approved`: the province the sale was in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// With `cross_province_not_approved`: the merchant's registered province.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_province: Option<String>,
 }
 
 impl ErrorBody {
@@ -39,6 +45,8 @@ impl ErrorBody {
             locked_until: None,
             retry_after: None,
             cap: None,
+            province: None,
+            registered_province: None,
         }
     }
 }
@@ -168,6 +176,9 @@ pub struct MerchantProfileWire {
     /// The holder's name with all but the last character hidden, e.g. `*三`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder_name_masked: Option<String>,
+    /// The cross-province rules, sent with the profile so the first sale needs no extra fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_province: Option<CrossProvinceWire>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -477,4 +488,45 @@ pub struct SettlementWire {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementsResponse {
     pub settlements: Vec<SettlementWire>,
+}
+
+/// `GET v1/merchant/cross-province`: the rules for selling outside the registered province.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossProvinceWire {
+    /// Two-digit GB/T 2260 code.
+    pub registered_province: String,
+    /// What happens to a payment whose position is unknown (no fix, or outside China):
+    /// `refuse`, or `allow_and_flag` (taken, and flagged for the platform's review).
+    pub location_policy: String,
+    pub applications: Vec<CrossProvinceApplicationWire>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossProvinceApplicationWire {
+    pub id: String,
+    /// The province the merchant wants to work in.
+    pub province: String,
+    pub reason: String,
+    pub days: u32,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// Why it was rejected (or conditions of an approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_reason: Option<String>,
+    pub submitted_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<i64>,
+    /// An approval is good until then (unix seconds, platform time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<i64>,
+}
+
+/// `POST v1/merchant/cross-province/applications`. The key makes a replay (after a lost answer,
+/// or from the offline queue) return the same application instead of filing a second one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApplyCrossProvinceRequest {
+    pub idempotency_key: String,
+    pub province: String,
+    pub reason: String,
+    pub days: u32,
 }

@@ -31,7 +31,43 @@ const UPGRADES: &[&str] = &[
     SEALED_AND_SIGNATURES,
     // 10 -> 11: the transaction ledger (history), its per-day roll-ups, sync cursors.
     HISTORY,
+    // 11 -> 12: province of each sale, cached cross-province approvals, the data meter.
+    REGIONS_AND_DATA,
 ];
+
+const REGIONS_AND_DATA: &str = "
+-- Where each sale happened, as a GB/T 2260 province code (the precise position is sealed).
+ALTER TABLE payments ADD COLUMN province TEXT;
+-- The platform's last answer on cross-province business (registered province, location policy,
+-- applications), so the guard can decide before the card is read, also offline.
+CREATE TABLE cross_province (
+    merchant_id TEXT PRIMARY KEY NOT NULL,
+    json        TEXT NOT NULL,
+    fetched_at  INTEGER NOT NULL
+);
+-- Bytes to and from the platform per business day, request kind and network type
+-- (platform/meter.rs). Header and body bytes as sent; TLS framing not included.
+CREATE TABLE data_usage (
+    day      TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    network  TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    up       INTEGER NOT NULL,
+    down     INTEGER NOT NULL,
+    PRIMARY KEY (day, kind, network)
+) WITHOUT ROWID;
+-- Non-money requests made while the platform was out of reach, replayed in order (outbox.rs).
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    merchant_id     TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (merchant_id, next_attempt_at);
+";
 
 const HISTORY: &str = "
 -- Merchants in the ledger by a small number (a phone may serve more than one over its life).
@@ -284,6 +320,7 @@ CREATE TABLE account (
     LIMIT_ROLLUPS,
     SEALED_AND_SIGNATURES,
     HISTORY,
+    REGIONS_AND_DATA,
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {

@@ -3,7 +3,7 @@
 //! ```text
 //! starpos demo [--data-dir DIR]
 //! starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N]
-//!                       [--lockout-base-secs N] [--sms-resend-secs N]
+//!                       [--lockout-base-secs N] [--sms-resend-secs N] [--cross-province-review-secs N]
 //! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
 //! starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR
 //!                      --store FILE --device ID --amount FEN [--resolve-only]
@@ -23,7 +23,7 @@ use starpos_sandbox::{demo, Sandbox, SandboxConfig};
 
 const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
-  starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N]
+  starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N] [--cross-province-review-secs N]
   starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
   starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID] [--password PW]";
 
@@ -78,6 +78,7 @@ fn parse_serve(args: &[String]) -> Result<(SocketAddr, SandboxConfig), String> {
             "--access-ttl-secs" => config.access_ttl_secs = number()?,
             "--lockout-base-secs" => config.lockout_base_secs = number()?,
             "--sms-resend-secs" => config.sms_resend_secs = number()?,
+            "--cross-province-review-secs" => config.cross_province_review_secs = number()?.min(i64::MAX as u64) as i64,
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }

@@ -138,6 +138,10 @@ pub async fn payment(
         .optional()?;
     let location = location
         .map(|(lat, lon, acc)| serde_json::json!({ "latitude_e6": lat, "longitude_e6": lon, "accuracy_m": acc }));
+    let region: Option<(Option<String>, Option<String>)> = db
+        .query_row("SELECT province, flag FROM payment_regions WHERE key = ?1", [&key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (province, flag) = region.unwrap_or_default();
     match row {
         Some((status, amount)) => Ok(Json(serde_json::json!({
             "status": status,
@@ -145,6 +149,8 @@ pub async fn payment(
             "tombstone": tombstone,
             "signature_bytes": signature_bytes,
             "location": location,
+            "province": province,
+            "flag": flag,
         }))),
         None if tombstone => Ok(Json(serde_json::json!({ "status": "none", "tombstone": true }))),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such payment")),

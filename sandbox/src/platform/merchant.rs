@@ -74,6 +74,7 @@ pub fn profile_of(state: &State, merchant_id: &str) -> ApiResult<MerchantProfile
         },
         real_name_verified: holder.is_some(),
         holder_name_masked: super::cards::holder_name_masked(holder),
+        cross_province: Some(super::regions::rules_of(state, merchant_id)?),
     })
 }
 

@@ -4,12 +4,14 @@
 mod accounts;
 mod auth;
 mod cards;
+mod compression;
 mod dev;
 mod error;
 mod history;
 mod merchant;
 mod payments;
 mod readers;
+pub(crate) mod regions;
 mod state;
 
 use std::net::SocketAddr;
@@ -39,6 +41,8 @@ pub struct SandboxConfig {
     pub pbkdf2_iterations: u32,
     /// The platform's cap on uses of one card per day (5; the kill suite raises it).
     pub per_card_daily_cap: u32,
+    /// How long a cross-province application waits for its review (platform time).
+    pub cross_province_review_secs: i64,
 }
 
 impl Default for SandboxConfig {
@@ -52,6 +56,7 @@ impl Default for SandboxConfig {
             sms_resend_secs: 60,
             pbkdf2_iterations: 10_000,
             per_card_daily_cap: 5,
+            cross_province_review_secs: 300,
         }
     }
 }
@@ -144,6 +149,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/adjustments/{key}/settle", post(payments::settle_adjustment))
         .route("/v1/transactions", get(history::transactions))
         .route("/v1/settlements", get(history::settlements))
+        .route("/v1/merchant/cross-province", get(regions::status))
+        .route("/v1/merchant/cross-province/applications", post(regions::apply))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))
@@ -156,6 +163,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/adjustments", get(dev::adjustments_of))
         .route("/dev/transactions", post(history::other_device_sale))
         .route("/dev/settlements/shortfall", post(history::shortfall))
+        .route("/dev/cross-province", post(regions::dev_settings))
+        .layer(axum::middleware::from_fn(compression::gzip_bodies))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)
 }

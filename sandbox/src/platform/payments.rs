@@ -89,6 +89,8 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             "this payment was reversed before it arrived; start a new sale",
         ));
     }
+    let (province, flag) =
+        super::regions::check_payment(&tx, &caller.merchant_id, &req, now, state.config.cross_province_review_secs)?;
     let payment = decide(&tx, &caller.merchant_id, &req, now)?;
     tx.execute(
         "INSERT INTO payments (key, merchant_id, request_hash, status, amount_fen, json, created_at)
@@ -104,6 +106,10 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
         ),
     )?;
     super::history::sale_in(&tx, &caller.merchant_id, &payment)?;
+    tx.execute(
+        "INSERT INTO payment_regions (key, province, flag) VALUES (?1, ?2, ?3)",
+        (&req.idempotency_key, &province, flag),
+    )?;
     if let Some(l) = req.location {
         tx.execute(
             "INSERT INTO payment_locations (key, latitude_e6, longitude_e6, accuracy_m) VALUES (?1, ?2, ?3, ?4)",

@@ -176,6 +176,36 @@ CREATE TABLE IF NOT EXISTS signatures (
     strokes     BLOB NOT NULL,
     received_at INTEGER NOT NULL
 );
+-- Applications for cross-province business (platform/regions.rs). The review's verdict is
+-- drawn when the application is filed (the dev knob, else approval) and shows at decide_at.
+CREATE TABLE IF NOT EXISTS cross_province_applications (
+    id              TEXT PRIMARY KEY NOT NULL,
+    merchant_id     TEXT NOT NULL REFERENCES merchants(id),
+    idempotency_key TEXT NOT NULL,
+    province        TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    days            INTEGER NOT NULL,
+    approve         INTEGER NOT NULL,
+    verdict_reason  TEXT,
+    submitted_at    INTEGER NOT NULL,
+    decide_at       INTEGER NOT NULL,
+    UNIQUE (merchant_id, idempotency_key)
+);
+-- Per-merchant cross-province settings: the location policy, and the verdict of the next
+-- review (development knob).
+CREATE TABLE IF NOT EXISTS cross_province_settings (
+    merchant_id     TEXT PRIMARY KEY NOT NULL REFERENCES merchants(id),
+    location_policy TEXT NOT NULL DEFAULT 'allow_and_flag',
+    next_approve    INTEGER,
+    next_reason     TEXT,
+    review_secs     INTEGER
+);
+-- The province each payment was made in, or why it is not known (flag).
+CREATE TABLE IF NOT EXISTS payment_regions (
+    key      TEXT PRIMARY KEY NOT NULL REFERENCES payments(key),
+    province TEXT,
+    flag     TEXT
+);
 CREATE TABLE IF NOT EXISTS payment_counters (
     merchant_id TEXT PRIMARY KEY NOT NULL,
     voucher     INTEGER NOT NULL,

@@ -11,17 +11,6 @@ const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 /// Check character indexed by `sum mod 11`.
 const CHECK_CHARS: &[u8; 11] = b"10X98765432";
 
-/// Provincial-level prefixes accepted as the first two digits.
-const PROVINCES: [u8; 34] = [
-    11, 12, 13, 14, 15, // 华北
-    21, 22, 23, // 东北
-    31, 32, 33, 34, 35, 36, 37, // 华东
-    41, 42, 43, 44, 45, 46, // 中南
-    50, 51, 52, 53, 54, // 西南
-    61, 62, 63, 64, 65, // 西北
-    71, 81, 82, // 台湾、香港、澳门
-];
-
 /// Seconds east of UTC for China Standard Time (UTC+8).
 const CHINA_OFFSET_SECS: i64 = 8 * 3600;
 
@@ -127,8 +116,8 @@ pub fn check_resident_id_on(id: &str, today: (i32, u8, u8)) -> ResidentIdCheck {
     {
         return invalid("ID number must be 17 digits followed by a digit or X.");
     }
-    let province = number(&bytes[..2]);
-    if !PROVINCES.iter().any(|&p| u32::from(p) == province) {
+    // The first 17 bytes are ASCII digits (checked above), so this slice is valid UTF-8.
+    if !crate::regions::is_province_code(std::str::from_utf8(&bytes[..2]).unwrap_or_default()) {
         return invalid("ID number starts with an unknown province code.");
     }
     // number() of <= 4 digits fits comfortably in i32 / u8.

@@ -53,6 +53,8 @@ object Dev {
     fun setFaults(json: String = "{}") = call("/dev/faults", json)
     fun paymentStatus(key: String) = field(call("/dev/payments/$key"), "status")
     fun paymentField(key: String, name: String) = field(call("/dev/payments/$key"), name)
+    /// Cross-province settings of a merchant, e.g. `"review_secs":1`.
+    fun crossProvince(phone: String, settings: String) = call("/dev/cross-province", "{\"phone\":\"$phone\",$settings}")
 }
 
 class AccountTest {

@@ -1,7 +1,8 @@
 // Card sales through the Kotlin bindings against the sandbox platform and the simulated reader
 // (over loopback TCP): an approved chip sale with its steps, a sale whose answer never
-// arrives (reversed rather than sent again under a new key), a signed sale with its location,
-// and a sale the merchant cancels at the reader.
+// arrives (reversed rather than sent again under a new key), a Guangdong merchant refused in
+// Hunan until its cross-province application is approved, a signed sale with its location, and
+// a sale the merchant cancels at the reader.
 
 import java.nio.file.Files
 import java.util.Collections
@@ -11,10 +12,14 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
+import uniffi.starpos.ApplicationStatus
 import uniffi.starpos.CardElements
 import uniffi.starpos.CardReader
 import uniffi.starpos.Location
 import uniffi.starpos.LocationProvider
+import uniffi.starpos.NetworkType
+import uniffi.starpos.Province
+import uniffi.starpos.provinceAt
 import uniffi.starpos.RealName
 import uniffi.starpos.SaleListener
 import uniffi.starpos.SaleStatus
@@ -48,9 +53,11 @@ class PaymentTest {
     private val addr = (System.getenv("STARPOS_READER_ADDR") ?: error("run through `cargo xtask test`")).removePrefix("tcp://")
     private val identity = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
 
+    private var phone = ""
+
     /// A merchant with real-name details and a bound settlement card.
     private suspend fun merchant(device: String): StarPos {
-        val phone = "136" + (1..8).map { Random.nextInt(10) }.joinToString("")
+        phone = "136" + (1..8).map { Random.nextInt(10) }.joinToString("")
         val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-pay").toString(), device), MapStore())
         c.requestSmsCode(phone, SmsPurpose.REGISTER)
         c.register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
@@ -107,7 +114,29 @@ class PaymentTest {
         val reader = reader()
         try {
             c.setLocationProvider(Xiangtan())
+            c.setNetworkType(NetworkType.MOBILE)
+            assertEquals("43", c.currentProvince()?.code)
+            assertEquals(Province("82", "澳门特别行政区", "Macao"), provinceAt(22.193, 113.540))
+            assertEquals(null, provinceAt(37.5665, 126.978), "Seoul")
+
+            // Registered in Guangdong, the phone is in Hunan: refused before the card is read.
+            val refused = assertFailsWith<StarPosException.CrossProvinceNotApproved> {
+                c.startSale(reader, 6_600L, null, StepRecorder())
+            }
+            assertEquals("43" to "44", refused.here.code to refused.registered.code)
+            Dev.crossProvince(phone, "\"review_secs\":1")
+            val filed = c.applyCrossProvince("43", "湘潭展销会", 5u)
+            assertEquals(ApplicationStatus.PENDING, filed.status)
+            assertFailsWith<StarPosException.CrossProvinceNotApproved> { c.startSale(reader, 6_600L, null, StepRecorder()) }
+            Thread.sleep(1_200)
+            val reviewed = c.refreshCrossProvince().applications.first { it.id == filed.id }
+            assertEquals(ApplicationStatus.APPROVED, reviewed.status)
+
             val sale = c.startSale(reader, 6_600L, null, StepRecorder())
+            assertEquals("43", sale.province)
+            assertEquals("43", Dev.paymentField(sale.id, "province"))
+            val used = c.dataUsageMonth(null)
+            assertTrue(used.mobile.bytesUp > 0uL && used.kinds.any { it.kind == "payments/authorize" }, "$used")
             assertEquals(Location(27.829729, 112.944052, 25.0), sale.location)
             val points = (0 until 150).map { SignaturePoint((20 + 4 * it).toUInt(), (80 + it % 30).toUInt(), (8 * it).toUInt()) }
             c.signSale(sale.id, Signature(720u, 240u, listOf(SignatureStroke(points))))
