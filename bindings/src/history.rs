@@ -70,6 +70,8 @@ pub struct Transaction {
     pub parent: Option<String>,
     /// Made on another device of the merchant.
     pub synced: bool,
+    /// Where a sale was made (GB/T 2260 code), when known.
+    pub province: Option<String>,
 }
 
 impl From<core::Transaction> for Transaction {
@@ -91,6 +93,7 @@ impl From<core::Transaction> for Transaction {
             voucher: t.voucher,
             parent: t.parent,
             synced: t.synced,
+            province: t.province,
         }
     }
 }

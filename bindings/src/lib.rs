@@ -32,7 +32,7 @@ pub use merchant::{
     CardElements, FeeQuote, FeeRate, LimitKind, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday,
     SettlementCard, SettlementCycle,
 };
-pub use network::{DataUsageReport, DayUsage, KindUsage, NetworkType, Usage};
+pub use network::{ConnectionStatus, DataUsageReport, DayUsage, KindUsage, NetworkType, Reachability, Usage};
 pub use payments::{DeclineReason, Receipt, Sale, SaleListener, SaleStatus, SaleStep};
 pub use reader::{
     BleDevice, BleError, BleLink, CardReader, CardSummary, EntryMode, FirmwareProgressListener, LinkEvents,

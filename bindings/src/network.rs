@@ -105,3 +105,42 @@ impl From<core::DataUsageReport> for DataUsageReport {
         }
     }
 }
+
+/// The phone's view of its link to the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Reachability {
+    /// No exchange yet.
+    Unknown,
+    /// The last exchange got an answer.
+    Online,
+    /// The last exchange got none: requests fail until the link returns.
+    Unreachable,
+    /// The app reported no network.
+    Offline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct ConnectionStatus {
+    pub network: NetworkType,
+    pub reachability: Reachability,
+    /// When the platform last answered (phone clock, unix seconds).
+    pub last_answer_at: Option<i64>,
+    pub failures_in_a_row: u32,
+}
+
+impl From<starpos_core::platform::link::ConnectionStatus> for ConnectionStatus {
+    fn from(s: starpos_core::platform::link::ConnectionStatus) -> Self {
+        use starpos_core::platform::link::Reachability as R;
+        ConnectionStatus {
+            network: s.network.into(),
+            reachability: match s.reachability {
+                R::Unknown => Reachability::Unknown,
+                R::Online => Reachability::Online,
+                R::Unreachable => Reachability::Unreachable,
+                R::Offline => Reachability::Offline,
+            },
+            last_answer_at: s.last_answer_at,
+            failures_in_a_row: s.failures_in_a_row,
+        }
+    }
+}

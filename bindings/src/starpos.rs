@@ -12,7 +12,7 @@ use crate::merchant::{
     CardElements, FeeQuote, Limits, MerchantProfile, PendingCardBinding, RealName, RemainingToday, SettlementCard,
     SettlementCycle,
 };
-use crate::network::{DataUsageReport, NetworkType};
+use crate::network::{ConnectionStatus, DataUsageReport, NetworkType};
 use crate::payments::{ListenerAdapter, LocationAdapter, LocationProvider, Receipt, Sale, SaleListener, Signature};
 use crate::reader::{CardReader, PairedReader};
 use crate::regions::{CrossProvinceApplication, CrossProvinceStatus, Province};
@@ -164,6 +164,11 @@ impl StarPos {
     /// `data_usage` for the month holding `day` (YYYY-MM-DD), or this month when `None`.
     pub fn data_usage_month(&self, day: Option<String>) -> Result<DataUsageReport> {
         Ok(self.core.data_usage_month(day)?.into())
+    }
+
+    /// Whether the platform is reachable as far as the phone can tell (for a status line).
+    pub fn connection_status(&self) -> ConnectionStatus {
+        self.core.connection_status().into()
     }
 
     /// Data saver on (the default) or off: with it on, bulk transfers nobody asked for wait for

@@ -463,6 +463,12 @@ impl StarPos {
         }
     }
 
+    /// Whether the platform is reachable as far as the phone can tell: the network type the app
+    /// reported, and whether the last exchange got an answer (for the app's status line).
+    pub fn connection_status(&self) -> crate::platform::link::ConnectionStatus {
+        self.inner.platform.connection_status()
+    }
+
     /// A sale from the journal by its id.
     pub fn sale(&self, id: String) -> Result<Sale> {
         self.inner.payments.sale_of(&id)

@@ -90,6 +90,7 @@ pub fn generate(
                     voucher: Some(1 + (i % per_day) as i64),
                     parent: (kind != Kind::Sale).then(|| format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64())),
                     synced: rng.below(20) == 0,
+                    province: None,
                 };
                 append_in(tx, merchant_id, &record)?;
             }

@@ -100,6 +100,8 @@ pub struct Record {
     pub parent: Option<String>,
     /// Made on another device of the merchant (arrived by sync).
     pub synced: bool,
+    /// GB/T 2260 code of the province a sale was made in, when known (sales only).
+    pub province: Option<String>,
 }
 
 /// `YYYY-MM-DD` as days since 1970-01-01; `None` if it is not a real date in that form.
@@ -234,6 +236,7 @@ pub(crate) struct Row<'a> {
     pub voucher: Option<i64>,
     pub parent: Option<&'a [u8]>,
     pub synced: bool,
+    pub province: Option<i64>,
 }
 
 impl Row<'_> {
@@ -277,6 +280,12 @@ impl Row<'_> {
             }
         }
         h.update(&[self.synced as u8]);
+        // Hashed only when present: rows written before the ledger had a province (schema 12)
+        // keep the hashes they were written with.
+        if let Some(p) = self.province {
+            h.update(&[2]);
+            h.update(&p.to_be_bytes());
+        }
         let mut out = [0u8; 32];
         out.copy_from_slice(h.finish().as_ref());
         out
@@ -322,12 +331,13 @@ pub fn append_in(tx: &Transaction<'_>, merchant_id: &str, r: &Record) -> Result<
         voucher: r.voucher,
         parent: parent.as_deref(),
         synced: r.synced,
+        province: digits(r.province.as_deref()),
     };
     let hash = row.chain(&previous);
     tx.prepare_cached(
         "INSERT INTO history (id, owner, key, kind, status, channel, card_kind, day, at, amount_fen, fee_fen,
-             net_fen, last4, reference, batch, voucher, parent, synced, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+             net_fen, last4, reference, batch, voucher, parent, synced, hash, province)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(rusqlite::params![
         row.id,
@@ -348,7 +358,8 @@ pub fn append_in(tx: &Transaction<'_>, merchant_id: &str, r: &Record) -> Result<
         row.voucher,
         row.parent,
         row.synced,
-        &hash[..]
+        &hash[..],
+        row.province
     ])?;
     roll_up_in(tx, owner, r)?;
     Ok(true)
@@ -394,11 +405,12 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
         Option<String>,
         String,
         i64,
+        Option<String>,
     );
     let row: Option<SaleRow> = tx
         .query_row(
             "SELECT merchant_id, state, amount_fen, fee_fen, net_fen, card_kind, last4, reference_number,
-                 batch_number, voucher_number, business_day, updated_at
+                 batch_number, voucher_number, business_day, updated_at, province
              FROM payments WHERE key = ?1",
             [payment_key],
             |r| {
@@ -415,11 +427,13 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
                     r.get(9)?,
                     r.get(10)?,
                     r.get(11)?,
+                    r.get(12)?,
                 ))
             },
         )
         .optional()?;
-    let Some((merchant, state, amount, fee, net, card_kind, last4, reference, batch, voucher, day, at)) = row else {
+    let Some((merchant, state, amount, fee, net, card_kind, last4, reference, batch, voucher, day, at, province)) = row
+    else {
         return Ok(());
     };
     let status = match state.as_str() {
@@ -445,6 +459,7 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
         voucher: voucher.as_deref().and_then(|v| v.parse().ok()),
         parent: None,
         synced: false,
+        province,
     };
     // A reversed sale was approved by the platform and then taken back: the sale row, and a
     // reversal row (its own key, derived from the sale's) that undoes its amount, fee and net,
@@ -455,6 +470,7 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
         parent: Some(payment_key.to_string()),
         batch: None,
         voucher: None,
+        province: None,
         ..sale.clone()
     });
     append_in(tx, &merchant, &sale)?;
@@ -510,6 +526,7 @@ pub fn adjustment_in(tx: &Transaction<'_>, adjustment_key: &str, day: &str, at: 
         voucher: None,
         parent: Some(sale),
         synced: false,
+        province: None,
     };
     append_in(tx, &merchant, &record)?;
     Ok(())

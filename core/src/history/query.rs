@@ -30,6 +30,8 @@ pub struct Transaction {
     pub parent: Option<String>,
     /// Made on another device of the merchant.
     pub synced: bool,
+    /// Where a sale was made (GB/T 2260 code), when known.
+    pub province: Option<String>,
 }
 
 /// What to list. Empty lists and `None` mean "any".
@@ -60,7 +62,7 @@ pub struct Page {
 pub const MAX_PAGE: u32 = 200;
 
 pub(crate) const SELECT: &str = "SELECT id, key, kind, status, channel, card_kind, day, at, amount_fen, fee_fen,
-    net_fen, last4, reference, batch, voucher, parent, synced FROM history";
+    net_fen, last4, reference, batch, voucher, parent, synced, province FROM history";
 
 /// A row as (id, business day number, transaction); `business_day` is left empty for the
 /// caller to fill (a page shares one string among the rows of a day).
@@ -89,6 +91,7 @@ pub(crate) fn transaction(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, 
             voucher: r.get(14)?,
             parent,
             synced: r.get(16)?,
+            province: r.get::<_, Option<i64>>(17)?.map(|n| digits(n, 2)),
         },
     ))
 }

@@ -73,6 +73,7 @@ pub fn record_of(t: &TransactionWire) -> Option<Record> {
         voucher: t.voucher_number.as_deref().and_then(|v| v.parse().ok()),
         parent: t.parent.clone(),
         synced: true,
+        province: t.province.clone().filter(|p| crate::regions::is_province_code(p)),
     })
 }
 

@@ -42,13 +42,14 @@ type Stored = (
     Option<Vec<u8>>,
     bool,
     Vec<u8>,
+    Option<i64>,
 );
 
 pub fn verify(db: &Db) -> Result<Check, InternalError> {
     db.with(|c| {
         let mut q = c.prepare(
             "SELECT id, owner, key, kind, status, channel, card_kind, day, at, amount_fen, fee_fen, net_fen, last4,
-                 reference, batch, voucher, parent, synced, hash FROM history ORDER BY id",
+                 reference, batch, voucher, parent, synced, hash, province FROM history ORDER BY id",
         )?;
         let mut rows = q.query([])?;
         let mut previous: Vec<u8> = Vec::new();
@@ -75,6 +76,7 @@ pub fn verify(db: &Db) -> Result<Check, InternalError> {
                 r.get(16)?,
                 r.get(17)?,
                 r.get(18)?,
+                r.get(19)?,
             );
             let id = s.0;
             if id != last_id + 1 {
@@ -99,6 +101,7 @@ pub fn verify(db: &Db) -> Result<Check, InternalError> {
                 voucher: s.15,
                 parent: s.16.as_deref(),
                 synced: s.17,
+                province: s.19,
             };
             let stored = &s.18;
             if row.chain(&previous)[..] != stored[..] {

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
+use super::link::{ConnectionStatus, LinkState};
 use super::meter::{DataMeter, NetworkType};
 use super::{compress, signing, tls, wire};
 use crate::error::{Error, InternalError};
@@ -39,6 +40,7 @@ pub struct PlatformClient {
     /// HTTP exchanges with the platform (each attempt counts), for diagnostics.
     round_trips: std::sync::atomic::AtomicU64,
     meter: DataMeter,
+    link: LinkState,
 }
 
 impl PlatformClient {
@@ -66,7 +68,13 @@ impl PlatformClient {
             clock_offset: AtomicI64::new(0),
             round_trips: std::sync::atomic::AtomicU64::new(0),
             meter: DataMeter::default(),
+            link: LinkState::default(),
         })
+    }
+
+    /// Whether the platform is reachable, as far as the phone can tell.
+    pub fn connection_status(&self) -> ConnectionStatus {
+        self.link.status(self.meter.network())
     }
 
     /// Bytes to and from the platform (see [`DataMeter`]).
@@ -155,7 +163,14 @@ impl PlatformClient {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         let request = request.build()?;
         let up = request_bytes(&request);
-        let response = self.http.execute(request).await?;
+        let response = match self.http.execute(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.link.no_answer();
+                return Err(e.into());
+            }
+        };
+        self.link.answered(unix_now());
         let head = response_head_bytes(&response);
         let gzipped = response
             .headers()

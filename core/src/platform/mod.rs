@@ -3,6 +3,7 @@
 
 mod client;
 pub mod compress;
+pub mod link;
 pub mod meter;
 pub mod signing;
 pub mod tls;

@@ -459,6 +459,9 @@ pub struct TransactionWire {
     /// The sale a void, refund or reversal belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Where a sale was made (GB/T 2260 code), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
 }
 
 /// `GET /v1/transactions?after=SEQ&limit=N` (or `?day=YYYY-MM-DD` for one business day).

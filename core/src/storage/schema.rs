@@ -33,6 +33,8 @@ const UPGRADES: &[&str] = &[
     HISTORY,
     // 11 -> 12: province of each sale, cached cross-province approvals, the data meter.
     REGIONS_AND_DATA,
+    // 12 -> 13: the province of each sale in the ledger.
+    "ALTER TABLE history ADD COLUMN province INTEGER;",
 ];
 
 const REGIONS_AND_DATA: &str = "
@@ -321,6 +323,7 @@ CREATE TABLE account (
     SEALED_AND_SIGNATURES,
     HISTORY,
     REGIONS_AND_DATA,
+    "ALTER TABLE history ADD COLUMN province INTEGER;",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {

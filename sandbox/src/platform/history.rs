@@ -37,7 +37,7 @@ fn append(tx: &Transaction<'_>, merchant_id: &str, mut t: TransactionWire) -> Ap
 }
 
 /// A sale's outcome (approved or declined), in the authorisation's transaction.
-pub fn sale_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire) -> ApiResult<()> {
+pub fn sale_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, province: Option<&str>) -> ApiResult<()> {
     let approved = p.status == "approved";
     append(
         tx,
@@ -59,6 +59,7 @@ pub fn sale_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire) -> ApiR
             batch_number: Some(p.batch_number.clone()),
             voucher_number: Some(p.voucher_number.clone()),
             parent: None,
+            province: province.map(Into::into),
         },
     )
 }
@@ -85,6 +86,7 @@ pub fn reversal_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, now
             batch_number: None,
             voucher_number: None,
             parent: Some(p.idempotency_key.clone()),
+            province: None,
         },
     )
 }
@@ -120,6 +122,7 @@ pub fn adjustment_in(
             batch_number: None,
             voucher_number: None,
             parent: Some(p.idempotency_key.clone()),
+            province: None,
         },
     )
 }
@@ -322,7 +325,7 @@ pub async fn other_device_sale(
          VALUES (?1, ?2, 'other-device', 'approved', ?3, ?4, ?5)",
         (&key, &merchant, req.amount_fen, &json, now),
     )?;
-    sale_in(&tx, &merchant, &payment)?;
+    sale_in(&tx, &merchant, &payment, None)?;
     tx.commit()?;
     Ok(Json(payment))
 }

@@ -105,7 +105,7 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             now,
         ),
     )?;
-    super::history::sale_in(&tx, &caller.merchant_id, &payment)?;
+    super::history::sale_in(&tx, &caller.merchant_id, &payment, province.as_deref())?;
     tx.execute(
         "INSERT INTO payment_regions (key, province, flag) VALUES (?1, ?2, ?3)",
         (&req.idempotency_key, &province, flag),

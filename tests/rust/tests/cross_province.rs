@@ -106,6 +106,10 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
     assert_eq!(away.status, SaleStatus::Approved);
     assert_eq!(away.province.as_deref(), Some("43"), "the sale records where it happened");
     assert_eq!(w.dev.payment(&away.id).await.unwrap()["province"], "43");
+    // The history keeps it too, inside the hash chain.
+    assert_eq!(c.transaction(away.id.clone()).unwrap().unwrap().province.as_deref(), Some("43"));
+    assert_eq!(c.transaction(home.id.clone()).unwrap().unwrap().province.as_deref(), Some("44"));
+    assert_eq!(c.verify_journal().unwrap().problem, None);
 
     // Approved for Hunan only: Guangxi is still refused.
     gps.at(Some(NANNING));

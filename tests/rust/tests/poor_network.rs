@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use starpos_core::payments::signature::{Point, Signature};
 use starpos_core::payments::{SaleListener, SaleStatus, SaleStep, SignatureState};
+use starpos_core::platform::link::Reachability;
 use starpos_core::platform::meter::NetworkType;
 use starpos_core::regions::ApplicationStatus;
 use starpos_core::{Config, Error, InMemorySecureStore, StarPos};
@@ -136,6 +137,7 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
 
     // The app says there is no network: no waiting for time-outs.
     c.set_network_type(NetworkType::Offline);
+    assert_eq!(c.connection_status().reachability, Reachability::Offline);
     let started = Instant::now();
     let e = c.start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).await.unwrap_err();
     assert!(matches!(e, Error::Network { .. }), "{e:?}");
@@ -172,6 +174,8 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
     };
     let again = c.apply_cross_province("45".into(), "南宁批发市场".into(), 3).await.unwrap();
     assert_eq!(again.status, ApplicationStatus::Queued);
+    let down = c.connection_status();
+    assert_eq!((down.network, down.reachability), (NetworkType::Wifi, Reachability::Unreachable), "{down:?}");
     proxy.set_offline(false);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -189,6 +193,7 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    assert_eq!(c.connection_status().reachability, Reachability::Online);
     let on_platform = w.dev.payments_of(&phone).await.unwrap();
     assert!(!on_platform.to_string().contains("approved"), "nothing was charged: {on_platform}");
     assert_eq!(
