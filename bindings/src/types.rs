@@ -27,6 +27,7 @@ impl From<StarPosConfig> for core::Config {
             device_id: c.device_id,
             pinned_key_hashes: c.pinned_key_hashes,
             extra_roots_der: c.extra_roots_der,
+            timeouts: Default::default(),
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct Config {
     pub pinned_key_hashes: Vec<String>,
     /// Extra trusted root certificates (DER), for a private platform CA.
     pub extra_roots_der: Vec<Vec<u8>>,
+    /// How long to wait for the platform; the defaults suit 2G to Wi-Fi (docs/network.md).
+    /// Tests shorten them.
+    pub timeouts: crate::platform::Timeouts,
 }
 
 impl Config {
@@ -25,6 +28,7 @@ impl Config {
             device_id: device_id.into(),
             pinned_key_hashes: Vec::new(),
             extra_roots_der: Vec::new(),
+            timeouts: crate::platform::Timeouts::default(),
         }
     }
 }

@@ -78,8 +78,12 @@ impl StarPos {
         if config.device_id.trim().is_empty() || config.device_id.len() > 128 {
             return Err(Error::invalid("device_id", "give a stable id of 1 to 128 characters"));
         }
-        let platform =
-            Arc::new(PlatformClient::new(&config.platform_url, &config.pinned_key_hashes, &config.extra_roots_der)?);
+        let platform = Arc::new(PlatformClient::new(
+            &config.platform_url,
+            &config.pinned_key_hashes,
+            &config.extra_roots_der,
+            config.timeouts,
+        )?);
         let db = Arc::new(Db::open(&config.data_dir)?);
         platform.meter().attach(db.clone());
         let merchant = Merchant::new(db.clone(), platform.clone());

@@ -8,7 +8,9 @@
 //! than the previous chunk's delivery plus its transmission time at the link's rate. A "lost"
 //! chunk is delivered late by a retransmission time-out instead (TCP hides loss as delay; the
 //! application sees stalls, which is what matters to its time-outs). Offline: new connections
-//! are closed at once and open ones are cut.
+//! are closed at once and open ones are cut. Black hole: connections open but nothing gets
+//! through until it ends, when what was held is delivered late (a request the phone gave up
+//! on may still reach the platform: the payment rules must cope).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -63,6 +65,7 @@ impl LinkProfile {
 struct Shared {
     profile: Mutex<LinkProfile>,
     offline: AtomicBool,
+    blackhole: AtomicBool,
     /// Bumped when the link is cut: relays of an older generation stop.
     generation: AtomicU64,
     bytes_up: AtomicU64,
@@ -86,6 +89,7 @@ impl Netem {
         let shared = Arc::new(Shared {
             profile: Mutex::new(profile),
             offline: AtomicBool::new(false),
+            blackhole: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             bytes_up: AtomicU64::new(0),
             bytes_down: AtomicU64::new(0),
@@ -126,6 +130,11 @@ impl Netem {
         if offline {
             self.shared.generation.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    /// Holds everything in both directions (connections stay open) until turned off.
+    pub fn set_blackhole(&self, on: bool) {
+        self.shared.blackhole.store(on, Ordering::SeqCst);
     }
 
     /// Bytes that crossed the proxy (client to server, server to client) since the start.
@@ -210,6 +219,9 @@ async fn pump(
             // In order: a late (lost) chunk holds back the ones behind it, as TCP does.
             last_due = last_due.max(due);
             tokio::time::sleep_until(last_due).await;
+            while s.blackhole.load(Ordering::SeqCst) && s.generation.load(Ordering::SeqCst) == generation {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             if s.generation.load(Ordering::SeqCst) != generation {
                 return;
             }

@@ -47,6 +47,10 @@ use signature::Signature;
 const CARD_TIMEOUT_SECS: u8 = 60;
 /// Reversal attempts made at once before leaving the rest to `resolve_pending`.
 const QUICK_REVERSAL_DELAYS_MS: [u64; 3] = [0, 500, 1_500];
+/// How long those attempts may take in all: on a dead link each would otherwise wait out the
+/// client's full time-outs while the customer stands at the counter. The background loop
+/// carries on after it.
+const QUICK_REVERSAL_BUDGET: Duration = Duration::from_secs(10);
 /// Back-off between later reversal attempts: doubles from 5 s up to 5 minutes.
 const RETRY_FIRST_SECS: i64 = 5;
 const RETRY_MAX_SECS: i64 = 300;
@@ -613,10 +617,15 @@ impl Payments {
     ) -> Result<(), Error> {
         journal::reversal_pending(&self.db, key, reason, accounts.platform_now())?;
         listener.on_step(SaleStep::Reversing);
+        let deadline = tokio::time::Instant::now() + QUICK_REVERSAL_BUDGET;
         for delay in QUICK_REVERSAL_DELAYS_MS {
             tokio::time::sleep(Duration::from_millis(delay)).await;
-            if self.try_reverse(accounts, key, reason).await? {
-                return Ok(());
+            // An attempt cut short is like one that got no answer: the reversal is idempotent.
+            match tokio::time::timeout_at(deadline, self.try_reverse(accounts, key, reason)).await {
+                Ok(Ok(true)) => return Ok(()),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => break,
             }
         }
         let next = accounts.platform_now() + RETRY_FIRST_SECS;

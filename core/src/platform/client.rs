@@ -16,10 +16,27 @@ use super::{compress, signing, tls, wire};
 use crate::error::{Error, InternalError};
 use crate::util::{random_hex, unix_now};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts for an idempotent request (the first try included).
 const IDEMPOTENT_ATTEMPTS: u32 = 3;
+
+/// How long the client waits (docs/network.md has the reasoning and the measurements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open a connection (TCP and TLS): three round trips of a 2G link with a loss, and
+    /// then some.
+    pub connect: Duration,
+    /// For one attempt's answer.
+    pub request: Duration,
+    /// For an idempotent request with all its retries: after this the outcome is unknown (a
+    /// payment is then reversed), however many attempts are left.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_secs(10), request: Duration::from_secs(30), total: Duration::from_secs(45) }
+    }
+}
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 /// The largest answer the client accepts once decompressed (a history page is ~100 KB).
 const MAX_ANSWER: usize = 16 << 20;
@@ -41,10 +58,16 @@ pub struct PlatformClient {
     round_trips: std::sync::atomic::AtomicU64,
     meter: DataMeter,
     link: LinkState,
+    timeouts: Timeouts,
 }
 
 impl PlatformClient {
-    pub fn new(base_url: &str, pins: &[String], extra_roots_der: &[Vec<u8>]) -> Result<Self, Error> {
+    pub fn new(
+        base_url: &str,
+        pins: &[String],
+        extra_roots_der: &[Vec<u8>],
+        timeouts: Timeouts,
+    ) -> Result<Self, Error> {
         let base = Url::parse(base_url).map_err(|e| Error::invalid("platform_url", format!("not a URL: {e}")))?;
         match base.scheme() {
             "https" => {}
@@ -57,8 +80,8 @@ impl PlatformClient {
         let tls = tls::client_config(tls::parse_pins(pins)?, extra_roots_der)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
             .user_agent(concat!("starpos-core/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::InvalidConfig { reason: format!("HTTP client: {e}") })?;
@@ -69,6 +92,7 @@ impl PlatformClient {
             round_trips: std::sync::atomic::AtomicU64::new(0),
             meter: DataMeter::default(),
             link: LinkState::default(),
+            timeouts,
         })
     }
 
@@ -112,10 +136,14 @@ impl PlatformClient {
             return Err(Error::Network { reason: "the phone is offline".into() }.into());
         }
         let attempts = if idempotent { IDEMPOTENT_ATTEMPTS } else { 1 };
+        let started = tokio::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.send_once(method.clone(), &url, &body_bytes, &auth).await;
+            // Each attempt gets what is left of the total, at most the per-attempt time-out.
+            let left = self.timeouts.total.saturating_sub(started.elapsed());
+            let timeout = self.timeouts.request.min(left).max(Duration::from_millis(1));
+            let result = self.send_once(method.clone(), &url, &body_bytes, &auth, timeout).await;
             let retryable = match &result {
                 Err(InternalError::Http(e)) => e.is_connect() || e.is_timeout() || e.is_request(),
                 Err(InternalError::Platform { status, .. }) => *status >= 500,
@@ -125,6 +153,10 @@ impl PlatformClient {
                 return result;
             }
             let delay = backoff(attempt);
+            if started.elapsed() + delay >= self.timeouts.total {
+                tracing::info!(path, attempt, "no time left for another attempt");
+                return result;
+            }
             tracing::debug!(path, attempt, delay_ms = delay.as_millis() as u64, "retrying idempotent request");
             tokio::time::sleep(delay).await;
         }
@@ -136,9 +168,13 @@ impl PlatformClient {
         url: &Url,
         body: &[u8],
         auth: &Auth<'_>,
+        timeout: Duration,
     ) -> Result<Resp, InternalError> {
-        let mut request =
-            self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT_ENCODING, "gzip");
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .timeout(timeout)
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip");
         if !body.is_empty() {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
             request = match compress::gzip(body) {
@@ -254,13 +290,13 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback() {
-        assert!(PlatformClient::new("http://127.0.0.1:8080/", &[], &[]).is_ok());
-        assert!(PlatformClient::new("http://localhost:1/", &[], &[]).is_ok());
-        assert!(PlatformClient::new("http://[::1]:1/", &[], &[]).is_ok());
-        assert!(PlatformClient::new("https://pay.example.com/", &[], &[]).is_ok());
+        assert!(PlatformClient::new("http://127.0.0.1:8080/", &[], &[], Timeouts::default()).is_ok());
+        assert!(PlatformClient::new("http://localhost:1/", &[], &[], Timeouts::default()).is_ok());
+        assert!(PlatformClient::new("http://[::1]:1/", &[], &[], Timeouts::default()).is_ok());
+        assert!(PlatformClient::new("https://pay.example.com/", &[], &[], Timeouts::default()).is_ok());
         for bad in ["http://pay.example.com/", "http://10.0.0.1/", "ftp://127.0.0.1/", "not a url"] {
             assert!(
-                matches!(PlatformClient::new(bad, &[], &[]), Err(Error::InvalidInput { ref field, .. }) if field == "platform_url"),
+                matches!(PlatformClient::new(bad, &[], &[], Timeouts::default()), Err(Error::InvalidInput { ref field, .. }) if field == "platform_url"),
                 "{bad} accepted"
             );
         }

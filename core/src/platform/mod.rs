@@ -9,4 +9,4 @@ pub mod signing;
 pub mod tls;
 pub mod wire;
 
-pub use client::{Auth, PlatformClient};
+pub use client::{Auth, PlatformClient, Timeouts};

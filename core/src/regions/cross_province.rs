@@ -21,6 +21,9 @@ use crate::storage::Db;
 /// reachable (an approval may have expired or a policy changed); if it is not, the cache decides
 /// and the platform checks again anyway.
 const STALE_AFTER_SECS: i64 = 3600;
+/// How long the guard waits for fresh rules when it has cached ones to fall back on: a dead
+/// link must not hold a sale for the client's full time-outs (45 s with retries).
+const GUARD_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What to do with a payment whose position is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +236,7 @@ impl CrossProvince {
         let now = accounts.platform_now();
         let mut rules = match self.cached(merchant_id)? {
             Some(s) if now - s.fetched_at < STALE_AFTER_SECS => s,
-            Some(s) => match self.refresh(accounts, merchant_id).await {
+            Some(s) => match self.quick_refresh(accounts, merchant_id).await {
                 Ok(fresh) => fresh,
                 Err(Error::Network { .. }) => s,
                 Err(e) => return Err(e),
@@ -257,13 +260,30 @@ impl CrossProvince {
                     })
                 }
                 // An approval may have come since the last fetch: ask once before refusing.
-                Decision::NotApproved { .. } => {
-                    rules = self.refresh(accounts, merchant_id).await?;
+                Decision::NotApproved { here } => {
                     refreshed = true;
+                    match self.quick_refresh(accounts, merchant_id).await {
+                        Ok(fresh) => rules = fresh,
+                        // Out of reach: the cached answer stands.
+                        Err(Error::Network { .. }) => {
+                            return Err(Error::CrossProvinceNotApproved {
+                                here: Box::new(here),
+                                registered: Box::new(rules.registered),
+                            })
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 Decision::LocationRequired { reason } => return Err(Error::LocationRequired { reason: reason.into() }),
             }
         }
+    }
+
+    /// [`Self::refresh`] within [`GUARD_REFRESH`]; a late answer counts as a network failure.
+    async fn quick_refresh(&self, accounts: &Accounts, merchant_id: &str) -> Result<CrossProvinceStatus, Error> {
+        tokio::time::timeout(GUARD_REFRESH, self.refresh(accounts, merchant_id))
+            .await
+            .unwrap_or_else(|_| Err(Error::Network { reason: "the platform did not answer in time".into() }))
     }
 
     /// Applications still in the outbox show first, as queued.

@@ -229,3 +229,72 @@ async fn background_history_sync_waits_for_wifi_unless_the_merchant_asks() {
     c.set_network_type(NetworkType::Offline);
     assert!(!c.may_transfer_in_background());
 }
+
+/// Cancels the sale when the reader asks for the card: the guard has passed by then.
+struct CancelAtCard(StarPos);
+impl SaleListener for CancelAtCard {
+    fn on_step(&self, step: SaleStep) {
+        if step == SaleStep::WaitingForCard {
+            self.0.cancel_sale();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_link_holds_the_guard_5_s_at_most_then_its_cached_rules_decide() {
+    let w = World::start().await;
+    let proxy = Netem::start(w.sandbox.addr(), LinkProfile::CLEAR).await.unwrap();
+    let (c, _) = merchant_behind(&w, &proxy, "stale").await;
+    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    // An hour later (the phone learns the platform's time from any answer) the rules are stale.
+    w.dev.advance_clock(3_601).await.unwrap();
+    c.profile().await.unwrap();
+    proxy.set_blackhole(true);
+    let started = Instant::now();
+    let e = c.start_sale(reader.clone(), 1_000, None, Arc::new(CancelAtCard(c.clone()))).await.unwrap_err();
+    let waited = started.elapsed();
+    proxy.set_blackhole(false);
+    println!("stale rules over a dead link: the guard went on with the cached ones after {waited:?}");
+    assert!(matches!(e, Error::SaleCancelled), "the sale reached the card: {e:?}");
+    assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(8), "{waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorisation_into_a_black_hole_is_reversed_within_the_total_time_out_and_never_charged() {
+    let w = World::start().await;
+    let proxy = Netem::start(w.sandbox.addr(), LinkProfile::CLEAR).await.unwrap();
+    let mut config = Config::new(proxy.url(), w.dir.path().join("hole"), "hole");
+    config.timeouts = starpos_core::platform::Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_secs(2),
+        total: Duration::from_secs(3),
+    };
+    let c = StarPos::new(config, Arc::new(InMemorySecureStore::new())).unwrap();
+    let phone = new_phone();
+    ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
+    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+
+    proxy.set_blackhole(true);
+    let started = Instant::now();
+    let sale = c.start_sale(reader.clone(), 3_700, None, Arc::new(Quiet)).await.unwrap();
+    let waited = started.elapsed();
+    println!("authorisation into a black hole: {:?} after {waited:?}", sale.status);
+    assert!(matches!(sale.status, SaleStatus::ReversalPending { .. }), "{:?}", sale.status);
+    // The authorisation's 3 s in all, then at most 10 s of reversal attempts at the counter.
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+
+    // The link returns: the held authorisation may still reach the platform, and the reversal
+    // follows it; either order ends with nothing charged.
+    proxy.set_blackhole(false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(c.sale(sale.id.clone()).unwrap().status, SaleStatus::Reversed { .. }) {
+        assert!(Instant::now() < deadline, "the reversal did not complete");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let on_platform = w.dev.payment(&sale.id).await.unwrap();
+    println!("on the platform: {on_platform}");
+    assert_ne!(on_platform["status"], "approved", "{on_platform}");
+    let left = c.remaining_today().unwrap();
+    assert_eq!(left.daily_total_remaining_fen, left.limits.daily_total_fen, "the reservation went back");
+}
