@@ -140,11 +140,15 @@ pub fn decide(
 /// each payment.
 pub(crate) struct CrossProvince {
     db: Arc<Db>,
+    /// The rules last read for the guard, with the `fetched_at` they were read at: a sale then
+    /// reads one integer instead of parsing the cached JSON (the profile fetch writes the cache
+    /// too, so the stamp, not this memo, says whether it is current).
+    memo: std::sync::Mutex<Option<(String, i64, CrossProvinceStatus)>>,
 }
 
 impl CrossProvince {
     pub fn new(db: Arc<Db>) -> Self {
-        CrossProvince { db }
+        CrossProvince { db, memo: std::sync::Mutex::new(None) }
     }
 
     /// Fetches the rules and applications from the platform and caches them.
@@ -225,6 +229,29 @@ impl CrossProvince {
         }
     }
 
+    /// The cached rules for the guard (no queued applications: they approve nothing).
+    fn rules(&self, merchant_id: &str) -> Result<Option<CrossProvinceStatus>, Error> {
+        let stamp: Option<i64> = self.db.with(|c| {
+            Ok(c.prepare_cached("SELECT fetched_at FROM cross_province WHERE merchant_id = ?1")?
+                .query_row([merchant_id], |r| r.get(0))
+                .optional()?)
+        })?;
+        let Some(stamp) = stamp else { return Ok(None) };
+        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((m, at, rules)) = memo.as_ref() {
+            if m == merchant_id && *at == stamp {
+                return Ok(Some(rules.clone()));
+            }
+        }
+        let json: String = self.db.with(|c| {
+            Ok(c.query_row("SELECT json FROM cross_province WHERE merchant_id = ?1", [merchant_id], |r| r.get(0))?)
+        })?;
+        let wire: CrossProvinceWire = serde_json::from_str(&json).map_err(InternalError::from)?;
+        let rules = status(&wire, stamp)?;
+        *memo = Some((merchant_id.to_string(), stamp, rules.clone()));
+        Ok(Some(rules))
+    }
+
     /// The guard, before a payment touches the card: answers the province the payment is in
     /// (`None` when unknown and the policy allows it), or the typed refusal.
     pub async fn check(
@@ -234,7 +261,7 @@ impl CrossProvince {
         location: Option<&Location>,
     ) -> Result<Option<Province>, Error> {
         let now = accounts.platform_now();
-        let mut rules = match self.cached(merchant_id)? {
+        let mut rules = match self.rules(merchant_id)? {
             Some(s) if now - s.fetched_at < STALE_AFTER_SECS => s,
             Some(s) => match self.quick_refresh(accounts, merchant_id).await {
                 Ok(fresh) => fresh,

@@ -101,6 +101,25 @@ async fn a_card_sale_fits_the_byte_budget_and_completes_once_over_2g_and_3g() {
         "the data meter counts what crossed the wire"
     );
 
+    // The same sale on Wi-Fi goes uncompressed (bytes are free there, CPU is not).
+    let authorize = |r: &starpos_core::platform::meter::DataUsageReport, n: NetworkType| {
+        r.kinds.iter().find(|k| k.kind == "payments/authorize" && k.network == n).map(|k| k.usage)
+    };
+    let on_mobile = authorize(&report, NetworkType::Mobile).unwrap();
+    c.set_network_type(NetworkType::Wifi);
+    let (up2, down2) = proxy.bytes();
+    c.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await.unwrap();
+    let (up3, down3) = proxy.bytes();
+    let on_wifi = authorize(&c.data_usage_month(None).unwrap(), NetworkType::Wifi).unwrap();
+    println!(
+        "an authorisation on mobile data (gzip'd): {} bytes; on Wi-Fi (plain): {} bytes",
+        on_mobile.bytes_up + on_mobile.bytes_down,
+        (up3 - up2) + (down3 - down2)
+    );
+    assert_eq!((on_wifi.bytes_up, on_wifi.bytes_down), (up3 - up2, down3 - down2));
+    assert!(on_wifi.bytes_up + on_wifi.bytes_down > on_mobile.bytes_up + on_mobile.bytes_down + 200);
+    c.set_network_type(NetworkType::Mobile);
+
     for (name, profile) in [("3G", LinkProfile::umts()), ("2G", LinkProfile::edge())] {
         proxy.set_profile(profile);
         let before = payments_on_platform(&w, &phone).await;
