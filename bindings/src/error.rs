@@ -71,6 +71,8 @@ pub enum StarPosError {
     NotLoggedIn,
     #[error("the session has ended: log in again")]
     SessionExpired,
+    #[error("the phone is offline: nothing was sent")]
+    Offline,
     #[error("network problem: {reason}")]
     Network { reason: String },
     #[error("the platform's identity could not be verified")]
@@ -130,6 +132,7 @@ impl From<Core> for StarPosError {
             Core::ReaderPairedElsewhere { serial } => Self::ReaderPairedElsewhere { serial },
             Core::NotLoggedIn => Self::NotLoggedIn,
             Core::SessionExpired => Self::SessionExpired,
+            Core::Offline => Self::Offline,
             Core::Network { reason } => Self::Network { reason },
             Core::UntrustedPlatform => Self::UntrustedPlatform,
             Core::Platform { code, detail } => Self::Platform { code, detail },

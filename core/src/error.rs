@@ -117,6 +117,10 @@ pub enum Error {
     /// log in again. The local session has been cleared.
     #[error("the session has ended: log in again")]
     SessionExpired,
+    /// The app reported that the phone has no network: nothing was sent. Non-money requests
+    /// are queued (see docs/network.md); payments wait for the network.
+    #[error("the phone is offline: nothing was sent")]
+    Offline,
     /// The platform could not be reached or did not answer in time. Nothing was changed on the
     /// platform unless the operation says otherwise; it is safe to retry.
     #[error("network problem: {reason}")]
@@ -307,5 +311,42 @@ fn tls_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rus
 impl Error {
     pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
         Error::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+
+    /// A failure of the moment, not of the request: no network, no answer, the platform busy or
+    /// failing, an answer that could not be read. The same request may well succeed later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Network { .. } | Error::Offline | Error::TooManyRequests { .. } => true,
+            Error::Platform { code, .. } => {
+                matches!(code.as_str(), "unavailable" | "internal" | "bad_response" | "http_status")
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_failures_are_told_from_refusals() {
+        for e in [
+            Error::Offline,
+            Error::Network { reason: "x".into() },
+            Error::TooManyRequests { retry_after_secs: 1 },
+            Error::Platform { code: "unavailable".into(), detail: String::new() },
+            Error::Platform { code: "bad_response".into(), detail: String::new() },
+        ] {
+            assert!(e.is_transient(), "{e:?}");
+        }
+        for e in [
+            Error::invalid("reason", "too short"),
+            Error::SessionExpired,
+            Error::Platform { code: "idempotency_conflict".into(), detail: String::new() },
+        ] {
+            assert!(!e.is_transient(), "{e:?}");
+        }
     }
 }

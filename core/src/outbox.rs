@@ -80,6 +80,14 @@ pub fn queued(db: &Db, merchant_id: &str) -> Result<Vec<Queued>, InternalError> 
     })
 }
 
+/// Makes everything queued due now (the link is back: no reason to wait out a back-off).
+pub fn due_now(db: &Db, merchant_id: &str) -> Result<(), InternalError> {
+    db.write(|tx| {
+        tx.execute("UPDATE outbox SET next_attempt_at = 0 WHERE merchant_id = ?1", [merchant_id])?;
+        Ok(())
+    })
+}
+
 /// When the earliest queued request is due.
 pub fn next_due(db: &Db, merchant_id: &str) -> Result<Option<i64>, InternalError> {
     db.with(|c| {
@@ -89,8 +97,9 @@ pub fn next_due(db: &Db, merchant_id: &str) -> Result<Option<i64>, InternalError
     })
 }
 
-/// Sends what is due, oldest first; stops at the first network failure (the link is still
-/// down: everything after it would fail too) and schedules the next try with back-off.
+/// Sends what is due, oldest first; stops at the first failure of the moment (the link is
+/// still down: everything after it would fail too) and schedules the next try with back-off.
+/// A request the platform refuses on its merits (it would be refused again) is dropped.
 /// Answers how many were delivered.
 pub(crate) async fn replay(db: &Db, accounts: &Accounts, merchant_id: &str) -> Result<usize, Error> {
     let now = accounts.platform_now();
@@ -128,7 +137,9 @@ pub(crate) async fn replay(db: &Db, accounts: &Accounts, merchant_id: &str) -> R
                 db.write(|tx| Ok(tx.execute("DELETE FROM outbox WHERE id = ?1", [q.id])?))?;
                 delivered += 1;
             }
-            Err(Error::Network { .. }) => {
+            // Of the moment (or waiting for a login): keep it, try again later.
+            Err(e) if e.is_transient() || matches!(e, Error::SessionExpired | Error::NotLoggedIn) => {
+                tracing::info!(kind = q.kind.as_str(), error = %e, "a queued request waits");
                 let backoff = (RETRY_FIRST_SECS << attempts.clamp(0, 16)).min(RETRY_MAX_SECS);
                 db.write(|tx| {
                     Ok(tx.execute(

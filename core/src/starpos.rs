@@ -63,6 +63,8 @@ struct Inner {
     history: History,
     /// Set to stop the running export.
     cancel_export: Arc<std::sync::atomic::AtomicBool>,
+    /// Wakes the background loop (the network is back).
+    wake: tokio::sync::Notify,
 }
 
 impl Inner {
@@ -119,6 +121,7 @@ impl StarPos {
                 location: std::sync::RwLock::new(None),
                 history,
                 cancel_export: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                wake: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -378,12 +381,25 @@ impl StarPos {
     /// Tells the core which network the phone is on now (call it on every connectivity
     /// change): the data meter splits its counts by it.
     pub fn set_network_type(&self, network: NetworkType) {
-        let was = self.inner.platform.meter().network();
         self.inner.platform.meter().set_network(network);
-        if was == NetworkType::Offline && network != NetworkType::Offline {
-            // The link is back: what waited for it goes now.
-            self.keep_working();
+        if network == NetworkType::Offline || !self.work_waiting() {
+            return;
         }
+        // A network (again): what waited for one goes now, not after its back-off.
+        if let Ok(merchant_id) = self.inner.merchant_id() {
+            if let Err(e) = crate::outbox::due_now(&self.inner.db, &merchant_id) {
+                tracing::warn!(error = %e, "queued requests not rescheduled");
+            }
+        }
+        self.keep_working();
+        self.inner.wake.notify_one();
+    }
+
+    /// Whether reversals, signatures or queued requests are waiting to be sent.
+    fn work_waiting(&self) -> bool {
+        let Ok(merchant_id) = self.inner.merchant_id() else { return false };
+        let payments = self.inner.payments.next_due(&merchant_id).is_ok_and(|d| d.is_some());
+        payments || crate::outbox::next_due(&self.inner.db, &merchant_id).is_ok_and(|d| d.is_some())
     }
 
     /// Bytes to and from the platform on business days `first_day..=last_day` (YYYY-MM-DD),
@@ -433,10 +449,13 @@ impl StarPos {
             if let Err(e) = inner.payments.upload_signatures(&inner.accounts, false).await {
                 tracing::info!(error = %e, "signatures not uploaded yet");
             }
+            if let Err(e) = crate::outbox::replay(&inner.db, &inner.accounts, &inner.merchant_id()?).await {
+                tracing::info!(error = %e, "queued requests not sent yet");
+            }
             Ok(settled)
         })
         .await?;
-        if self.inner.merchant_id().and_then(|m| self.inner.payments.next_due(&m)).is_ok_and(|due| due.is_some()) {
+        if self.work_waiting() {
             self.keep_working();
         }
         Ok(settled)
@@ -674,7 +693,11 @@ impl StarPos {
                 // Sleep until the earliest entry is due (its back-off grows with each failed
                 // attempt, up to 5 minutes); what is due now goes at once.
                 let wait = (due - inner.accounts.platform_now()).clamp(0, 300);
-                tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+                // Woken early when the app reports a network again.
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
+                    _ = inner.wake.notified() => {}
+                }
                 let reversals = inner.payments.resolve_pending(&inner.accounts, true).await.map(|_| ());
                 let signatures = inner.payments.upload_signatures(&inner.accounts, true).await.map(|_| ());
                 let queued = match inner.merchant_id() {

@@ -105,9 +105,11 @@ impl Netem {
                 }
                 s.connections.fetch_add(1, Ordering::Relaxed);
                 let s = s.clone();
+                // Taken before connecting upstream, so a cut during the connect still applies.
+                let generation = s.generation.load(Ordering::SeqCst);
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
-                        relay(client, server, s).await;
+                        relay(client, server, s, generation).await;
                     }
                 });
             }
@@ -160,10 +162,9 @@ impl Drop for Netem {
     }
 }
 
-async fn relay(client: TcpStream, server: TcpStream, s: Arc<Shared>) {
+async fn relay(client: TcpStream, server: TcpStream, s: Arc<Shared>, generation: u64) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let generation = s.generation.load(Ordering::SeqCst);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
     let up = pump(cr, sw, s.clone(), generation, true);

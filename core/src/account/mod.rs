@@ -42,10 +42,10 @@ pub struct SmsCodeSent {
 pub(crate) struct Accounts {
     platform: Arc<PlatformClient>,
     db: Arc<Db>,
-    vault: SessionVault,
+    vault: Arc<SessionVault>,
     device_id: String,
     /// Held while refreshing, so that many calls that find the token expired refresh it once.
-    refresh_lock: tokio::sync::Mutex<()>,
+    refresh_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Accounts {
@@ -55,8 +55,8 @@ impl Accounts {
         store: Arc<dyn SecureStore>,
         device_id: String,
     ) -> Result<Self, Error> {
-        let vault = SessionVault::load(store)?;
-        Ok(Accounts { platform, db, vault, device_id, refresh_lock: tokio::sync::Mutex::new(()) })
+        let vault = Arc::new(SessionVault::load(store)?);
+        Ok(Accounts { platform, db, vault, device_id, refresh_lock: Arc::new(tokio::sync::Mutex::new(())) })
     }
 
     /// The platform's idea of now (the phone's clock is not trusted), in Unix seconds.
@@ -198,26 +198,32 @@ impl Accounts {
 
     /// Refreshes unless another caller already replaced the session `seen`.
     async fn refresh_from(&self, seen: &Arc<StoredSession>) -> Result<Arc<StoredSession>, Error> {
-        let _only_one = self.refresh_lock.lock().await;
-        let current = self.vault.current().ok_or(Error::NotLoggedIn)?;
-        if current.access_token != seen.access_token {
-            return Ok(current);
-        }
-        let body =
-            wire::RefreshRequest { refresh_token: current.refresh_token.clone(), device_id: self.device_id.clone() };
-        let tokens: wire::TokenResponse = self
-            .platform
-            .send(Method::POST, "v1/auth/refresh", Some(&body), Auth::None, false)
-            .await
-            .map_err(|e| self.ended(e))?;
-        let now = self.platform.platform_now();
-        let session = self.vault.replace(StoredSession::from_tokens(tokens, now))?;
-        self.db.with(|c| {
-            c.execute("UPDATE account SET last_seen_at = ?1 WHERE merchant_id = ?2", (now, &session.merchant_id))?;
-            Ok(())
-        })?;
-        tracing::debug!("access token refreshed");
-        Ok(session)
+        // A task of its own: once the refresh token has gone out, the rotation must finish and
+        // be kept even if the caller gives up (a time-out, a cancelled coroutine). Half done,
+        // it would leave the old token, whose next use revokes the whole session.
+        let (platform, vault, db) = (self.platform.clone(), self.vault.clone(), self.db.clone());
+        let (lock, device_id, seen) = (self.refresh_lock.clone(), self.device_id.clone(), seen.clone());
+        crate::runtime::run(async move {
+            let _only_one = lock.lock().await;
+            let current = vault.current().ok_or(Error::NotLoggedIn)?;
+            if current.access_token != seen.access_token {
+                return Ok(current);
+            }
+            let body = wire::RefreshRequest { refresh_token: current.refresh_token.clone(), device_id };
+            let tokens: wire::TokenResponse = platform
+                .send(Method::POST, "v1/auth/refresh", Some(&body), Auth::None, false)
+                .await
+                .map_err(|e| ended(&vault, e))?;
+            let now = platform.platform_now();
+            let session = vault.replace(StoredSession::from_tokens(tokens, now))?;
+            db.with(|c| {
+                c.execute("UPDATE account SET last_seen_at = ?1 WHERE merchant_id = ?2", (now, &session.merchant_id))?;
+                Ok(())
+            })?;
+            tracing::debug!("access token refreshed");
+            Ok(session)
+        })
+        .await
     }
 
     fn start_session(&self, tokens: wire::TokenResponse) -> Result<Session, Error> {
@@ -237,15 +243,20 @@ impl Accounts {
 
     /// Maps a failure, clearing the local session if the platform says it has ended.
     fn ended(&self, e: InternalError) -> Error {
-        let e = Error::from(e);
-        if e == Error::SessionExpired {
-            tracing::info!("platform ended the session; clearing it locally");
-            if let Err(clear) = self.vault.clear() {
-                return Error::from(clear);
-            }
-        }
-        e
+        ended(&self.vault, e)
     }
+}
+
+/// Maps a failure, clearing the local session if the platform says it has ended.
+fn ended(vault: &SessionVault, e: InternalError) -> Error {
+    let e = Error::from(e);
+    if e == Error::SessionExpired {
+        tracing::info!("platform ended the session; clearing it locally");
+        if let Err(clear) = vault.clear() {
+            return Error::from(clear);
+        }
+    }
+    e
 }
 
 fn check(problem: Option<&'static str>, field: &str) -> Result<(), Error> {

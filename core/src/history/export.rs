@@ -18,7 +18,7 @@ use crate::storage::Db;
 /// Progress is reported every this many rows.
 const PROGRESS_EVERY: u64 = 10_000;
 
-pub const HEADER: [&str; 14] = [
+pub const HEADER: [&str; 15] = [
     "交易时间",
     "业务日期",
     "类型",
@@ -33,6 +33,7 @@ pub const HEADER: [&str; 14] = [
     "批次号",
     "凭证号",
     "交易编号",
+    "省份",
 ];
 
 pub trait ExportProgress: Send + Sync {
@@ -124,6 +125,10 @@ fn line(out: &mut Vec<u8>, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
         }
     } else {
         cell(out, &String::from_utf8_lossy(key));
+    }
+    out.push(b',');
+    if let Some(name) = r.get::<_, Option<i64>>(17)?.and_then(crate::regions::province_name) {
+        out.extend_from_slice(name.as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     Ok(())

@@ -280,7 +280,7 @@ impl Row<'_> {
             }
         }
         h.update(&[self.synced as u8]);
-        // Hashed only when present: rows written before the ledger had a province (schema 12)
+        // Hashed only when present: rows written before the ledger had a province (schema 13)
         // keep the hashes they were written with.
         if let Some(p) = self.province {
             h.update(&[2]);

@@ -287,7 +287,9 @@ fn reader_error(e: ReaderError) -> Error {
 fn outcome_unknown(e: &Error) -> bool {
     match e {
         Error::Network { .. } | Error::Internal { .. } => true,
-        Error::Platform { code, .. } => matches!(code.as_str(), "unavailable" | "internal"),
+        // An answer that could not be read (bad JSON, a body a carrier's proxy mangled) may
+        // have been an approval: unknown, so reversed.
+        Error::Platform { code, .. } => matches!(code.as_str(), "unavailable" | "internal" | "bad_response"),
         _ => false,
     }
 }
@@ -406,7 +408,7 @@ impl Payments {
         let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
         if accounts.offline() {
             // Said before the card is read: an authorisation cannot go anywhere.
-            return Err(Error::Network { reason: "the phone is offline: card payments need a connection".into() });
+            return Err(Error::Offline);
         }
         if !(1..=999_999_999_999).contains(&amount_fen) {
             return Err(Error::invalid("amount_fen", "from 1 to 999,999,999,999 fen"));
@@ -649,7 +651,8 @@ impl Payments {
                 }
                 Ok(true)
             }
-            Err(e) if outcome_unknown(&e) => {
+            // Offline: not sent this time; the background loop tries again.
+            Err(e) if outcome_unknown(&e) || e == Error::Offline => {
                 tracing::info!(error = %e, "reversal not acknowledged yet");
                 Ok(false)
             }

@@ -133,7 +133,7 @@ impl PlatformClient {
             None => Vec::new(),
         };
         if self.meter.network() == NetworkType::Offline {
-            return Err(Error::Network { reason: "the phone is offline".into() }.into());
+            return Err(Error::Offline.into());
         }
         let attempts = if idempotent { IDEMPOTENT_ATTEMPTS } else { 1 };
         let started = tokio::time::Instant::now();

@@ -101,7 +101,8 @@ impl Grid {
 
     /// The province code at a position, or `None` (sea, abroad, or outside the grid).
     pub(crate) fn code_at(&self, latitude: f64, longitude: f64) -> Option<&'static str> {
-        if !latitude.is_finite() || !longitude.is_finite() {
+        // Also keeps the arithmetic below far from overflow, whatever the caller passes.
+        if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
             return None;
         }
         let x = (longitude * SCALE).round() as i64 - self.lon0;

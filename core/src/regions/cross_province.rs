@@ -140,10 +140,10 @@ pub fn decide(
 /// each payment.
 pub(crate) struct CrossProvince {
     db: Arc<Db>,
-    /// The rules last read for the guard, with the `fetched_at` they were read at: a sale then
-    /// reads one integer instead of parsing the cached JSON (the profile fetch writes the cache
-    /// too, so the stamp, not this memo, says whether it is current).
-    memo: std::sync::Mutex<Option<(String, i64, CrossProvinceStatus)>>,
+    /// The rules last read for the guard, with the JSON they were parsed from: a sale reads the
+    /// cached row and compares it instead of parsing it again (the profile fetch writes the
+    /// cache too, so the row, not this memo, says what is current).
+    memo: std::sync::Mutex<Option<(String, String, CrossProvinceStatus)>>,
 }
 
 impl CrossProvince {
@@ -193,9 +193,9 @@ impl CrossProvince {
             accounts.signed(Method::POST, "v1/merchant/cross-province/applications", Some(&request), true).await;
         let filed = match sent {
             Ok(filed) => filed,
-            Err(Error::Network { reason }) => {
+            Err(e) if e.is_transient() => {
                 // Out of reach: queued (with its key), replayed when the link returns.
-                tracing::info!(%reason, "cross-province application queued");
+                tracing::info!(error = %e, "cross-province application queued");
                 let body = serde_json::to_string(&request).map_err(InternalError::from)?;
                 let now = accounts.platform_now();
                 outbox::enqueue(&self.db, merchant_id, outbox::Kind::CrossProvinceApplication, &body, now)?;
@@ -231,24 +231,21 @@ impl CrossProvince {
 
     /// The cached rules for the guard (no queued applications: they approve nothing).
     fn rules(&self, merchant_id: &str) -> Result<Option<CrossProvinceStatus>, Error> {
-        let stamp: Option<i64> = self.db.with(|c| {
-            Ok(c.prepare_cached("SELECT fetched_at FROM cross_province WHERE merchant_id = ?1")?
-                .query_row([merchant_id], |r| r.get(0))
+        let row: Option<(String, i64)> = self.db.with(|c| {
+            Ok(c.prepare_cached("SELECT json, fetched_at FROM cross_province WHERE merchant_id = ?1")?
+                .query_row([merchant_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?)
         })?;
-        let Some(stamp) = stamp else { return Ok(None) };
+        let Some((json, stamp)) = row else { return Ok(None) };
         let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((m, at, rules)) = memo.as_ref() {
-            if m == merchant_id && *at == stamp {
-                return Ok(Some(rules.clone()));
+        if let Some((m, seen, rules)) = memo.as_ref() {
+            if m == merchant_id && *seen == json {
+                return Ok(Some(CrossProvinceStatus { fetched_at: stamp, ..rules.clone() }));
             }
         }
-        let json: String = self.db.with(|c| {
-            Ok(c.query_row("SELECT json FROM cross_province WHERE merchant_id = ?1", [merchant_id], |r| r.get(0))?)
-        })?;
         let wire: CrossProvinceWire = serde_json::from_str(&json).map_err(InternalError::from)?;
         let rules = status(&wire, stamp)?;
-        *memo = Some((merchant_id.to_string(), stamp, rules.clone()));
+        *memo = Some((merchant_id.to_string(), json, rules.clone()));
         Ok(Some(rules))
     }
 
@@ -261,11 +258,15 @@ impl CrossProvince {
         location: Option<&Location>,
     ) -> Result<Option<Province>, Error> {
         let now = accounts.platform_now();
+        // Decided on the position as the platform will receive it (micro-degrees), so that a
+        // fix within a metre of a border lands on the same side for both.
+        let sent = location.map(|l| Location::from_wire(&l.to_wire()));
+        let location = sent.as_ref();
         let mut rules = match self.rules(merchant_id)? {
             Some(s) if now - s.fetched_at < STALE_AFTER_SECS => s,
             Some(s) => match self.quick_refresh(accounts, merchant_id).await {
                 Ok(fresh) => fresh,
-                Err(Error::Network { .. }) => s,
+                Err(e) if e.is_transient() => s,
                 Err(e) => return Err(e),
             },
             None => self.refresh(accounts, merchant_id).await?,
@@ -292,7 +293,7 @@ impl CrossProvince {
                     match self.quick_refresh(accounts, merchant_id).await {
                         Ok(fresh) => rules = fresh,
                         // Out of reach: the cached answer stands.
-                        Err(Error::Network { .. }) => {
+                        Err(e) if e.is_transient() => {
                             return Err(Error::CrossProvinceNotApproved {
                                 here: Box::new(here),
                                 registered: Box::new(rules.registered),

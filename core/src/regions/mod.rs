@@ -8,7 +8,7 @@ mod provinces;
 pub use boundaries::data_size;
 pub(crate) use cross_province::CrossProvince;
 pub use cross_province::{ApplicationStatus, CrossProvinceApplication, CrossProvinceStatus, LocationPolicy};
-pub use provinces::{is_province_code, province, Province, PROVINCES};
+pub use provinces::{is_province_code, province, province_name, Province, PROVINCES};
 
 /// The provincial-level division at a WGS-84 position (what phones' GPS reports), resolved
 /// offline from the embedded boundaries; `None` outside China (abroad or at sea). Codes follow
@@ -30,5 +30,7 @@ mod tests {
         assert_eq!(at(37.5665, 126.978), None, "Seoul");
         assert_eq!(at(f64::NAN, 113.0), None);
         assert_eq!(at(95.0, 500.0), None);
+        assert_eq!(at(1e300, -1e300), None, "no overflow on absurd input");
+        assert_eq!(at(f64::INFINITY, f64::NEG_INFINITY), None);
     }
 }

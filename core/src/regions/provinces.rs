@@ -57,6 +57,18 @@ pub fn province(code: &str) -> Option<Province> {
     })
 }
 
+/// The Chinese name of the division whose code, as a number, is `code` (the ledger stores codes
+/// as integers): no allocation, for exports of a million rows.
+pub fn province_name(code: i64) -> Option<&'static str> {
+    PROVINCES
+        .iter()
+        .find(|(c, _, _)| {
+            let b = c.as_bytes();
+            i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0') == code
+        })
+        .map(|(_, name, _)| *name)
+}
+
 /// Whether `code` is one of the 34 two-digit codes.
 pub fn is_province_code(code: &str) -> bool {
     PROVINCES.iter().any(|(c, _, _)| *c == code)
@@ -75,5 +87,9 @@ mod tests {
         assert_eq!(province("44").unwrap().name, "广东省");
         assert_eq!(province("82").unwrap().name_en, "Macao");
         assert!(province("99").is_none() && !is_province_code("4"));
+        assert_eq!(
+            (province_name(43), province_name(82), province_name(99)),
+            (Some("湖南省"), Some("澳门特别行政区"), None)
+        );
     }
 }

@@ -40,6 +40,10 @@ pub struct PaymentFaults {
     /// Hold every authorisation this long before processing it.
     #[serde(default)]
     pub delay_ms: u64,
+    /// Answer the next n authorisations, after committing them, with a body that cannot be
+    /// read (as a carrier's proxy might mangle it).
+    #[serde(default)]
+    pub garble_response_after_commit: u32,
 }
 
 fn key_ok(key: &str) -> bool {
@@ -125,12 +129,21 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
 /// breaks mid-body after the platform has committed, as after a mobile network drop, and the
 /// client cannot know the outcome.
 fn answer(state: &State, payment: PaymentWire) -> ApiResult<Response> {
-    let lose = {
+    let (lose, garble) = {
         let mut faults = state.payment_faults();
         let lose = faults.drop_response_after_commit > 0;
         faults.drop_response_after_commit = faults.drop_response_after_commit.saturating_sub(1);
-        lose
+        let garble = !lose && faults.garble_response_after_commit > 0;
+        if garble {
+            faults.garble_response_after_commit -= 1;
+        }
+        (lose, garble)
     };
+    if garble {
+        return Ok(
+            ([(header::CONTENT_TYPE, "application/json")], "{\"idempotency_key\": \u{1f}garbled").into_response()
+        );
+    }
     if !lose {
         return Ok(Json(payment).into_response());
     }

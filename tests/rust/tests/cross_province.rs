@@ -110,6 +110,15 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
     assert_eq!(c.transaction(away.id.clone()).unwrap().unwrap().province.as_deref(), Some("43"));
     assert_eq!(c.transaction(home.id.clone()).unwrap().unwrap().province.as_deref(), Some("44"));
     assert_eq!(c.verify_journal().unwrap().problem, None);
+    struct NoProgress;
+    impl starpos_core::history::ExportProgress for NoProgress {
+        fn on_progress(&self, _: u64, _: u64) {}
+    }
+    let csv = w.dir.path().join("bill.csv");
+    c.export_transactions(Default::default(), csv.to_string_lossy().into(), Arc::new(NoProgress)).await.unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.lines().next().unwrap().ends_with(",交易编号,省份"), "{text}");
+    assert!(text.lines().any(|l| l.contains(&away.id) && l.ends_with(",湖南省")), "{text}");
 
     // Approved for Hunan only: Guangxi is still refused.
     gps.at(Some(NANNING));

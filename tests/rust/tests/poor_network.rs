@@ -159,7 +159,7 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
     assert_eq!(c.connection_status().reachability, Reachability::Offline);
     let started = Instant::now();
     let e = c.start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).await.unwrap_err();
-    assert!(matches!(e, Error::Network { .. }), "{e:?}");
+    assert_eq!(e, Error::Offline);
     assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
     let queued = c.apply_cross_province("43".into(), "长沙展销会".into(), 5).await.unwrap();
     assert_eq!(queued.status, ApplicationStatus::Queued);
@@ -316,4 +316,21 @@ async fn an_authorisation_into_a_black_hole_is_reversed_within_the_total_time_ou
     assert_ne!(on_platform["status"], "approved", "{on_platform}");
     let left = c.remaining_today().unwrap();
     assert_eq!(left.daily_total_remaining_fen, left.limits.daily_total_fen, "the reservation went back");
+}
+
+#[tokio::test]
+async fn an_approval_whose_answer_cannot_be_read_is_reversed_not_dropped() {
+    let w = World::start().await;
+    let (c, _) = w.client("garbled");
+    let phone = new_phone();
+    ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
+    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    // The platform approves and commits; the answer arrives mangled (a carrier's proxy, say).
+    w.dev.set_faults(serde_json::json!({ "garble_response_after_commit": 1 })).await.unwrap();
+    let sale = c.start_sale(reader.clone(), 4_400, None, Arc::new(Quiet)).await.unwrap();
+    w.dev.set_faults(serde_json::json!({})).await.unwrap();
+    assert!(matches!(sale.status, SaleStatus::Reversed { .. }), "{:?}", sale.status);
+    assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed", "approved, then reversed: not charged");
+    let left = c.remaining_today().unwrap();
+    assert_eq!(left.daily_total_remaining_fen, left.limits.daily_total_fen);
 }
