@@ -86,3 +86,36 @@ def test_refused_in_hunan_until_approved(make_client, dev, new_phone, sim_reader
             await reader.disconnect()
 
     asyncio.run(flow())
+
+
+def test_offline_queue_and_link_status(make_client, dev, new_phone, sim_reader):
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone)
+        reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
+        await reader.connect(SERIAL, sim_reader["identity"])
+        try:
+            assert c.connection_status().reachability == starpos.Reachability.ONLINE
+            c.set_network_type(starpos.NetworkType.OFFLINE)
+            status = c.connection_status()
+            assert (status.network, status.reachability) == (starpos.NetworkType.OFFLINE, starpos.Reachability.OFFLINE)
+            with pytest.raises(starpos.StarPosError.Offline):
+                await c.start_sale(reader, 1_000, None, Steps())
+            queued = await c.apply_cross_province("43", "长沙展销会", 5)
+            assert queued.status == starpos.ApplicationStatus.QUEUED
+            assert c.cross_province_status().applications[0].status == starpos.ApplicationStatus.QUEUED
+            assert not c.may_transfer_in_background()
+
+            # Back on Wi-Fi: the queued application goes by itself.
+            c.set_network_type(starpos.NetworkType.WIFI)
+            assert c.may_transfer_in_background()
+            for _ in range(100):
+                rules = await c.refresh_cross_province()
+                if all(a.status != starpos.ApplicationStatus.QUEUED for a in rules.applications):
+                    break
+                await asyncio.sleep(0.1)
+            assert [(a.province.code, a.status) for a in rules.applications] == [("43", starpos.ApplicationStatus.PENDING)]
+        finally:
+            await reader.disconnect()
+
+    asyncio.run(flow())

@@ -19,6 +19,7 @@ import uniffi.starpos.Location
 import uniffi.starpos.LocationProvider
 import uniffi.starpos.NetworkType
 import uniffi.starpos.Province
+import uniffi.starpos.Reachability
 import uniffi.starpos.provinceAt
 import uniffi.starpos.RealName
 import uniffi.starpos.SaleListener
@@ -158,6 +159,12 @@ class PaymentTest {
             assertEquals(true, press.answer)
             assertEquals(false, c.cancelSale())
             assertEquals(listOf(sale.id), c.recentSales(10u).map { it.id })
+
+            // The app reports no network: nothing is sent, the sale stops before the card.
+            c.setNetworkType(NetworkType.OFFLINE)
+            assertEquals(Reachability.OFFLINE, c.connectionStatus().reachability)
+            assertFailsWith<StarPosException.Offline> { c.startSale(reader, 1_000L, null, StepRecorder()) }
+            c.setNetworkType(NetworkType.MOBILE)
         } finally {
             reader.disconnect()
             reader.close()
