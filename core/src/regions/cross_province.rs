@@ -302,7 +302,18 @@ impl CrossProvince {
                         Err(e) => return Err(e),
                     }
                 }
-                Decision::LocationRequired { reason } => return Err(Error::LocationRequired { reason: reason.into() }),
+                Decision::LocationRequired { reason } if refreshed => {
+                    return Err(Error::LocationRequired { reason: reason.into() })
+                }
+                // The policy may have changed since the last fetch: ask once before refusing.
+                Decision::LocationRequired { reason } => {
+                    refreshed = true;
+                    match self.quick_refresh(accounts, merchant_id).await {
+                        Ok(fresh) => rules = fresh,
+                        Err(e) if e.is_transient() => return Err(Error::LocationRequired { reason: reason.into() }),
+                        Err(e) => return Err(e),
+                    }
+                }
             }
         }
     }

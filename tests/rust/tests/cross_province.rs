@@ -200,4 +200,11 @@ async fn without_a_position_the_platforms_location_policy_decides() {
     gps.at(Some(SEOUL));
     let e = c.start_sale(reader.clone(), 1_400, None, Arc::new(Quiet)).await.unwrap_err();
     assert!(matches!(&e, Error::LocationRequired { reason } if reason.contains("outside China")), "{e:?}");
+
+    // Back to "allow and flag" on the platform: the phone's cached rules say refuse, so it asks
+    // once before refusing, and sells.
+    w.dev.cross_province(&phone, json!({ "location_policy": "allow_and_flag" })).await.unwrap();
+    gps.at(None);
+    let allowed = c.start_sale(reader.clone(), 1_500, None, Arc::new(Quiet)).await.unwrap();
+    assert_eq!(allowed.status, SaleStatus::Approved);
 }
