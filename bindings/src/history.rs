@@ -229,6 +229,12 @@ pub struct ExportSummary {
     pub bytes: u64,
 }
 
+impl From<core::ExportSummary> for ExportSummary {
+    fn from(s: core::ExportSummary) -> Self {
+        ExportSummary { rows: s.rows, bytes: s.bytes }
+    }
+}
+
 /// Follows an export (called from a core thread every 10,000 rows; keep it quick).
 #[uniffi::export(foreign)]
 pub trait ExportListener: Send + Sync {

@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 mod checks;
+mod clients;
 mod error;
 mod history;
 mod merchant;
@@ -22,6 +23,10 @@ mod starpos;
 mod types;
 
 pub use checks::{BankCardCheck, CardKind, CreditCodeCheck, FieldCheck, Gender, ResidentIdCheck};
+pub use clients::{
+    AccountClient, ExportHandle, HistoryClient, MerchantClient, NetworkClient, PaymentsClient, ReadersClient,
+    RegionsClient, SaleHandle, SyncHandle,
+};
 pub use error::StarPosError;
 pub use history::{
     Breakdown, Channel, DayTotals, ExportListener, ExportSummary, HistoryFilter, HistoryPage, JournalCheck,
@@ -36,7 +41,7 @@ pub use network::{ConnectionStatus, DataUsageReport, DayUsage, KindUsage, Networ
 pub use payments::{DeclineReason, Receipt, Sale, SaleListener, SaleStatus, SaleStep};
 pub use reader::{
     BleDevice, BleError, BleLink, CardReader, CardSummary, EntryMode, FirmwareProgressListener, LinkEvents,
-    PairedReader, ReaderError, ReaderEvent, ReaderInfo, ReaderListener, ReaderPrompt, ReaderState,
+    PairedReader, ReaderEvent, ReaderInfo, ReaderListener, ReaderPrompt, ReaderState,
 };
 pub use regions::{
     province_at, ApplicationStatus, CrossProvinceApplication, CrossProvinceStatus, LocationPolicy, Province,

@@ -23,6 +23,30 @@ impl From<core_limits::LimitKind> for LimitKind {
     }
 }
 
+impl From<LimitKind> for core_limits::LimitKind {
+    fn from(k: LimitKind) -> Self {
+        match k {
+            LimitKind::DailyTotal => core_limits::LimitKind::DailyTotal,
+            LimitKind::PerTransaction => core_limits::LimitKind::PerTransaction,
+            LimitKind::PerCardDailyCount => core_limits::LimitKind::PerCardDailyCount,
+        }
+    }
+}
+
+impl LimitKind {
+    /// The core's words for a value of this limit (yuan, or uses).
+    pub(crate) fn amount(self, value: i64) -> String {
+        core_limits::LimitKind::from(self).amount(value)
+    }
+}
+
+/// The core's words for each limit, so error messages read the same on both sides.
+impl std::fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        core_limits::LimitKind::from(*self).fmt(f)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum SettlementCycle {
     /// Next business day.

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use starpos_core::reader::card::{self as core_card, EntryModes};
-use starpos_core::reader::commands::{DeviceInfo as CoreInfo, Prompt as CorePrompt, Status};
-use starpos_core::reader::connection::ReaderError as CoreError;
+use starpos_core::reader::commands::{DeviceInfo as CoreInfo, Prompt as CorePrompt};
 use starpos_core::reader::controller::{self as core_ctl, CardReader as Core};
-use starpos_core::reader::firmware::FirmwareError;
 use starpos_core::reader::link as core_link;
+
+use crate::error::StarPosError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum BleError {
@@ -89,81 +89,6 @@ impl core_link::BleLink for LinkAdapter {
     }
     async fn disconnect(&self) {
         self.0.disconnect().await
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-pub enum ReaderError {
-    #[error("the Bluetooth link to the reader was lost")]
-    LinkLost,
-    #[error("the reader did not acknowledge; the link is considered lost")]
-    NoAck,
-    #[error("the reader did not answer in time")]
-    Timeout,
-    #[error("the reader refused: {status}")]
-    Refused { status: String },
-    #[error("the reader sent something unreadable")]
-    BadResponse,
-    #[error("Bluetooth: {reason}")]
-    Link { reason: String },
-    /// The reader is not the one paired (identity mismatch) or the session broke.
-    #[error("secure session: {reason}")]
-    Secure { reason: String },
-    #[error("the firmware image is not signed by the platform")]
-    FirmwareUnsigned,
-    #[error("battery at {percent}%: charge the reader or plug it in")]
-    BatteryLow { percent: u8 },
-    #[error("the reader rejected the firmware image")]
-    FirmwareRejected,
-    /// No card was presented in time: ask the customer to insert, tap or swipe again.
-    #[error("no card was presented in time")]
-    NoCard,
-    /// The card could not be read the ways this payment allows: try another way or card.
-    #[error("the card could not be read")]
-    CardUnreadable,
-    #[error("the customer did not enter the PIN in time")]
-    PinTimeout,
-    #[error("cancelled on the reader")]
-    CancelledOnReader,
-    /// The reader's result broke a rule (clear card data, another amount, not this request):
-    /// it was discarded and nothing was charged.
-    #[error("card data refused: {reason}")]
-    CardDataRefused { reason: String },
-    #[error("the reader answering is {found}, not {expected}")]
-    WrongReader { expected: String, found: String },
-    /// Amounts are whole fen from 1 to 999,999,999,999.
-    #[error("invalid amount: {reason}")]
-    InvalidAmount { reason: String },
-}
-
-impl From<CoreError> for ReaderError {
-    fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::LinkLost => ReaderError::LinkLost,
-            CoreError::NoAck => ReaderError::NoAck,
-            CoreError::Timeout => ReaderError::Timeout,
-            CoreError::Refused(Status::NoCard) => ReaderError::NoCard,
-            CoreError::Refused(Status::CardUnreadable) => ReaderError::CardUnreadable,
-            CoreError::Refused(Status::PinTimeout) => ReaderError::PinTimeout,
-            CoreError::Refused(Status::Cancelled) => ReaderError::CancelledOnReader,
-            CoreError::Refused(status) => ReaderError::Refused { status: format!("{status:?}") },
-            CoreError::CardData(e) => ReaderError::CardDataRefused { reason: e.to_string() },
-            CoreError::WrongReader { expected, found } => ReaderError::WrongReader { expected, found },
-            CoreError::BadResponse => ReaderError::BadResponse,
-            CoreError::Link(e) => ReaderError::Link { reason: e.to_string() },
-            CoreError::Secure(e) => ReaderError::Secure { reason: e.to_string() },
-        }
-    }
-}
-
-impl From<FirmwareError> for ReaderError {
-    fn from(e: FirmwareError) -> Self {
-        match e {
-            FirmwareError::Unsigned => ReaderError::FirmwareUnsigned,
-            FirmwareError::BatteryLow { percent } => ReaderError::BatteryLow { percent },
-            FirmwareError::Rejected => ReaderError::FirmwareRejected,
-            FirmwareError::Reader(e) => e.into(),
-        }
     }
 }
 
@@ -336,16 +261,16 @@ impl CardReader {
         Arc::new(CardReader { core: Arc::new(Core::new(Arc::new(LinkAdapter(link)))) })
     }
 
-    pub async fn scan(&self, timeout_ms: u32) -> Result<Vec<BleDevice>, ReaderError> {
+    pub async fn scan(&self, timeout_ms: u32) -> Result<Vec<BleDevice>, StarPosError> {
         let core = self.core.clone();
-        let found = run(async move { Ok(core.scan(timeout_ms).await?) }).await?;
+        let found = run(async move { core.scan(timeout_ms).await }).await?;
         Ok(found.into_iter().map(|d| BleDevice { id: d.id, name: d.name, rssi: d.rssi }).collect())
     }
 
     /// Connects securely to a paired reader whose identity key is `pinned_identity`.
-    pub async fn connect(&self, device_id: String, pinned_identity: Vec<u8>) -> Result<ReaderInfo, ReaderError> {
+    pub async fn connect(&self, device_id: String, pinned_identity: Vec<u8>) -> Result<ReaderInfo, StarPosError> {
         let core = self.core.clone();
-        Ok(run(async move { Ok(core.connect(&device_id, &pinned_identity).await?) }).await?.into())
+        Ok(run(async move { core.connect(&device_id, &pinned_identity).await }).await?.into())
     }
 
     /// Finds the reader with this serial number by scanning and connects to it securely; the
@@ -355,9 +280,9 @@ impl CardReader {
         serial: String,
         pinned_identity: Vec<u8>,
         scan_ms: u32,
-    ) -> Result<ReaderInfo, ReaderError> {
+    ) -> Result<ReaderInfo, StarPosError> {
         let core = self.core.clone();
-        Ok(run(async move { Ok(core.connect_by_serial(&serial, &pinned_identity, scan_ms).await?) }).await?.into())
+        Ok(run(async move { core.connect_by_serial(&serial, &pinned_identity, scan_ms).await }).await?.into())
     }
 
     /// Events go to `listener` from now on; it hears the current state at once.
@@ -378,13 +303,16 @@ impl CardReader {
         amount_fen: i64,
         allowed: Vec<EntryMode>,
         timeout_secs: u8,
-    ) -> Result<CardSummary, ReaderError> {
-        let amount_fen = u64::try_from(amount_fen)
-            .ok()
-            .filter(|a| (1..=999_999_999_999).contains(a))
-            .ok_or_else(|| ReaderError::InvalidAmount { reason: "from 1 to 999,999,999,999 fen".into() })?;
+    ) -> Result<CardSummary, StarPosError> {
+        let amount_fen =
+            u64::try_from(amount_fen).ok().filter(|a| (1..=999_999_999_999).contains(a)).ok_or_else(|| {
+                StarPosError::InvalidInput {
+                    field: "amount_fen".into(),
+                    reason: "from 1 to 999,999,999,999 fen".into(),
+                }
+            })?;
         let core = self.core.clone();
-        let read = run(async move { Ok(core.read_card(amount_fen, modes(&allowed), timeout_secs).await?) }).await?;
+        let read = run(async move { core.read_card(amount_fen, modes(&allowed), timeout_secs).await }).await?;
         Ok(CardSummary {
             entry_mode: read.entry_mode.into(),
             amount_fen: read.amount_fen as i64,
@@ -397,24 +325,24 @@ impl CardReader {
     }
 
     /// Cancels a card read or PIN entry waiting on the reader.
-    pub async fn cancel(&self) -> Result<(), ReaderError> {
+    pub async fn cancel(&self) -> Result<(), StarPosError> {
         let core = self.core.clone();
-        run(async move { Ok(core.cancel().await?) }).await
+        run(async move { core.cancel().await }).await
     }
 
     pub async fn is_connected(&self) -> bool {
         let core = self.core.clone();
-        run(async move { Ok(core.is_connected().await) }).await.unwrap_or(false)
+        run(async move { Ok::<_, starpos_core::Error>(core.is_connected().await) }).await.unwrap_or(false)
     }
 
-    pub async fn device_info(&self) -> Result<ReaderInfo, ReaderError> {
+    pub async fn device_info(&self) -> Result<ReaderInfo, StarPosError> {
         let core = self.core.clone();
-        Ok(run(async move { Ok(core.device_info().await?) }).await?.into())
+        Ok(run(async move { core.device_info().await }).await?.into())
     }
 
-    pub async fn beep(&self) -> Result<(), ReaderError> {
+    pub async fn beep(&self) -> Result<(), StarPosError> {
         let core = self.core.clone();
-        run(async move { Ok(core.beep().await?) }).await
+        run(async move { core.beep().await }).await
     }
 
     /// Updates the reader's firmware from a platform package, checked against the platform's
@@ -424,14 +352,14 @@ impl CardReader {
         package: Vec<u8>,
         firmware_key: Vec<u8>,
         listener: Arc<dyn FirmwareProgressListener>,
-    ) -> Result<(), ReaderError> {
+    ) -> Result<(), StarPosError> {
         let image = starpos_core::reader::firmware::FirmwareImage::from_package(&package)
-            .ok_or(ReaderError::FirmwareUnsigned)?;
+            .ok_or(StarPosError::FirmwareUnsigned)?;
         let core = self.core.clone();
         run(async move {
             core.update_firmware(&image, &firmware_key, |p| listener.on_progress(p.sent, p.total, p.resumed_from))
                 .await
-                .map_err(ReaderError::from)
+                .map_err(starpos_core::Error::from)
         })
         .await
     }
@@ -440,18 +368,16 @@ impl CardReader {
         let core = self.core.clone();
         let _ = run(async move {
             core.disconnect().await;
-            Ok(())
+            Ok::<_, starpos_core::Error>(())
         })
         .await;
     }
 }
 
-/// Runs reader work on the core's runtime (see starpos_core::runtime), keeping reader errors.
-async fn run<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T, ReaderError>> + Send + 'static,
-) -> Result<T, ReaderError> {
-    match starpos_core::runtime::run(async move { Ok(work.await) }).await {
-        Ok(result) => result,
-        Err(e) => Err(ReaderError::Secure { reason: e.to_string() }),
-    }
+/// Runs reader work on the core's runtime (see starpos_core::runtime); reader failures become
+/// the one public error there (`starpos_core::reader::failure`).
+async fn run<T: Send + 'static, E: Into<starpos_core::Error> + Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, StarPosError> {
+    Ok(starpos_core::runtime::run(async move { work.await.map_err(Into::into) }).await?)
 }

@@ -6,6 +6,10 @@
 use crate::platform::wire::ErrorBody;
 use crate::secure_store::SecureStoreError;
 
+/// Text of the rustls error a pin mismatch raises (`crate::platform::tls`), so the mapping here
+/// can recognise it.
+pub const PIN_FAILURE_MARKER: &str = "starpos: platform key not pinned";
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The public error of every core operation.
@@ -39,11 +43,11 @@ pub enum Error {
     AccountExists,
     /// A payment would break a daily limit: `limit` says which, `attempted` is the amount in fen
     /// (or 1 use, for the per-card count), `remaining` what is still allowed today.
-    #[error("{limit} limit reached: {attempted} tried, {remaining} remaining today")]
-    LimitExceeded { limit: crate::limits::LimitKind, attempted: i64, remaining: i64 },
+    #[error("{limit} limit reached: {} tried, {} left today", limit.amount(*attempted), limit.amount(*remaining))]
+    LimitExceeded { limit: crate::limits::kind::LimitKind, attempted: i64, remaining: i64 },
     /// A requested limit is above the platform's cap for this merchant.
-    #[error("the {limit} limit cannot exceed the platform's cap of {cap}")]
-    LimitAboveCap { limit: crate::limits::LimitKind, requested: i64, cap: i64 },
+    #[error("the {limit} limit cannot exceed the platform's cap of {}", limit.amount(*cap))]
+    LimitAboveCap { limit: crate::limits::kind::LimitKind, requested: i64, cap: i64 },
     /// Raising a limit needs the account password again (step-up).
     #[error("raising a limit needs the account password")]
     StepUpRequired,
@@ -54,7 +58,7 @@ pub enum Error {
     #[error("the sale is not settled yet: void it instead of refunding")]
     RefundNotAllowed,
     /// A refund above what remains of the sale; `remaining_fen` may still be refunded.
-    #[error("at most {remaining_fen} fen of this sale can still be refunded")]
+    #[error("at most {} yuan of this sale can still be refunded", crate::money::yuan(*remaining_fen))]
     RefundExceedsRemaining { remaining_fen: i64 },
     /// Card payments need a bound settlement card (the money has to go somewhere): bind one.
     #[error("bind a settlement card before taking card payments")]
@@ -66,7 +70,10 @@ pub enum Error {
         "you are in {} ({}) but registered in {} ({}): cross-province business there needs approval; apply with apply_cross_province",
         here.name_en, here.code, registered.name_en, registered.code
     )]
-    CrossProvinceNotApproved { here: Box<crate::regions::Province>, registered: Box<crate::regions::Province> },
+    CrossProvinceNotApproved {
+        here: Box<crate::regions::provinces::Province>,
+        registered: Box<crate::regions::provinces::Province>,
+    },
     /// The platform needs to know where a payment happens and the position is unknown
     /// (`reason`: no fix, or outside China's provinces). Turn location on; nothing was charged.
     #[error("location required: {reason}")]
@@ -77,10 +84,77 @@ pub enum Error {
     /// The app cancelled an export; no file was left behind.
     #[error("the export was cancelled")]
     ExportCancelled,
-    /// The card reader failed before any money moved (`reason` says how: link lost, no card,
-    /// card unreadable, card data refused): nothing was charged; try again.
-    #[error("card reader: {reason}")]
-    Reader { reason: String },
+    /// The sync was cancelled; what it had brought in so far is kept (it resumes next time).
+    #[error("the sync was cancelled; it resumes where it stopped")]
+    SyncCancelled,
+    // Reader failures. During a sale each one means nothing was charged (the card or PIN never
+    // reached the platform); the app may simply try again. Mapped from the reader's own errors
+    // in `crate::reader::failure`.
+    /// No card was presented in time: ask the customer to insert, tap or swipe again.
+    #[error("no card was presented in time")]
+    NoCard,
+    /// The card could not be read the ways this payment allows: try another way or card.
+    #[error("the card could not be read")]
+    CardUnreadable,
+    /// The card was taken out before the reader was done: insert it again and leave it in.
+    #[error("the card was removed too early")]
+    CardRemoved,
+    /// The customer did not enter the PIN in time.
+    #[error("the customer did not enter the PIN in time")]
+    PinTimeout,
+    /// The customer pressed cancel on the PIN pad.
+    #[error("the customer cancelled the PIN entry")]
+    PinCancelled,
+    /// The customer (or the phone) cancelled on the reader before the PIN.
+    #[error("cancelled on the reader")]
+    CancelledOnReader,
+    /// The reader is busy with another operation (a firmware update, another card read).
+    #[error("the reader is busy: wait for it to finish")]
+    ReaderBusy,
+    /// The reader refused the command (`status` is its protocol status).
+    #[error("the reader refused the command ({status})")]
+    ReaderDeclined { status: String },
+    /// The Bluetooth link to the reader dropped (the core reconnects by itself).
+    #[error("the Bluetooth link to the reader was lost")]
+    LinkLost,
+    /// The reader did not answer in time.
+    #[error("the reader did not answer in time")]
+    ReaderTimeout,
+    /// The reader sent something unreadable.
+    #[error("the reader sent something unreadable")]
+    ReaderBadResponse,
+    /// Bluetooth is off or not permitted: turn it on, or grant the app the permission.
+    #[error("Bluetooth is off or not permitted")]
+    BluetoothUnavailable,
+    /// No reader with this id or serial number is in range: switch it on and bring it closer.
+    #[error("the reader is not in range")]
+    ReaderNotFound,
+    /// The shell's Bluetooth stack failed (`reason` is its words).
+    #[error("Bluetooth error: {reason}")]
+    Bluetooth { reason: String },
+    /// The reader answering is not the paired one: its identity does not match the pinned key.
+    /// Do not use it; pair again only if the merchant replaced the reader.
+    #[error("the reader's identity does not match the paired reader")]
+    ReaderIdentityMismatch,
+    /// The secure session with the reader broke (`reason`); reconnect.
+    #[error("secure session with the reader failed: {reason}")]
+    ReaderSession { reason: String },
+    /// The reader's result broke a rule (clear card data, another amount, not this request):
+    /// it was discarded and nothing was charged.
+    #[error("card data refused: {reason}")]
+    CardDataRefused { reason: String },
+    /// The reader that answered has another serial number than the one asked for.
+    #[error("the reader answering is {found}, not {expected}")]
+    WrongReader { expected: String, found: String },
+    /// The firmware image is not signed by the platform's firmware key.
+    #[error("the firmware image is not signed by the platform")]
+    FirmwareUnsigned,
+    /// The reader rejected the firmware image after the transfer.
+    #[error("the reader rejected the firmware image")]
+    FirmwareRejected,
+    /// The reader's battery is too low for a firmware update: charge it or plug it in.
+    #[error("battery at {percent}%: charge the reader or plug it in")]
+    ReaderBatteryLow { percent: u8 },
     /// The merchant profile (fees, limits) is not on this device yet: fetch it once online.
     #[error("merchant profile not loaded: fetch it first")]
     ProfileNotLoaded,
@@ -256,23 +330,22 @@ fn from_platform(body: ErrorBody) -> Error {
         "step_up_failed" => Error::invalid("password", body.message),
         "limit_above_cap" => Error::LimitAboveCap {
             limit: match body.field.as_deref() {
-                Some("per_txn_fen") => crate::limits::LimitKind::PerTransaction,
-                Some("per_card_daily_count") => crate::limits::LimitKind::PerCardDailyCount,
-                _ => crate::limits::LimitKind::DailyTotal,
+                Some("per_txn_fen") => crate::limits::kind::LimitKind::PerTransaction,
+                Some("per_card_daily_count") => crate::limits::kind::LimitKind::PerCardDailyCount,
+                _ => crate::limits::kind::LimitKind::DailyTotal,
             },
             // The platform names the cap; the caller fills in what was requested.
             requested: 0,
             cap: body.cap.unwrap_or(0),
         },
         "cross_province_not_approved" => {
-            let named = |code: Option<String>| {
-                let code = code.unwrap_or_default();
-                Box::new(crate::regions::province(&code).unwrap_or(crate::regions::Province {
-                    name: code.clone(),
-                    name_en: code.clone(),
-                    code,
-                }))
-            };
+            let named =
+                |code: Option<String>| {
+                    let code = code.unwrap_or_default();
+                    Box::new(crate::regions::provinces::province(&code).unwrap_or(
+                        crate::regions::provinces::Province { name: code.clone(), name_en: code.clone(), code },
+                    ))
+                };
             Error::CrossProvinceNotApproved { here: named(body.province), registered: named(body.registered_province) }
         }
         "location_required" => Error::LocationRequired { reason: body.message },
@@ -289,7 +362,7 @@ fn is_untrusted_platform(e: &reqwest::Error) -> bool {
     while let Some(s) = source {
         match tls_error(s) {
             Some(rustls::Error::InvalidCertificate(_)) => return true,
-            Some(rustls::Error::General(text)) if text == crate::platform::tls::PIN_FAILURE_MARKER => return true,
+            Some(rustls::Error::General(text)) if text == PIN_FAILURE_MARKER => return true,
             _ => {}
         }
         source = s.source();
@@ -329,6 +402,34 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `error` is a leaf: every module it names is a file that does not name `crate::error`
+    /// back (so no domain can make the error depend on itself).
+    #[test]
+    fn the_error_module_imports_nothing_that_imports_it() {
+        let this = include_str!("error.rs");
+        let leaves: [(&str, &str); 5] = [
+            ("crate::money", include_str!("money.rs")),
+            ("crate::platform::wire", include_str!("platform/wire.rs")),
+            ("crate::secure_store", include_str!("secure_store.rs")),
+            ("crate::limits::kind", include_str!("limits/kind.rs")),
+            ("crate::regions::provinces", include_str!("regions/provinces.rs")),
+        ];
+        let code_of = |text: &str| -> String {
+            let code: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+            code.join("\n")
+        };
+        let code = code_of(this);
+        let code = &code[..code.find("#[cfg(test)]").unwrap_or(code.len())];
+        for (at, _) in code.match_indices("crate::") {
+            let path: String =
+                code[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
+            assert!(leaves.iter().any(|(leaf, _)| path.starts_with(leaf)), "error names {path}, not a known leaf");
+        }
+        for (leaf, text) in leaves {
+            assert!(!code_of(text).contains("crate::error"), "{leaf} imports crate::error: a cycle");
+        }
+    }
 
     #[test]
     fn transient_failures_are_told_from_refusals() {

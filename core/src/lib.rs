@@ -6,11 +6,13 @@
 //! public [`Error`] in one place.
 
 pub mod account;
+pub mod clients;
 pub mod config;
 pub mod error;
 pub mod history;
 pub mod limits;
 pub mod location;
+pub mod money;
 pub mod onboarding;
 pub(crate) mod outbox;
 pub mod payments;
@@ -22,10 +24,13 @@ pub mod runtime;
 pub mod secure_store;
 mod starpos;
 pub mod storage;
+pub mod task;
 pub mod util;
+mod worker;
 
 pub use account::{Session, SmsCodeSent, SmsPurpose};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use secure_store::{InMemorySecureStore, SecureStore, SecureStoreError};
 pub use starpos::{Diagnostics, Profile, StarPos};
+pub use task::TaskHandle;

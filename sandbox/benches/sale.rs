@@ -70,7 +70,8 @@ fn sale(c: &mut Criterion) {
 
     // The sale's budget, from the core's own counters.
     let before = client.diagnostics();
-    let one = runtime.block_on(client.start_sale(reader.clone(), 100, None, Arc::new(Quiet))).unwrap();
+    let one =
+        runtime.block_on(client.payments().start_sale(reader.clone(), 100, None, Arc::new(Quiet)).outcome()).unwrap();
     assert_eq!(one.status, SaleStatus::Approved);
     let after = client.diagnostics();
     let commits = after.durable_commits - before.durable_commits;
@@ -81,7 +82,9 @@ fn sale(c: &mut Criterion) {
     group.sample_size(30).measurement_time(Duration::from_secs(10));
     group.bench_function("chip sale with PIN, approved", |b| {
         b.iter(|| {
-            let sale = runtime.block_on(client.start_sale(reader.clone(), 100, None, Arc::new(Quiet))).unwrap();
+            let sale = runtime
+                .block_on(client.payments().start_sale(reader.clone(), 100, None, Arc::new(Quiet)).outcome())
+                .unwrap();
             assert_eq!(sale.status, SaleStatus::Approved);
         })
     });
@@ -98,7 +101,7 @@ fn sale(c: &mut Criterion) {
     });
     // Floor, part 2: one signed platform round trip on loopback.
     group.bench_function("floor: one signed platform round trip", |b| {
-        b.iter(|| runtime.block_on(client.profile()).unwrap());
+        b.iter(|| runtime.block_on(client.account().profile()).unwrap());
     });
     group.finish();
 
@@ -113,12 +116,12 @@ fn sale(c: &mut Criterion) {
     let commit =
         time(200, &mut || db.execute_batch("BEGIN IMMEDIATE; INSERT INTO t (v) VALUES ('x'); COMMIT;").unwrap());
     let trip = time(200, &mut || {
-        runtime.block_on(client.profile()).unwrap();
+        runtime.block_on(client.account().profile()).unwrap();
     });
     let cpu_before = cpu_ticks();
     let sales = 300;
     let sale = time(sales, &mut || {
-        runtime.block_on(client.start_sale(reader.clone(), 100, None, Arc::new(Quiet))).unwrap();
+        runtime.block_on(client.payments().start_sale(reader.clone(), 100, None, Arc::new(Quiet)).outcome()).unwrap();
     });
     let cpu = match (cpu_before, cpu_ticks()) {
         (Some(a), Some(b)) => format!("{:.2} ms", (b - a) as f64 * 10.0 / f64::from(sales)),
@@ -146,10 +149,7 @@ fn sale(c: &mut Criterion) {
         let reader = CardReader::new(Arc::new(TcpPhoneLink::new(&addr, "SP100-000889", 185)));
         let connecting = reader.clone();
         starpos_core::runtime::run(async move {
-            connecting
-                .connect("SP100-000889", &identity)
-                .await
-                .map_err(|e| starpos_core::Error::Reader { reason: e.to_string() })
+            connecting.connect("SP100-000889", &identity).await.map_err(starpos_core::Error::from)
         })
         .await
         .unwrap();
@@ -158,7 +158,9 @@ fn sale(c: &mut Criterion) {
     let sales = 1_000;
     let core_before = thread_ticks("starpos-core");
     let tcp_sale = time(sales, &mut || {
-        runtime.block_on(client.start_sale(tcp_reader.clone(), 100, None, Arc::new(Quiet))).unwrap();
+        runtime
+            .block_on(client.payments().start_sale(tcp_reader.clone(), 100, None, Arc::new(Quiet)).outcome())
+            .unwrap();
     });
     let core_cpu = match (core_before, thread_ticks("starpos-core")) {
         (Some(a), Some(b)) => format!("{:.2} ms", (b - a) as f64 * 10.0 / f64::from(sales)),

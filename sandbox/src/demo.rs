@@ -48,7 +48,7 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
         .map_err(show)?;
 
     step(1, "The merchant asks for an SMS code to register");
-    let sent = phone_a.request_sms_code(phone.clone(), SmsPurpose::Register).await.map_err(show)?;
+    let sent = phone_a.account().request_sms_code(phone.clone(), SmsPurpose::Register).await.map_err(show)?;
     let code = dev.sms_code(&phone, "register").await?;
     let mut secrets = vec![password.to_string(), phone.clone(), code.clone()];
     println!(
@@ -58,10 +58,10 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     );
 
     step(2, "A password that breaks the rules is refused before anything is sent");
-    explain(phone_a.register(phone.clone(), "short".into(), code.clone()).await);
+    explain(phone_a.account().register(phone.clone(), "short".into(), code.clone()).await);
 
     step(3, "Registration with a good password and the code");
-    let session = phone_a.register(phone.clone(), password.into(), code).await.map_err(show)?;
+    let session = phone_a.account().register(phone.clone(), password.into(), code).await.map_err(show)?;
     println!(
         "   registered merchant {} ({}), logged in on device {}",
         session.merchant_id, session.phone_masked, session.device_id
@@ -73,17 +73,17 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
         Arc::new(InMemorySecureStore::new()),
     )
     .map_err(show)?;
-    explain(phone_b.login(phone.clone(), "Wrong2026pay".into(), None).await);
-    explain(phone_b.login(phone.clone(), password.into(), None).await);
-    phone_b.request_sms_code(phone.clone(), SmsPurpose::Login).await.map_err(show)?;
+    explain(phone_b.account().login(phone.clone(), "Wrong2026pay".into(), None).await);
+    explain(phone_b.account().login(phone.clone(), password.into(), None).await);
+    phone_b.account().request_sms_code(phone.clone(), SmsPurpose::Login).await.map_err(show)?;
     let code = dev.sms_code(&phone, "login").await?;
     secrets.push(code.clone());
-    let session = phone_b.login(phone.clone(), password.into(), Some(code)).await.map_err(show)?;
+    let session = phone_b.account().login(phone.clone(), password.into(), Some(code)).await.map_err(show)?;
     println!("   logged in on {} with the SMS code; this device is now bound", session.device_id);
 
     step(5, "The access token expires; the next call refreshes it by itself");
     dev.expire_access(&phone).await?;
-    let profile = phone_b.profile().await.map_err(show)?;
+    let profile = phone_b.account().profile().await.map_err(show)?;
     let stats = dev.stats(&phone).await?;
     println!(
         "   profile of {}: {} devices bound; the platform counted {} refresh",
@@ -108,14 +108,13 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     }
 
     step(7, "The merchant profile, a fee quote and daily limits");
-    let profile = phone_b.merchant_profile().await.map_err(show)?;
+    let profile = phone_b.merchant().profile().await.map_err(show)?;
     println!(
         "   merchant {} terminal {} registered in province {}, settles {}",
         profile.merchant_id, profile.terminal_id, profile.registered_province, profile.settlement_cycle
     );
-    let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
     for kind in [CardKind::Debit, CardKind::Credit] {
-        let q = phone_b.quote_fee(1_000_000, kind, None).map_err(show)?;
+        let q = phone_b.merchant().quote_fee(1_000_000, kind, None).map_err(show)?;
         println!(
             "   10000.00 yuan by {} card: fee {} yuan, net {} yuan",
             kind.as_str(),
@@ -124,12 +123,16 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
         );
     }
     let too_high = Limits { daily_total_fen: profile.caps.daily_total_fen + 100, ..profile.caps };
-    explain(phone_b.set_limits(too_high, None).await);
+    explain(phone_b.merchant().set_limits(too_high, None).await);
     let lower = Limits { daily_total_fen: 1_000_000, per_txn_fen: 500_000, per_card_daily_count: 3 };
-    phone_b.set_limits(lower, None).await.map_err(show)?;
-    explain(phone_b.set_limits(Limits { daily_total_fen: 2_000_000, ..lower }, None).await);
-    phone_b.set_limits(Limits { daily_total_fen: 2_000_000, ..lower }, Some(password.into())).await.map_err(show)?;
-    let left = phone_b.remaining_today().map_err(show)?;
+    phone_b.merchant().set_limits(lower, None).await.map_err(show)?;
+    explain(phone_b.merchant().set_limits(Limits { daily_total_fen: 2_000_000, ..lower }, None).await);
+    phone_b
+        .merchant()
+        .set_limits(Limits { daily_total_fen: 2_000_000, ..lower }, Some(password.into()))
+        .await
+        .map_err(show)?;
+    let left = phone_b.merchant().remaining_today().map_err(show)?;
     println!(
         "   limits set (raised with the password); today {} yuan remain, at most {} yuan per payment",
         yuan(left.daily_total_remaining_fen),
@@ -147,21 +150,21 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
         id_number: id_number.into(),
         reserved_phone: reserved_phone.into(),
     };
-    explain(phone_b.start_card_binding(elements(reserved)).await);
+    explain(phone_b.merchant().start_card_binding(elements(reserved)).await);
     let real_name = RealName {
         holder_name: "张三".into(),
         id_number: id_number.into(),
         merchant_name: "星标便利店".into(),
         credit_code: None,
     };
-    let profile = phone_b.submit_real_name(real_name).await.map_err(show)?;
+    let profile = phone_b.merchant().submit_real_name(real_name).await.map_err(show)?;
     println!("   real-name details accepted for {}", profile.holder_name_masked.unwrap_or_default());
-    explain(phone_b.start_card_binding(elements("13900139009")).await);
-    let pending = phone_b.start_card_binding(elements(reserved)).await.map_err(show)?;
+    explain(phone_b.merchant().start_card_binding(elements("13900139009")).await);
+    let pending = phone_b.merchant().start_card_binding(elements(reserved)).await.map_err(show)?;
     let code = dev.sms_code(reserved, "bind_card").await?;
     secrets.push(code.clone());
     println!("   the bank knows card {}; code sent to {}", pending.card_masked, pending.phone_masked);
-    let bound = phone_b.confirm_card_binding(pending.bind_id, code).await.map_err(show)?;
+    let bound = phone_b.merchant().confirm_card_binding(pending.bind_id, code).await.map_err(show)?;
     println!(
         "   settlement card {} ({}, {}) bound{}",
         bound.masked,
@@ -169,8 +172,8 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
         bound.card_kind,
         if bound.is_default { ", default for payouts" } else { "" }
     );
-    let d0 = phone_b.set_settlement_cycle(SettlementCycle::D0).await.map_err(show)?;
-    let q = phone_b.quote_fee(1_000_000, CardKind::Debit, None).map_err(show)?;
+    let d0 = phone_b.merchant().set_settlement_cycle(SettlementCycle::D0).await.map_err(show)?;
+    let q = phone_b.merchant().quote_fee(1_000_000, CardKind::Debit, None).map_err(show)?;
     println!(
         "   settlement switched to {}: 10000.00 yuan by debit card now costs {} yuan",
         d0.settlement_cycle,
@@ -178,17 +181,17 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     );
 
     step(9, "Logout wipes the tokens from secure storage");
-    phone_b.logout().await.map_err(show)?;
+    phone_b.account().logout().await.map_err(show)?;
     println!("   logged out: session on this phone = {:?}", phone_b.current_session().map(|s| s.merchant_id));
-    explain(phone_b.profile().await);
+    explain(phone_b.account().profile().await);
 
     step(10, "Five wrong passwords lock the account, and the error says until when");
     for _ in 0..5 {
-        explain(phone_b.login(phone.clone(), "Wrong2026pay".into(), None).await);
+        explain(phone_b.account().login(phone.clone(), "Wrong2026pay".into(), None).await);
     }
 
     step(11, "The card reader: pair, connect securely, read a card, survive drops, update its firmware");
-    reader_demo(&phone_a, &dev, password).await?;
+    reader_demo(&phone_a, &dev, password, &data_dir).await?;
 
     step(13, "The app is killed in the middle of a sale; started again, it settles the sale");
     match app_exe {
@@ -217,7 +220,12 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
 /// The simulated reader over the in-process Bluetooth link: paired through the platform,
 /// connected by serial, a card read (blobs only), automatic reconnection after a drop, and a
 /// firmware update whose link drops part-way through, then resumes.
-async fn reader_demo(phone: &StarPos, dev: &DevClient, password: &str) -> Result<(), String> {
+async fn reader_demo(
+    phone: &StarPos,
+    dev: &DevClient,
+    password: &str,
+    data_dir: &std::path::Path,
+) -> Result<(), String> {
     use ring::signature::KeyPair;
     use starpos_core::reader::card::EntryModes;
     use starpos_core::reader::controller::{CardReader, ReaderEvent, ReaderListener, ReaderState};
@@ -252,7 +260,7 @@ async fn reader_demo(phone: &StarPos, dev: &DevClient, password: &str) -> Result
         Faults { mtu: 185, ..Faults::default() },
     );
 
-    let paired = phone.pair_reader(SERIAL.into()).await.map_err(show)?;
+    let paired = phone.readers().pair(SERIAL.into()).await.map_err(show)?;
     println!(
         "   paired {} ({}): the platform certified identity key {}…, pinned on this phone",
         paired.serial,
@@ -292,7 +300,7 @@ async fn reader_demo(phone: &StarPos, dev: &DevClient, password: &str) -> Result
         Ok(_) => println!("   (the leaky reader was not noticed)"),
     }
     link.with_reader_mut(|r| r.cards.faults.leak_clear_pan = false);
-    sale_demo(phone, dev, &link, &reader, password).await?;
+    sale_demo(phone, dev, &link, &reader, password, data_dir).await?;
 
     link.drop_link("the merchant walked away");
     reader.wait_for_state(|s| matches!(s, ReaderState::Reconnecting { .. })).await;
@@ -343,6 +351,7 @@ async fn sale_demo(
     link: &crate::reader::SimLink,
     reader: &starpos_core::reader::controller::CardReader,
     password: &str,
+    data_dir: &std::path::Path,
 ) -> Result<(), String> {
     use starpos_core::payments::{SaleListener, SaleStatus, SaleStep, SignatureState};
     use starpos_core::platform::meter::NetworkType;
@@ -356,8 +365,8 @@ async fn sale_demo(
         }
     }
     // This phone has not listed the merchant's cards or limits yet: fetch them once.
-    phone.merchant_profile().await.map_err(show)?;
-    phone.settlement_cards().await.map_err(show)?;
+    phone.merchant().profile().await.map_err(show)?;
+    phone.merchant().settlement_cards().await.map_err(show)?;
 
     let present = |name: &str| -> Result<(), String> {
         let card = test_card(name).ok_or("no such test card")?;
@@ -368,24 +377,28 @@ async fn sale_demo(
     // cross-province rules check it. The merchant is registered in Guangdong.
     let gps = Arc::new(Gps(std::sync::Mutex::new(GUANGZHOU)));
     phone.set_location_provider(gps.clone());
-    phone.set_network_type(NetworkType::Mobile);
+    phone.network().set_network_type(NetworkType::Mobile);
 
     present("chip-approve")?;
-    let sale =
-        phone.start_sale(reader.clone(), 12_800, Some("两杯咖啡".into()), Arc::new(Steps)).await.map_err(show)?;
+    let sale = phone
+        .payments()
+        .start_sale(reader.clone(), 12_800, Some("两杯咖啡".into()), Arc::new(Steps))
+        .outcome()
+        .await
+        .map_err(show)?;
     let at = sale.location.map(|l| format!("{:.4}, {:.4}", l.latitude, l.longitude)).unwrap_or_default();
     println!("   sale of 128.00 yuan at ({at}): {:?}", sale.status);
-    let signed = phone.sign_sale(sale.id.clone(), demo_signature()).map_err(show)?;
+    let signed = phone.payments().sign_sale(sale.id.clone(), demo_signature()).map_err(show)?;
     println!(
         "   the customer signs on the screen: {} bytes of strokes, signature {:?}; the receipt:",
         demo_signature().encode().len(),
         signed.signature
     );
-    let receipt = phone.receipt(sale.id.clone(), false).map_err(show)?;
+    let receipt = phone.payments().receipt(sale.id.clone(), false).map_err(show)?;
     for line in receipt.to_text().lines() {
         println!("   | {line}");
     }
-    let png = phone.signature_png(sale.id.clone()).map_err(show)?.unwrap_or_default();
+    let png = phone.payments().signature_png(sale.id.clone()).map_err(show)?.unwrap_or_default();
     println!(
         "   ({} bytes of ESC/POS in GB18030 for a receipt printer, the signature as a raster image; a {}-byte PNG for the e-receipt)",
         receipt.to_escpos().len(),
@@ -393,27 +406,36 @@ async fn sale_demo(
     );
 
     // The customer walks away before presenting a card: the merchant cancels.
-    struct CancelWhenWaiting(StarPos);
-    impl SaleListener for CancelWhenWaiting {
+    struct TellWhenWaiting(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>);
+    impl SaleListener for TellWhenWaiting {
         fn on_step(&self, step: SaleStep) {
             println!("   [sale] {step:?}");
             if step == SaleStep::WaitingForCard {
-                println!("   (the merchant taps Cancel: {})", self.0.cancel_sale());
+                if let Some(tx) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    let _ = tx.send(());
+                }
             }
         }
     }
-    explain(phone.start_sale(reader.clone(), 2_000, None, Arc::new(CancelWhenWaiting(phone.clone()))).await);
+    let (waiting_tx, waiting) = tokio::sync::oneshot::channel();
+    let listener = Arc::new(TellWhenWaiting(std::sync::Mutex::new(Some(waiting_tx))));
+    let cancelled = phone.payments().start_sale(reader.clone(), 2_000, None, listener);
+    let _ = waiting.await;
+    println!("   (the merchant taps Cancel on the sale's handle: {})", cancelled.cancel());
+    explain(cancelled.outcome().await);
 
     for (card, amount) in [("insufficient-funds", 5_000), ("wrong-pin", 5_000)] {
         present(card)?;
-        let sale = phone.start_sale(reader.clone(), amount, None, Arc::new(Steps)).await.map_err(show)?;
+        let sale =
+            phone.payments().start_sale(reader.clone(), amount, None, Arc::new(Steps)).outcome().await.map_err(show)?;
         println!("   {card}: {:?}", sale.status);
     }
     present("chip-approve")?;
-    explain(phone.start_sale(reader.clone(), 600_000, None, Arc::new(Steps)).await);
+    explain(phone.payments().start_sale(reader.clone(), 600_000, None, Arc::new(Steps)).outcome().await);
 
     dev.set_faults(serde_json::json!({ "drop_response_after_commit": 100 })).await?;
-    let lost = phone.start_sale(reader.clone(), 3_300, None, Arc::new(Steps)).await.map_err(show)?;
+    let lost =
+        phone.payments().start_sale(reader.clone(), 3_300, None, Arc::new(Steps)).outcome().await.map_err(show)?;
     dev.set_faults(serde_json::json!({})).await?;
     match lost.status {
         SaleStatus::Reversed { reason } => {
@@ -421,26 +443,27 @@ async fn sale_demo(
         }
         other => println!("   lost answers: {other:?}"),
     }
-    let left = phone.remaining_today().map_err(show)?;
+    let left = phone.merchant().remaining_today().map_err(show)?;
     println!("   today's limit left: {} yuan (only the approved sale counts)", yuan(left.daily_total_remaining_fen));
 
     present("tap-approve")?;
-    let tapped = phone.start_sale(reader.clone(), 6_600, None, Arc::new(Steps)).await.map_err(show)?;
-    explain(phone.void_sale(tapped.id.clone(), "Wrong2026pw".into()).await);
-    let voided = phone.void_sale(tapped.id.clone(), password.into()).await.map_err(show)?;
+    let tapped =
+        phone.payments().start_sale(reader.clone(), 6_600, None, Arc::new(Steps)).outcome().await.map_err(show)?;
+    explain(phone.payments().void_sale(tapped.id.clone(), "Wrong2026pw".into()).await);
+    let voided = phone.payments().void_sale(tapped.id.clone(), password.into()).await.map_err(show)?;
     println!("   a 66.00 yuan tap voided the same day (password confirmed): {:?}", voided.status);
-    explain(phone.refund_sale(sale.id.clone(), 3_000, password.into()).await);
+    explain(phone.payments().refund_sale(sale.id.clone(), 3_000, password.into()).await);
     dev.advance_clock(86_400).await?;
-    phone.merchant_profile().await.map_err(show)?;
-    let refunded = phone.refund_sale(sale.id.clone(), 3_000, password.into()).await.map_err(show)?;
+    phone.merchant().profile().await.map_err(show)?;
+    let refunded = phone.payments().refund_sale(sale.id.clone(), 3_000, password.into()).await.map_err(show)?;
     println!(
         "   the next day the 128.00 sale is settled: 30.00 refunded ({} of {} yuan refunded so far)",
         yuan(refunded.refunded_fen),
         yuan(refunded.amount_fen)
     );
-    explain(phone.refund_sale(sale.id.clone(), 10_000, password.into()).await);
+    explain(phone.payments().refund_sale(sale.id.clone(), 10_000, password.into()).await);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while phone.sale(sale.id.clone()).map_err(show)?.signature != SignatureState::Uploaded
+    while phone.payments().sale(sale.id.clone()).map_err(show)?.signature != SignatureState::Uploaded
         && std::time::Instant::now() < deadline
     {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -450,7 +473,7 @@ async fn sale_demo(
         "   the signature reached the platform in the background: {} bytes (compressed strokes, not an image)",
         on_platform["signature_bytes"]
     );
-    history_demo(phone).await?;
+    history_demo(phone, data_dir).await?;
     step(12, "Cross-province: the merchant takes the reader from Guangdong to Hunan");
     present("chip-approve")?;
     cross_province_demo(phone, reader, &gps).await
@@ -481,18 +504,21 @@ async fn cross_province_demo(
     impl SaleListener for Quiet {
         fn on_step(&self, _: SaleStep) {}
     }
-    let rules = phone.refresh_cross_province().await.map_err(show)?;
+    let rules = phone.regions().refresh_cross_province().await.map_err(show)?;
     println!("   registered in {} ({}); the phone reports Changsha now", rules.registered.name, rules.registered.code);
     *gps.0.lock().unwrap_or_else(|p| p.into_inner()) = CHANGSHA;
-    let here = phone.current_province().ok_or("Changsha is in no province")?;
+    let here = phone.regions().current_province().ok_or("Changsha is in no province")?;
     println!("   province_at(28.2282, 112.9388) = {} {} ({}), found offline", here.name, here.name_en, here.code);
-    explain(phone.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await);
-    let filed =
-        phone.apply_cross_province(here.code.clone(), "长沙秋季展销会 (trade fair)".into(), 7).await.map_err(show)?;
+    explain(phone.payments().start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).outcome().await);
+    let filed = phone
+        .regions()
+        .apply_cross_province(here.code.clone(), "长沙秋季展销会 (trade fair)".into(), 7)
+        .await
+        .map_err(show)?;
     println!("   apply_cross_province({}, 7 days): {:?}", filed.province.code, filed.status);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let decided = loop {
-        let status = phone.refresh_cross_province().await.map_err(show)?;
+        let status = phone.regions().refresh_cross_province().await.map_err(show)?;
         let a = status.applications.into_iter().find(|a| a.id == filed.id).ok_or("the application vanished")?;
         if a.status != ApplicationStatus::Pending || std::time::Instant::now() > deadline {
             break a;
@@ -501,14 +527,15 @@ async fn cross_province_demo(
     };
     let days = decided.valid_until.zip(decided.decided_at).map_or(0, |(u, d)| (u - d) / 86_400);
     println!("   the platform reviewed it: {:?}, valid for {days} days", decided.status);
-    let sale = phone.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await.map_err(show)?;
+    let sale =
+        phone.payments().start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).outcome().await.map_err(show)?;
     println!(
         "   sale of 88.00 yuan in Changsha: {:?}, recorded in province {}",
         sale.status,
         sale.province.as_deref().unwrap_or("?")
     );
 
-    let usage = phone.data_usage_month(None).map_err(show)?;
+    let usage = phone.network().data_usage_month(None).map_err(show)?;
     println!(
         "   data used this month on mobile: {} requests, {} bytes up, {} bytes down; the largest kinds:",
         usage.mobile.requests, usage.mobile.bytes_up, usage.mobile.bytes_down
@@ -524,10 +551,10 @@ async fn cross_province_demo(
 
 /// The records on the phone, offline: today's summary, a filtered page, a bill export, and the
 /// ledger's hash chain checked.
-async fn history_demo(phone: &StarPos) -> Result<(), String> {
+async fn history_demo(phone: &StarPos, data_dir: &std::path::Path) -> Result<(), String> {
     use starpos_core::history::{ExportProgress, Filter, Status};
 
-    let today = phone.today_summary().map_err(show)?;
+    let today = phone.history().today_summary().map_err(show)?;
     let t = today.totals;
     println!(
         "   today ({}): {} sales {} yuan, {} voids/refunds {} yuan, fees {} yuan, net {} yuan",
@@ -539,10 +566,10 @@ async fn history_demo(phone: &StarPos) -> Result<(), String> {
         yuan(t.fee_fen),
         yuan(t.net_fen)
     );
-    let month = phone.month_statistics(today.from_day.clone()).map_err(show)?;
+    let month = phone.history().month_statistics(today.from_day.clone()).map_err(show)?;
     println!("   this month ({} to {}): net {} yuan", month.from_day, month.to_day, yuan(month.totals.net_fen));
     let filter = Filter { statuses: vec![Status::Approved], ..Filter::default() };
-    let page = phone.transactions(filter, None, 5).map_err(show)?;
+    let page = phone.history().transactions(filter, None, 5).map_err(show)?;
     println!("   history, approved only, newest first (a page of 5):");
     for t in &page.items {
         println!(
@@ -562,9 +589,14 @@ async fn history_demo(phone: &StarPos) -> Result<(), String> {
             }
         }
     }
-    let path = std::env::temp_dir().join(format!("starpos-demo-账单-{}.csv", starpos_core::util::random_hex(3)));
+    // Kept with the rest of the demo's files (under --data-dir when given).
+    let exports = data_dir.join("exports");
+    std::fs::create_dir_all(&exports).map_err(|e| format!("cannot create {}: {e}", exports.display()))?;
+    let path = exports.join(format!("账单-{}.csv", phone.history().today_summary().map_err(show)?.from_day));
     let summary = phone
+        .history()
         .export_transactions(Filter::default(), path.to_string_lossy().into(), Arc::new(Dots))
+        .outcome()
         .await
         .map_err(show)?;
     println!(
@@ -573,20 +605,19 @@ async fn history_demo(phone: &StarPos) -> Result<(), String> {
         summary.bytes,
         path.display()
     );
-    let _ = std::fs::remove_file(&path);
-    let check = phone.verify_journal().map_err(show)?;
+    let check = phone.history().verify_journal().map_err(show)?;
     println!("   the ledger's hash chain checks out over {} entries: {:?}", check.entries, check.problem);
 
     struct Pages;
     impl starpos_core::history::SyncProgress for Pages {
         fn on_page(&self, _: u64, _: u64) {}
     }
-    let synced = phone.sync_history(Arc::new(Pages)).await.map_err(show)?;
+    let synced = phone.history().sync(Arc::new(Pages)).outcome().await.map_err(show)?;
     println!(
         "   history sync: {} events from the platform, {} new to this phone (its own are already here)",
         synced.seen, synced.added
     );
-    let report = phone.reconcile(month.from_day.clone(), month.to_day.clone()).await.map_err(show)?;
+    let report = phone.history().reconcile(month.from_day.clone(), month.to_day.clone()).await.map_err(show)?;
     for b in &report.batches {
         println!(
             "   settlement {} ({}): platform {} yuan, phone {} yuan, paid {} yuan{}",
@@ -697,7 +728,7 @@ async fn killed_app_demo(
     );
 
     let restarted = open()?;
-    let settled = restarted.resolve_pending_payments().await.map_err(show)?;
+    let settled = restarted.payments().resolve_pending().await.map_err(show)?;
     for sale in &settled {
         println!("   started again: sale {}… settled as {:?} under its original key", &sale.id[..8], sale.status);
         if let Ok(p) = dev.payment(&sale.id).await {
@@ -713,7 +744,7 @@ async fn killed_app_demo(
     if settled.is_empty() {
         println!("   started again: nothing was left unfinished");
     }
-    let left = restarted.remaining_today().map_err(show)?;
+    let left = restarted.merchant().remaining_today().map_err(show)?;
     println!("   nothing charged, nothing held: {} yuan of today's limit left", yuan(left.daily_total_remaining_fen));
     reader_task.abort();
     let _ = std::fs::remove_dir_all(&keychain_dir);
@@ -721,7 +752,7 @@ async fn killed_app_demo(
 }
 
 fn yuan(fen: i64) -> String {
-    starpos_core::payments::receipt::yuan(fen)
+    starpos_core::money::yuan(fen)
 }
 
 fn step(n: u32, what: &str) {

@@ -35,4 +35,7 @@ async fn demo_runs_and_leaves_no_secret_behind() {
         }
     }
     assert!(files >= 3, "two databases and a log");
+    let exports: Vec<_> =
+        std::fs::read_dir(dir.path().join("exports")).expect("the bill export is kept").flatten().collect();
+    assert_eq!(exports.len(), 1, "the bill export stays under --data-dir");
 }

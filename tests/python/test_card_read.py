@@ -50,15 +50,15 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
     async def flow():
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c, _ = make_client("py-reader")
-        await c.request_sms_code(new_phone, starpos.SmsPurpose.REGISTER)
-        await c.register(new_phone, PASSWORD, dev.sms_code(new_phone, "register"))
+        await c.account().request_sms_code(new_phone, starpos.SmsPurpose.REGISTER)
+        await c.account().register(new_phone, PASSWORD, dev.sms_code(new_phone, "register"))
 
         with pytest.raises(starpos.StarPosError.ReaderNotRecognised):
-            await c.pair_reader("XX000-000000")
-        paired = await c.pair_reader(SERIAL)
+            await c.readers().pair("XX000-000000")
+        paired = await c.readers().pair(SERIAL)
         try:
             assert paired.identity_public == sim_reader["identity"], "the platform certifies the factory key"
-            assert [r.serial for r in c.paired_readers()] == [SERIAL]
+            assert [r.serial for r in c.readers().paired()] == [SERIAL]
 
             link = TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=23)
             reader = starpos.CardReader(link)
@@ -75,9 +75,9 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
             assert card.pin_required and card.aid == "A000000333010101" and card.field55_len > 0
             assert events.prompts()[:2] == [starpos.ReaderPrompt.PRESENT_CARD, starpos.ReaderPrompt.READING_CARD]
 
-            with pytest.raises(starpos.ReaderError.InvalidAmount):
+            with pytest.raises(starpos.StarPosError.InvalidInput):
                 await reader.read_card(0, [starpos.EntryMode.INSERT], 30)
-            with pytest.raises(starpos.ReaderError.CardUnreadable):
+            with pytest.raises(starpos.StarPosError.CardUnreadable):
                 await reader.read_card(100, [starpos.EntryMode.SWIPE], 30)
 
             # The radio drops: the core notices, reconnects by itself and says so.
@@ -89,7 +89,7 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
             await reader.disconnect()
             assert isinstance(reader.state(), starpos.ReaderState.DISCONNECTED)
         finally:
-            await c.release_reader(SERIAL)
-        assert c.paired_readers() == []
+            await c.readers().release(SERIAL)
+        assert c.readers().paired() == []
 
     asyncio.run(flow())

@@ -38,47 +38,47 @@ def test_refused_in_hunan_until_approved(make_client, dev, new_phone, sim_reader
     async def flow():
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c = await ready_merchant(make_client, dev, new_phone)
-        c.set_network_type(starpos.NetworkType.MOBILE)
+        c.network().set_network_type(starpos.NetworkType.MOBILE)
         gps = Gps(CHANGSHA)
         c.set_location_provider(gps)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
         await reader.connect(SERIAL, sim_reader["identity"])
         try:
-            assert c.current_province().code == "43"
+            assert c.regions().current_province().code == "43"
             with pytest.raises(starpos.StarPosError.CrossProvinceNotApproved) as refused:
-                await c.start_sale(reader, 2_500, None, Steps())
+                await c.payments().start_sale(reader, 2_500, None, Steps()).outcome()
             assert (refused.value.here.code, refused.value.registered.code) == ("43", "44")
             assert (refused.value.here.name, refused.value.registered.name_en) == ("湖南省", "Guangdong")
 
             dev.cross_province(new_phone, review_secs=1)
-            filed = await c.apply_cross_province("43", "长沙展销会", 7)
+            filed = await c.regions().apply_cross_province("43", "长沙展销会", 7)
             assert filed.status == starpos.ApplicationStatus.PENDING and filed.province.name == "湖南省"
             with pytest.raises(starpos.StarPosError.CrossProvinceNotApproved):
-                await c.start_sale(reader, 2_500, None, Steps())
+                await c.payments().start_sale(reader, 2_500, None, Steps()).outcome()
             time.sleep(1.2)
-            status = await c.refresh_cross_province()
+            status = await c.regions().refresh_cross_province()
             assert status.registered.code == "44"
             assert status.applications[0].status == starpos.ApplicationStatus.APPROVED
 
-            sale = await c.start_sale(reader, 2_500, None, Steps())
+            sale = await c.payments().start_sale(reader, 2_500, None, Steps()).outcome()
             assert isinstance(sale.status, starpos.SaleStatus.APPROVED) and sale.province == "43"
             assert dev.payment(sale.id)["province"] == "43"
 
             # A rejection carries the reviewer's reason.
             dev.cross_province(new_phone, next_approve=False, next_reason="经营范围不符", review_secs=0)
-            rejected = await c.apply_cross_province("45", "南宁批发市场", 3)
+            rejected = await c.regions().apply_cross_province("45", "南宁批发市场", 3)
             assert rejected.status == starpos.ApplicationStatus.REJECTED
             assert rejected.decision_reason == "经营范围不符"
 
             # Location policy "refuse": no fix, or abroad, and the sale is refused.
             dev.cross_province(new_phone, location_policy="refuse")
-            await c.refresh_cross_province()
+            await c.regions().refresh_cross_province()
             for where in (None, SEOUL):
                 gps.where = where
                 with pytest.raises(starpos.StarPosError.LocationRequired):
-                    await c.start_sale(reader, 2_500, None, Steps())
+                    await c.payments().start_sale(reader, 2_500, None, Steps()).outcome()
 
-            used = c.data_usage_month(None)
+            used = c.network().data_usage_month(None)
             kinds = {k.kind for k in used.kinds}
             assert used.mobile.bytes_up > 0 and used.mobile.bytes_down > 0 and used.wifi.requests == 0
             assert {"payments/authorize", "merchant/cross-province"} <= kinds, kinds
@@ -95,22 +95,22 @@ def test_offline_queue_and_link_status(make_client, dev, new_phone, sim_reader):
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
         await reader.connect(SERIAL, sim_reader["identity"])
         try:
-            assert c.connection_status().reachability == starpos.Reachability.ONLINE
-            c.set_network_type(starpos.NetworkType.OFFLINE)
-            status = c.connection_status()
+            assert c.network().connection_status().reachability == starpos.Reachability.ONLINE
+            c.network().set_network_type(starpos.NetworkType.OFFLINE)
+            status = c.network().connection_status()
             assert (status.network, status.reachability) == (starpos.NetworkType.OFFLINE, starpos.Reachability.OFFLINE)
             with pytest.raises(starpos.StarPosError.Offline):
-                await c.start_sale(reader, 1_000, None, Steps())
-            queued = await c.apply_cross_province("43", "长沙展销会", 5)
+                await c.payments().start_sale(reader, 1_000, None, Steps()).outcome()
+            queued = await c.regions().apply_cross_province("43", "长沙展销会", 5)
             assert queued.status == starpos.ApplicationStatus.QUEUED
-            assert c.cross_province_status().applications[0].status == starpos.ApplicationStatus.QUEUED
-            assert not c.may_transfer_in_background()
+            assert c.regions().cross_province_status().applications[0].status == starpos.ApplicationStatus.QUEUED
+            assert not c.network().may_transfer_in_background()
 
             # Back on Wi-Fi: the queued application goes by itself.
-            c.set_network_type(starpos.NetworkType.WIFI)
-            assert c.may_transfer_in_background()
+            c.network().set_network_type(starpos.NetworkType.WIFI)
+            assert c.network().may_transfer_in_background()
             for _ in range(100):
-                rules = await c.refresh_cross_province()
+                rules = await c.regions().refresh_cross_province()
                 if all(a.status != starpos.ApplicationStatus.QUEUED for a in rules.applications):
                     break
                 await asyncio.sleep(0.1)

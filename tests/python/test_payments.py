@@ -4,6 +4,7 @@ platform committed costs nothing twice; a platform that cannot answer leads to a
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -25,15 +26,15 @@ class Steps(starpos.SaleListener):
 
 async def ready_merchant(make_client, dev, phone):
     c, _ = make_client("py-seller")
-    await c.request_sms_code(phone, starpos.SmsPurpose.REGISTER)
-    await c.register(phone, PASSWORD, dev.sms_code(phone, "register"))
-    await c.merchant_profile()
-    await c.submit_real_name(starpos.RealName(holder_name="张三", id_number="11010519491231002X",
+    await c.account().request_sms_code(phone, starpos.SmsPurpose.REGISTER)
+    await c.account().register(phone, PASSWORD, dev.sms_code(phone, "register"))
+    await c.merchant().profile()
+    await c.merchant().submit_real_name(starpos.RealName(holder_name="张三", id_number="11010519491231002X",
                                               merchant_name="星标测试店", credit_code=None))
-    pending = await c.start_card_binding(starpos.CardElements(
+    pending = await c.merchant().start_card_binding(starpos.CardElements(
         card_number="6222021234567890128", holder_name="张三", id_number="11010519491231002X",
         reserved_phone="13900139000"))
-    await c.confirm_card_binding(pending.bind_id, dev.sms_code("13900139000", "bind_card"))
+    await c.merchant().confirm_card_binding(pending.bind_id, dev.sms_code("13900139000", "bind_card"))
     return c
 
 
@@ -43,43 +44,43 @@ def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, si
         c = await ready_merchant(make_client, dev, new_phone)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
         await reader.connect(SERIAL, sim_reader["identity"])
-        before = c.remaining_today().daily_total_remaining_fen
+        before = c.merchant().remaining_today().daily_total_remaining_fen
         try:
             steps = Steps()
-            sale = await c.start_sale(reader, 12_345, "py", steps)
+            sale = await c.payments().start_sale(reader, 12_345, "py", steps).outcome()
             assert isinstance(sale.status, starpos.SaleStatus.APPROVED), sale
             assert steps.seen == [starpos.SaleStep.WAITING_FOR_CARD, starpos.SaleStep.WAITING_FOR_PIN,
                                   starpos.SaleStep.AUTHORIZING, starpos.SaleStep.COMPLETING_ON_CARD]
             assert sale.masked_pan == "621700*********0015" and sale.fee_fen == 62 and sale.net_fen == 12_283
             assert dev.payment(sale.id)["status"] == "approved"
-            text = c.receipt_text(sale.id, False)
+            text = c.payments().receipt_text(sale.id, False)
             assert "签购单" in text and "621700*********0015 (I)" in text and "RMB 123.45" in text
-            printer = c.receipt_escpos(sale.id, True)
+            printer = c.payments().receipt_escpos(sale.id, True)
             assert printer.startswith(b"\x1b@") and printer.endswith(b"\x1dV\x00")
             assert "重打印".encode("gb18030") in printer
 
             # The platform commits, then the answer is lost: the retry under the same key gets
             # the same payment, not a second charge.
             dev.set_faults(drop_response_after_commit=1)
-            again = await c.start_sale(reader, 500, None, Steps())
+            again = await c.payments().start_sale(reader, 500, None, Steps()).outcome()
             assert isinstance(again.status, starpos.SaleStatus.APPROVED)
             assert int(again.voucher_number) == int(sale.voucher_number) + 1
 
             # The platform never answers: the sale is reversed, never re-sent under a new key.
             dev.set_faults(drop_response_after_commit=100)
-            lost = await c.start_sale(reader, 700, None, Steps())
+            lost = await c.payments().start_sale(reader, 700, None, Steps()).outcome()
             assert lost.status == starpos.SaleStatus.REVERSED(reason="no_answer")
             assert dev.payment(lost.id)["status"] == "reversed"
             dev.set_faults()
 
             with pytest.raises(starpos.StarPosError.InvalidInput):
-                await c.start_sale(reader, 0, None, Steps())
-            voided = await c.void_sale(again.id, PASSWORD)
+                await c.payments().start_sale(reader, 0, None, Steps()).outcome()
+            voided = await c.payments().void_sale(again.id, PASSWORD)
             assert voided.status == starpos.SaleStatus.VOIDED() and dev.payment(again.id)["status"] == "voided"
             with pytest.raises(starpos.StarPosError.RefundNotAllowed):
-                await c.refund_sale(sale.id, 100, PASSWORD)
-            assert [s.id for s in c.recent_sales(10)] == [lost.id, again.id, sale.id]
-            assert c.remaining_today().daily_total_remaining_fen == before - 12_345, "the void gave 5.00 back"
+                await c.payments().refund_sale(sale.id, 100, PASSWORD)
+            assert [s.id for s in c.payments().recent_sales(10)] == [lost.id, again.id, sale.id]
+            assert c.merchant().remaining_today().daily_total_remaining_fen == before - 12_345, "the void gave 5.00 back"
         finally:
             dev.set_faults()
             await reader.disconnect()
@@ -95,14 +96,26 @@ class Here(starpos.LocationProvider):
 
 
 class CancelAt(starpos.SaleListener):
-    """Presses "cancel" when the sale reaches `at`."""
+    """Presses "cancel" on the sale's handle when the sale reaches `at`, from another thread as
+    a button would (the step may come before `start_sale` has returned the handle)."""
 
-    def __init__(self, client, at):
-        self.client, self.at, self.answer = client, at, None
+    def __init__(self, at):
+        self.at, self.handle, self.answer, self.pressed = at, None, None, None
 
     def on_step(self, step):
-        if step == self.at and self.answer is None:
-            self.answer = self.client.cancel_sale()
+        if step == self.at and self.pressed is None:
+            self.pressed = threading.Thread(target=self._press)
+            self.pressed.start()
+
+    def _press(self):
+        while self.handle is None:
+            time.sleep(0.001)
+        self.answer = self.handle.cancel()
+
+    def done(self):
+        if self.pressed is not None:
+            self.pressed.join()
+        return self.answer
 
 
 def test_signature_location_and_cancel(make_client, dev, new_phone, sim_reader):
@@ -116,39 +129,80 @@ def test_signature_location_and_cancel(make_client, dev, new_phone, sim_reader):
         await reader.connect(SERIAL, sim_reader["identity"])
         try:
             c.set_location_provider(Here())
-            sale = await c.start_sale(reader, 3_000, None, Steps())
+            sale = await c.payments().start_sale(reader, 3_000, None, Steps()).outcome()
             assert sale.location == starpos.Location(latitude=28.228209, longitude=112.938814, accuracy_m=20.0)
             assert sale.signature == starpos.SignatureState.NOT_SIGNED
 
             points = [starpos.SignaturePoint(x=10 + 3 * i, y=100 + (i % 40), t_ms=8 * i) for i in range(200)]
             drawn = starpos.Signature(width=800, height=300, strokes=[starpos.SignatureStroke(points=points)])
-            c.sign_sale(sale.id, drawn)
-            png = c.receipt(sale.id, False).signature_png
-            assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == c.signature_png(sale.id)
-            assert "[电子签名 E-SIGNED]" in c.receipt_text(sale.id, False)
+            c.payments().sign_sale(sale.id, drawn)
+            png = c.payments().receipt(sale.id, False).signature_png
+            assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == c.payments().signature_png(sale.id)
+            assert "[电子签名 E-SIGNED]" in c.payments().receipt_text(sale.id, False)
             for _ in range(100):
-                if c.sale(sale.id).signature == starpos.SignatureState.UPLOADED:
+                if c.payments().sale(sale.id).signature == starpos.SignatureState.UPLOADED:
                     break
                 await asyncio.sleep(0.05)
             on_platform = dev.payment(sale.id)
-            assert c.sale(sale.id).signature == starpos.SignatureState.UPLOADED
+            assert c.payments().sale(sale.id).signature == starpos.SignatureState.UPLOADED
             assert 0 < on_platform["signature_bytes"] < len(png)
             assert on_platform["location"] == {"latitude_e6": 28_228_209, "longitude_e6": 112_938_814, "accuracy_m": 20}
             with pytest.raises(starpos.StarPosError.InvalidInput):
-                c.sign_sale(sale.id, drawn)
+                c.payments().sign_sale(sale.id, drawn)
 
-            assert c.cancel_sale() is False, "nothing to cancel"
-            before = c.remaining_today().daily_total_remaining_fen
+            ended = c.payments().start_sale(reader, 0, None, Steps())
+            with pytest.raises(starpos.StarPosError.InvalidInput):
+                await ended.outcome()
+            assert ended.is_finished() and ended.cancel() is False, "nothing to cancel once a sale has ended"
+            before = c.merchant().remaining_today().daily_total_remaining_fen
             for at in (starpos.SaleStep.WAITING_FOR_CARD, starpos.SaleStep.WAITING_FOR_PIN):
-                press = CancelAt(c, at)
+                press = CancelAt(at)
+                press.handle = c.payments().start_sale(reader, 4_000, None, press)
                 with pytest.raises(starpos.StarPosError.SaleCancelled):
-                    await c.start_sale(reader, 4_000, None, press)
-                assert press.answer is True
-            late = CancelAt(c, starpos.SaleStep.AUTHORIZING)
-            approved = await c.start_sale(reader, 4_000, None, late)
-            assert late.answer is False and isinstance(approved.status, starpos.SaleStatus.APPROVED)
-            assert [s.id for s in c.recent_sales(10)] == [approved.id, sale.id], "cancelled sales left nothing"
-            assert c.remaining_today().daily_total_remaining_fen == before - 4_000
+                    await press.handle.outcome()
+                assert press.done() is True
+            late = CancelAt(starpos.SaleStep.AUTHORIZING)
+            late.handle = c.payments().start_sale(reader, 4_000, None, late)
+            approved = await late.handle.outcome()
+            assert late.done() is False and isinstance(approved.status, starpos.SaleStatus.APPROVED)
+            assert [s.id for s in c.payments().recent_sales(10)] == [approved.id, sale.id], "cancelled sales left nothing"
+            assert c.merchant().remaining_today().daily_total_remaining_fen == before - 4_000
+        finally:
+            await reader.disconnect()
+
+    asyncio.run(flow())
+
+
+class DropAt(starpos.SaleListener):
+    """The Bluetooth link drops when the sale reaches `at` (the customer walks off)."""
+
+    def __init__(self, link, at):
+        self.link, self.at = link, at
+
+    def on_step(self, step):
+        if step == self.at:
+            self.link.drop()
+
+
+def test_each_card_and_pin_failure_is_its_own_error(make_client, dev, new_phone, sim_reader):
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone)
+        link = TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185)
+        reader = starpos.CardReader(link)
+        await reader.connect(SERIAL, sim_reader["identity"])
+        before = c.merchant().remaining_today().daily_total_remaining_fen
+        try:
+            # The simulated customer misbehaves at these amounts (docs/test-cards.md).
+            for amount, error in ((6_601, starpos.StarPosError.NoCard), (6_602, starpos.StarPosError.CardUnreadable),
+                                  (6_603, starpos.StarPosError.CardRemoved), (6_604, starpos.StarPosError.PinTimeout),
+                                  (6_605, starpos.StarPosError.PinCancelled)):
+                with pytest.raises(error):
+                    await c.payments().start_sale(reader, amount, None, Steps()).outcome()
+            with pytest.raises(starpos.StarPosError.LinkLost):
+                await c.payments().start_sale(reader, 1_000, None, DropAt(link, starpos.SaleStep.WAITING_FOR_PIN)).outcome()
+            assert c.payments().recent_sales(10) == [], "nothing journalled"
+            assert c.merchant().remaining_today().daily_total_remaining_fen == before, "no limit held"
         finally:
             await reader.disconnect()
 

@@ -305,6 +305,10 @@ fn write_all(
                 progress.on_progress(rows, total);
             }
         }
+        // A cancel that came after the last progress report still wins: the file is not kept.
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::ExportCancelled);
+        }
         Ok(())
     })();
     outcome?;

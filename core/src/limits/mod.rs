@@ -7,29 +7,14 @@
 //! interleaving can exceed a limit. The business day is the platform's date in China Standard
 //! Time; the phone's clock is not used.
 
+pub(crate) mod kind;
+
 use rusqlite::OptionalExtension;
 
 use crate::error::{Error, InternalError};
 pub use crate::platform::wire::LimitsWire as Limits;
 use crate::storage::Db;
-
-/// Which limit a refusal is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitKind {
-    DailyTotal,
-    PerTransaction,
-    PerCardDailyCount,
-}
-
-impl std::fmt::Display for LimitKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            LimitKind::DailyTotal => "daily total",
-            LimitKind::PerTransaction => "per-payment",
-            LimitKind::PerCardDailyCount => "per-card daily use",
-        })
-    }
-}
+pub use kind::LimitKind;
 
 /// What is left of today's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,7 +32,6 @@ use crate::platform::wire::{
     SignatureUpload,
 };
 use crate::reader::card::{CardRead, EntryMode, EntryModes};
-use crate::reader::connection::ReaderError;
 use crate::reader::controller::CardReader;
 use crate::reader::tlv;
 use crate::regions::CrossProvince;
@@ -217,8 +216,6 @@ pub(crate) struct Payments {
     /// Journal keys this process is working on right now: recovery leaves them alone (it is
     /// for what a stopped app left behind, not for a sale still in progress).
     in_flight: Mutex<HashSet<String>>,
-    /// Sales that can still be cancelled.
-    controls: Mutex<Vec<Arc<SaleControl>>>,
     regions: CrossProvince,
 }
 
@@ -227,15 +224,26 @@ struct Keys {
     sealer: Sealer,
 }
 
-/// Lets the merchant cancel a sale until its authorisation is sent.
-struct SaleControl {
+/// What the merchant asked for: the amount, an optional note, and where the phone was.
+pub(crate) struct Order {
+    pub amount_fen: i64,
+    pub note: Option<String>,
+    pub location: Option<Location>,
+}
+
+/// Lets the merchant cancel a sale until its authorisation is sent (held by the sale's handle).
+pub(crate) struct SaleControl {
     cancelled: tokio::sync::watch::Sender<bool>,
     sent: Mutex<bool>,
 }
 
 impl SaleControl {
+    pub(crate) fn new() -> Arc<SaleControl> {
+        Arc::new(SaleControl { cancelled: tokio::sync::watch::channel(false).0, sent: Mutex::new(false) })
+    }
+
     /// False when it is too late: the authorisation is on its way.
-    fn cancel(&self) -> bool {
+    pub(crate) fn cancel(&self) -> bool {
         let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         if *sent {
             return false;
@@ -260,11 +268,10 @@ impl SaleControl {
     }
 }
 
-/// Removes a key from the in-flight set (and a sale's control) however the sale ends.
+/// Removes a key from the in-flight set however the sale ends.
 struct InFlight<'a> {
     payments: &'a Payments,
     key: Option<String>,
-    control: Option<Arc<SaleControl>>,
 }
 
 impl Drop for InFlight<'_> {
@@ -272,14 +279,7 @@ impl Drop for InFlight<'_> {
         if let Some(key) = &self.key {
             self.payments.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
         }
-        if let Some(c) = &self.control {
-            self.payments.controls.lock().unwrap_or_else(|p| p.into_inner()).retain(|x| !Arc::ptr_eq(x, c));
-        }
     }
-}
-
-fn reader_error(e: ReaderError) -> Error {
-    Error::Reader { reason: e.to_string() }
 }
 
 /// Whether a failed authorisation may have been processed by the platform (so must be
@@ -301,7 +301,6 @@ impl Payments {
             store,
             keys: Mutex::new(None),
             in_flight: Mutex::new(HashSet::new()),
-            controls: Mutex::new(Vec::new()),
             regions: CrossProvince::new(db.clone()),
         }
     }
@@ -376,14 +375,6 @@ impl Payments {
         Ok(sealed.len())
     }
 
-    /// Cancels the sales still waiting for a card or PIN; true if any was. A sale whose
-    /// authorisation is on its way cannot be cancelled (void it once approved).
-    pub fn cancel_sales(&self) -> bool {
-        let controls = self.controls.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        // Every control is told (no short-circuit): count those that took it.
-        controls.iter().filter(|c| c.cancel()).count() > 0
-    }
-
     fn mark_in_flight(&self, key: &str) {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string());
     }
@@ -392,16 +383,17 @@ impl Payments {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(key)
     }
 
-    /// A sale of `amount_fen`: card and PIN on the reader, authorisation, chip completion.
+    /// A sale of `order.amount_fen`: card and PIN on the reader, authorisation, chip
+    /// completion; `control` is its handle's way to cancel it.
     pub async fn sale(
         &self,
         accounts: &Accounts,
         reader: &CardReader,
-        amount_fen: i64,
-        note: Option<String>,
-        location: Option<Location>,
+        order: Order,
         listener: &dyn SaleListener,
+        control: Arc<SaleControl>,
     ) -> Result<Sale, Error> {
+        let Order { amount_fen, note, location } = order;
         if let Some(l) = &location {
             l.check()?;
         }
@@ -444,14 +436,11 @@ impl Payments {
         // Before the card is touched: a sale refused for where it is made never reads a card.
         let place = self.regions.check(accounts, &merchant_id, location.as_ref()).await?;
 
-        let control =
-            Arc::new(SaleControl { cancelled: tokio::sync::watch::channel(false).0, sent: Mutex::new(false) });
-        self.controls.lock().unwrap_or_else(|p| p.into_inner()).push(control.clone());
-        let mut guard = InFlight { payments: self, key: None, control: Some(control.clone()) };
+        let mut guard = InFlight { payments: self, key: None };
 
         listener.on_step(SaleStep::WaitingForCard);
         let read = tokio::select! {
-            read = reader.read_card(amount_fen as u64, EntryModes::ALL, CARD_TIMEOUT_SECS) => read.map_err(reader_error)?,
+            read = reader.read_card(amount_fen as u64, EntryModes::ALL, CARD_TIMEOUT_SECS) => read.map_err(Error::from)?,
             _ = control.cancelled() => return Err(self.cancelled_on(reader).await),
         };
         let key = crate::util::random_hex(16);
@@ -511,7 +500,7 @@ impl Payments {
                 Ok(Some(Ok(pin))) => Some(pin),
                 Ok(Some(Err(e))) => {
                     journal::withdraw(&self.db, &key)?;
-                    return Err(reader_error(e));
+                    return Err(Error::from(e));
                 }
                 Ok(None) => {
                     journal::withdraw(&self.db, &key)?;
@@ -800,7 +789,7 @@ impl Payments {
         };
         let key = journal::begin_adjustment(&self.db, sale_id, kind, amount, accounts.platform_now())?;
         self.mark_in_flight(&key);
-        let _guard = InFlight { payments: self, key: Some(key.clone()), control: None };
+        let _guard = InFlight { payments: self, key: Some(key.clone()) };
         let body = AdjustmentRequest {
             adjustment_key: key.clone(),
             amount_fen: (kind == "refund").then_some(amount),

@@ -40,10 +40,7 @@ pub struct Receipt {
 }
 
 /// `12345` fen as `123.45`.
-pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
-}
+pub use crate::money::yuan;
 
 fn cst(unix: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix)

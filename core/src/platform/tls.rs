@@ -18,8 +18,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::Error;
 
-/// Text of the rustls error a pin mismatch raises, so the error mapping can recognise it.
-pub const PIN_FAILURE_MARKER: &str = "starpos: platform key not pinned";
+use crate::error::PIN_FAILURE_MARKER;
 
 /// Parses configured pins into raw SHA-256 values.
 pub fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, Error> {

@@ -35,6 +35,10 @@ pub enum Status {
     CardUnreadable = 9,
     /// The customer did not enter a PIN in time.
     PinTimeout = 10,
+    /// The card was taken out before the reader was done with it.
+    CardRemoved = 11,
+    /// The customer pressed cancel on the PIN pad.
+    PinCancelled = 12,
 }
 
 impl Status {
@@ -51,6 +55,8 @@ impl Status {
             8 => Status::NoCard,
             9 => Status::CardUnreadable,
             10 => Status::PinTimeout,
+            11 => Status::CardRemoved,
+            12 => Status::PinCancelled,
             _ => return None,
         })
     }

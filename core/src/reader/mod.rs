@@ -7,6 +7,7 @@ pub mod commands;
 pub mod connection;
 pub mod controller;
 pub mod crypto;
+mod failure;
 pub mod firmware;
 pub mod frame;
 pub mod link;

@@ -3,7 +3,7 @@
 
 mod boundaries;
 pub mod cross_province;
-mod provinces;
+pub(crate) mod provinces;
 
 pub use boundaries::data_size;
 pub(crate) use cross_province::CrossProvince;

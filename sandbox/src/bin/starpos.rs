@@ -205,7 +205,7 @@ async fn sell(args: &[String]) -> Result<(), String> {
     let store = Arc::new(starpos_sandbox::file_store::FileSecureStore::new(need("store")?));
     let config = starpos_core::Config::new(need("platform")?, need("data-dir")?, need("device")?);
     let client = starpos_core::StarPos::new(config, store).map_err(|e| e.to_string())?;
-    let settled = client.resolve_pending_payments().await.map_err(|e| format!("resolve: {e}"))?;
+    let settled = client.payments().resolve_pending().await.map_err(|e| format!("resolve: {e}"))?;
     println!("resolved {}", settled.len());
     if resolve_only {
         return Ok(());
@@ -213,8 +213,8 @@ async fn sell(args: &[String]) -> Result<(), String> {
     let amount: i64 = need("amount")?.parse().map_err(|_| "--amount: not a number")?;
     let password = opts.get("password").copied().unwrap_or_default().to_string();
     let adjusted = match (opts.get("void"), opts.get("refund")) {
-        (Some(id), _) => Some(client.void_sale(id.to_string(), password).await),
-        (None, Some(id)) => Some(client.refund_sale(id.to_string(), amount, password).await),
+        (Some(id), _) => Some(client.payments().void_sale(id.to_string(), password).await),
+        (None, Some(id)) => Some(client.payments().refund_sale(id.to_string(), amount, password).await),
         (None, None) => None,
     };
     if let Some(result) = adjusted {
@@ -229,7 +229,7 @@ async fn sell(args: &[String]) -> Result<(), String> {
     let link = starpos_sandbox::reader::tcp_link::TcpPhoneLink::new(need("reader")?, serial, 185);
     let reader = CardReader::new(Arc::new(link));
     reader.connect(serial, &identity).await.map_err(|e| format!("reader: {e}"))?;
-    match client.start_sale(reader.clone(), amount, None, Arc::new(Quiet)).await {
+    match client.payments().start_sale(reader.clone(), amount, None, Arc::new(Quiet)).outcome().await {
         Ok(sale) => println!("sale {} {:?}", sale.id, sale.status),
         Err(e) => println!("refused {e}"),
     }

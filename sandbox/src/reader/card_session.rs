@@ -28,6 +28,22 @@ pub struct CardFaults {
     pub no_card: bool,
 }
 
+/// Amounts at which the simulated customer misbehaves (docs/test-cards.md), so a test in any
+/// language, talking to the reader in another process, can provoke each card and PIN failure
+/// through the real protocol.
+pub mod customer {
+    /// No card is presented before the read's time-out.
+    pub const NO_CARD_FEN: u64 = 6_601;
+    /// The card presented cannot be read (a bad chip and a worn stripe).
+    pub const UNREADABLE_FEN: u64 = 6_602;
+    /// The card is pulled out before the reader is done.
+    pub const REMOVED_FEN: u64 = 6_603;
+    /// The customer never types the PIN.
+    pub const PIN_TIMEOUT_FEN: u64 = 6_604;
+    /// The customer presses cancel on the PIN pad.
+    pub const PIN_CANCELLED_FEN: u64 = 6_605;
+}
+
 struct Transaction {
     nonce: [u8; 16],
     ksn: [u8; 12],
@@ -92,6 +108,12 @@ impl CardSession {
         let Some(request) = ReadCardRequest::decode(payload) else { return status_only(Status::BadRequest) };
         if self.faults.no_card {
             return status_only(Status::NoCard);
+        }
+        match request.amount_fen {
+            customer::NO_CARD_FEN => return status_only(Status::NoCard),
+            customer::UNREADABLE_FEN => return status_only(Status::CardUnreadable),
+            customer::REMOVED_FEN => return status_only(Status::CardRemoved),
+            _ => {}
         }
         let card = self.presented;
         if !request.modes.allows(card.mode) {
@@ -184,6 +206,11 @@ impl CardSession {
         let Some(tx) = self.current.as_ref().filter(|t| payload.len() == 17 && payload[..16] == t.nonce) else {
             return status_only(Status::BadRequest);
         };
+        match tx.amount_fen {
+            customer::PIN_TIMEOUT_FEN => return status_only(Status::PinTimeout),
+            customer::PIN_CANCELLED_FEN => return status_only(Status::PinCancelled),
+            _ => {}
+        }
         let pin_key = self.key(&tx.ksn, KeyUsage::PinEncryption);
         let mut fill = [0u8; 8];
         let _ = SystemRandom::new().fill(&mut fill);

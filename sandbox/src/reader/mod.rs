@@ -9,6 +9,6 @@ mod link;
 pub mod tcp;
 pub mod tcp_link;
 
-pub use card_session::{CardFaults, CardSession};
+pub use card_session::{customer, CardFaults, CardSession};
 pub use device::SimReader;
 pub use link::{Faults, SimLink};

@@ -22,6 +22,32 @@ pub async fn connected_reader(
     (link, reader)
 }
 
+/// A sale's handle, filled in once `start_sale` has returned it, for listeners that cancel the
+/// sale the way a merchant's tap on Cancel would: from another thread, a moment later.
+#[derive(Clone, Default)]
+pub struct HandleSlot(Arc<std::sync::OnceLock<starpos_core::clients::SaleHandle>>);
+
+impl HandleSlot {
+    pub fn fill(&self, handle: &starpos_core::clients::SaleHandle) {
+        let _ = self.0.set(handle.clone());
+    }
+
+    /// Cancels from another thread once the handle is known (and `after` has passed); the
+    /// thread answers what `cancel()` said.
+    pub fn cancel_soon(&self, after: std::time::Duration) -> std::thread::JoinHandle<bool> {
+        let slot = self.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            loop {
+                if let Some(handle) = slot.0.get() {
+                    return handle.cancel();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        })
+    }
+}
+
 /// A sandbox on a free loopback port with its dev client.
 pub struct World {
     pub sandbox: Sandbox,
@@ -53,9 +79,9 @@ impl World {
 
     /// Registers `phone` on `client` with the SMS code read from the sandbox.
     pub async fn register(&self, client: &StarPos, phone: &str) -> starpos_core::Session {
-        client.request_sms_code(phone.into(), SmsPurpose::Register).await.expect("sms sent");
+        client.account().request_sms_code(phone.into(), SmsPurpose::Register).await.expect("sms sent");
         let code = self.dev.sms_code(phone, "register").await.expect("sms code");
-        client.register(phone.into(), PASSWORD.into(), code).await.expect("registered")
+        client.account().register(phone.into(), PASSWORD.into(), code).await.expect("registered")
     }
 }
 

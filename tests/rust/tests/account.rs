@@ -13,16 +13,16 @@ async fn register_then_login_on_a_new_device_needs_an_sms_code() {
     let registered = w.register(&a, &phone).await;
 
     let (b, _) = w.client("phone-b");
-    assert_eq!(b.login(phone.clone(), PASSWORD.into(), None).await, Err(Error::DeviceVerificationRequired));
-    b.request_sms_code(phone.clone(), SmsPurpose::Login).await.unwrap();
+    assert_eq!(b.account().login(phone.clone(), PASSWORD.into(), None).await, Err(Error::DeviceVerificationRequired));
+    b.account().request_sms_code(phone.clone(), SmsPurpose::Login).await.unwrap();
     let code = w.dev.sms_code(&phone, "login").await.unwrap();
-    let session = b.login(phone.clone(), PASSWORD.into(), Some(code)).await.unwrap();
+    let session = b.account().login(phone.clone(), PASSWORD.into(), Some(code)).await.unwrap();
     assert_eq!(session.merchant_id, registered.merchant_id);
-    assert_eq!(b.profile().await.unwrap().device_count, 2);
+    assert_eq!(b.account().profile().await.unwrap().device_count, 2);
 
     // Once bound, the device logs in with the password alone.
-    b.logout().await.unwrap();
-    b.login(phone, PASSWORD.into(), None).await.unwrap();
+    b.account().logout().await.unwrap();
+    b.account().login(phone, PASSWORD.into(), None).await.unwrap();
 }
 
 #[tokio::test]
@@ -30,7 +30,7 @@ async fn seeded_merchant_logs_in_on_its_bound_device() {
     let w = World::start().await;
     let seed = &starpos_sandbox::platform::SEED_MERCHANT;
     let (c, _) = w.client(seed.device_id);
-    let s = c.login(seed.phone.into(), seed.password.into(), None).await.unwrap();
+    let s = c.account().login(seed.phone.into(), seed.password.into(), None).await.unwrap();
     assert_eq!(s.merchant_id, seed.merchant_id);
 }
 
@@ -46,7 +46,7 @@ async fn racing_calls_refresh_an_expired_token_once() {
         let calls: Vec<_> = (0..10)
             .map(|_| {
                 let a = a.clone();
-                tokio::spawn(async move { a.profile().await })
+                tokio::spawn(async move { a.account().profile().await })
             })
             .collect();
         for call in calls {
@@ -64,7 +64,7 @@ async fn a_reused_refresh_token_revokes_the_family() {
     w.register(&a, &phone).await;
     let stolen = stored_refresh_token(&store);
 
-    a.refresh_session().await.unwrap(); // rotates: `stolen` is now spent
+    a.account().refresh_session().await.unwrap(); // rotates: `stolen` is now spent
     let http = reqwest::Client::new();
     let replay = http
         .post(format!("{}v1/auth/refresh", w.sandbox.url()))
@@ -77,7 +77,7 @@ async fn a_reused_refresh_token_revokes_the_family() {
     assert_eq!(body["code"], "refresh_token_reused");
 
     // The legitimate holder's next refresh finds the family revoked and is logged out cleanly.
-    assert_eq!(a.refresh_session().await, Err(Error::SessionExpired));
+    assert_eq!(a.account().refresh_session().await, Err(Error::SessionExpired));
     assert_eq!(a.current_session(), None);
     assert_eq!(store.keys(), Vec::<String>::new());
 }
@@ -88,24 +88,27 @@ async fn lockout_backs_off_and_says_until_when() {
     let phone = new_phone();
     let (a, _) = w.client("locker");
     w.register(&a, &phone).await;
-    a.logout().await.unwrap();
+    a.account().logout().await.unwrap();
 
     for round in 0..2u64 {
         for left in (1..=4).rev() {
             assert_eq!(
-                a.login(phone.clone(), "Wrong2026x".into(), None).await,
+                a.account().login(phone.clone(), "Wrong2026x".into(), None).await,
                 Err(Error::WrongPassword { tries_left: left })
             );
         }
-        match a.login(phone.clone(), "Wrong2026x".into(), None).await {
+        match a.account().login(phone.clone(), "Wrong2026x".into(), None).await {
             Err(Error::AccountLocked { retry_after_secs, .. }) => assert_eq!(retry_after_secs, 60 << round),
             other => panic!("expected a lock, got {other:?}"),
         }
-        assert!(matches!(a.login(phone.clone(), PASSWORD.into(), None).await, Err(Error::AccountLocked { .. })));
+        assert!(matches!(
+            a.account().login(phone.clone(), PASSWORD.into(), None).await,
+            Err(Error::AccountLocked { .. })
+        ));
         w.dev.advance_clock(60 << round).await.unwrap();
     }
     // After the lock the right password works and resets the back-off.
-    a.login(phone, PASSWORD.into(), None).await.unwrap();
+    a.account().login(phone, PASSWORD.into(), None).await.unwrap();
 }
 
 #[tokio::test]
@@ -113,14 +116,14 @@ async fn sms_codes_expire_after_five_minutes() {
     let w = World::start().await;
     let phone = new_phone();
     let (a, _) = w.client("slow");
-    a.request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
+    a.account().request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
     let code = w.dev.sms_code(&phone, "register").await.unwrap();
     w.dev.advance_clock(301).await.unwrap();
-    assert_eq!(a.register(phone.clone(), PASSWORD.into(), code).await, Err(Error::SmsCodeExpired));
+    assert_eq!(a.account().register(phone.clone(), PASSWORD.into(), code).await, Err(Error::SmsCodeExpired));
     // A second request within the resend interval is refused with a wait time.
-    a.request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
+    a.account().request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
     assert!(matches!(
-        a.request_sms_code(phone, SmsPurpose::Register).await,
+        a.account().request_sms_code(phone, SmsPurpose::Register).await,
         Err(Error::TooManyRequests { retry_after_secs }) if retry_after_secs > 0
     ));
 }
@@ -132,7 +135,7 @@ async fn existing_account_cannot_register_again() {
     let (a, _) = w.client("first");
     w.register(&a, &phone).await;
     let (b, _) = w.client("second");
-    assert_eq!(b.request_sms_code(phone, SmsPurpose::Register).await, Err(Error::AccountExists));
+    assert_eq!(b.account().request_sms_code(phone, SmsPurpose::Register).await, Err(Error::AccountExists));
 }
 
 #[tokio::test]
@@ -144,7 +147,7 @@ async fn a_restarted_app_keeps_its_session() {
     drop(a);
     let again = w.client_with("restart", store);
     assert_eq!(again.current_session().map(|s| s.merchant_id), Some(session.merchant_id));
-    again.profile().await.unwrap();
+    again.account().profile().await.unwrap();
 }
 
 #[tokio::test]
@@ -155,8 +158,8 @@ async fn logout_without_network_still_wipes_the_device() {
     w.register(&a, &phone).await;
     let World { sandbox, dir, .. } = w;
     sandbox.stop().await;
-    assert!(matches!(a.profile().await, Err(Error::Network { .. })));
-    a.logout().await.unwrap();
+    assert!(matches!(a.account().profile().await, Err(Error::Network { .. })));
+    a.account().logout().await.unwrap();
     assert_eq!(a.current_session(), None);
     assert!(store.keys().is_empty());
     drop(dir);
@@ -167,11 +170,11 @@ async fn nothing_secret_reaches_the_data_folder() {
     let w = World::start().await;
     let phone = new_phone();
     let (a, store) = w.client("scan");
-    a.request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
+    a.account().request_sms_code(phone.clone(), SmsPurpose::Register).await.unwrap();
     let code = w.dev.sms_code(&phone, "register").await.unwrap();
-    a.register(phone.clone(), PASSWORD.into(), code.clone()).await.unwrap();
+    a.account().register(phone.clone(), PASSWORD.into(), code.clone()).await.unwrap();
     w.dev.expire_access(&phone).await.unwrap();
-    a.profile().await.unwrap();
+    a.account().profile().await.unwrap();
     let session_json = store_session(&store);
     let mut needles: Vec<Vec<u8>> = vec![PASSWORD.into(), code.into(), phone.clone().into()];
     for field in ["access_token", "refresh_token", "signing_key_b64"] {
@@ -236,8 +239,8 @@ async fn a_wrong_phone_clock_does_not_break_signing() {
     let (a, _) = w.client("skewed");
     w.register(&a, &phone).await;
     w.dev.advance_clock(3600).await.unwrap(); // the platform is now an hour "ahead" of the phone
-    a.request_sms_code(new_phone(), SmsPurpose::Register).await.unwrap(); // any answer carries the time
-    a.profile().await.unwrap();
+    a.account().request_sms_code(new_phone(), SmsPurpose::Register).await.unwrap(); // any answer carries the time
+    a.account().profile().await.unwrap();
 }
 
 fn store_session(store: &starpos_core::InMemorySecureStore) -> serde_json::Value {
@@ -256,11 +259,11 @@ async fn concurrent_wrong_passwords_cannot_outrun_the_lockout() {
     let phone = new_phone();
     let (a, _) = w.client("storm");
     w.register(&a, &phone).await;
-    a.logout().await.unwrap();
+    a.account().logout().await.unwrap();
     let tries: Vec<_> = (0..12)
         .map(|_| {
             let (a, phone) = (a.clone(), phone.clone());
-            tokio::spawn(async move { a.login(phone, "Wrong2026x".into(), None).await })
+            tokio::spawn(async move { a.account().login(phone, "Wrong2026x".into(), None).await })
         })
         .collect();
     let (mut wrong, mut locked) = (0, 0);
@@ -272,7 +275,7 @@ async fn concurrent_wrong_passwords_cannot_outrun_the_lockout() {
         }
     }
     assert_eq!((wrong, locked), (4, 8), "exactly five guesses were checked");
-    assert!(matches!(a.login(phone, PASSWORD.into(), None).await, Err(Error::AccountLocked { .. })));
+    assert!(matches!(a.account().login(phone, PASSWORD.into(), None).await, Err(Error::AccountLocked { .. })));
 }
 
 #[tokio::test]
@@ -282,7 +285,7 @@ async fn logout_with_an_expired_token_still_revokes_the_session() {
     let (a, _) = w.client("idle");
     w.register(&a, &phone).await;
     w.dev.expire_access(&phone).await.unwrap();
-    a.logout().await.unwrap();
+    a.account().logout().await.unwrap();
     assert_eq!(w.dev.stats(&phone).await.unwrap()["revoked_sessions"], 1);
 }
 

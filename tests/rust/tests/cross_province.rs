@@ -54,16 +54,16 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
     let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
 
     gps.at(Some(GUANGZHOU));
-    let home = c.start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).await.unwrap();
+    let home = c.payments().start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!(home.status, SaleStatus::Approved);
     assert_eq!(home.province.as_deref(), Some("44"));
     assert_eq!(w.dev.payment(&home.id).await.unwrap()["province"], "44");
 
     // Moved to Changsha: refused before the card is read, naming both provinces.
     gps.at(Some(CHANGSHA));
-    assert_eq!(c.current_province().unwrap().code, "43");
+    assert_eq!(c.regions().current_province().unwrap().code, "43");
     let paid_before = w.dev.payments_of(&phone).await.unwrap().as_object().unwrap().len();
-    let refused = c.start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).await.unwrap_err();
+    let refused = c.payments().start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).outcome().await.unwrap_err();
     match &refused {
         Error::CrossProvinceNotApproved { here, registered } => {
             assert_eq!((here.code.as_str(), here.name.as_str()), ("43", "湖南省"));
@@ -81,41 +81,45 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
         ("43", "x", 3, "reason"),
         ("43", "fair", 0, "days"),
     ] {
-        let e = c.apply_cross_province(code.into(), reason.into(), days).await.unwrap_err();
+        let e = c.regions().apply_cross_province(code.into(), reason.into(), days).await.unwrap_err();
         assert!(matches!(&e, Error::InvalidInput { field: f, .. } if f == field), "{code} {reason} {days}: {e:?}");
     }
 
     // Apply: pending first, and still refused while pending.
-    let filed = c.apply_cross_province("43".into(), "长沙秋季展销会 trade fair".into(), 7).await.unwrap();
+    let filed = c.regions().apply_cross_province("43".into(), "长沙秋季展销会 trade fair".into(), 7).await.unwrap();
     assert_eq!((filed.status, filed.province.code.as_str(), filed.days), (ApplicationStatus::Pending, "43", 7));
     assert!(matches!(
-        c.start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).await,
+        c.payments().start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).outcome().await,
         Err(Error::CrossProvinceNotApproved { .. })
     ));
-    let cached = c.cross_province_status().unwrap().unwrap();
+    let cached = c.regions().cross_province_status().unwrap().unwrap();
     assert_eq!(cached.applications[0].id, filed.id, "the application is cached at once");
 
     // The review's time passes on the platform's clock: approved for 7 days.
     w.dev.advance_clock(301).await.unwrap();
-    let status = c.refresh_cross_province().await.unwrap();
+    let status = c.regions().refresh_cross_province().await.unwrap();
     let approved = &status.applications[0];
     assert_eq!(approved.status, ApplicationStatus::Approved);
     assert_eq!(approved.valid_until.unwrap() - approved.decided_at.unwrap(), 7 * 86_400);
 
-    let away = c.start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).await.unwrap();
+    let away = c.payments().start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!(away.status, SaleStatus::Approved);
     assert_eq!(away.province.as_deref(), Some("43"), "the sale records where it happened");
     assert_eq!(w.dev.payment(&away.id).await.unwrap()["province"], "43");
     // The history keeps it too, inside the hash chain.
-    assert_eq!(c.transaction(away.id.clone()).unwrap().unwrap().province.as_deref(), Some("43"));
-    assert_eq!(c.transaction(home.id.clone()).unwrap().unwrap().province.as_deref(), Some("44"));
-    assert_eq!(c.verify_journal().unwrap().problem, None);
+    assert_eq!(c.history().transaction(away.id.clone()).unwrap().unwrap().province.as_deref(), Some("43"));
+    assert_eq!(c.history().transaction(home.id.clone()).unwrap().unwrap().province.as_deref(), Some("44"));
+    assert_eq!(c.history().verify_journal().unwrap().problem, None);
     struct NoProgress;
     impl starpos_core::history::ExportProgress for NoProgress {
         fn on_progress(&self, _: u64, _: u64) {}
     }
     let csv = w.dir.path().join("bill.csv");
-    c.export_transactions(Default::default(), csv.to_string_lossy().into(), Arc::new(NoProgress)).await.unwrap();
+    c.history()
+        .export_transactions(Default::default(), csv.to_string_lossy().into(), Arc::new(NoProgress))
+        .outcome()
+        .await
+        .unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.lines().next().unwrap().ends_with(",交易编号,省份"), "{text}");
     assert!(text.lines().any(|l| l.contains(&away.id) && l.ends_with(",湖南省")), "{text}");
@@ -123,7 +127,7 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
     // Approved for Hunan only: Guangxi is still refused.
     gps.at(Some(NANNING));
     assert!(matches!(
-        c.start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).await,
+        c.payments().start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).outcome().await,
         Err(Error::CrossProvinceNotApproved { here, .. }) if here.code == "45"
     ));
 
@@ -132,9 +136,9 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
         .cross_province(&phone, json!({ "next_approve": false, "next_reason": "营业执照经营范围不含广西" }))
         .await
         .unwrap();
-    c.apply_cross_province("45".into(), "南宁批发市场".into(), 3).await.unwrap();
+    c.regions().apply_cross_province("45".into(), "南宁批发市场".into(), 3).await.unwrap();
     w.dev.advance_clock(301).await.unwrap();
-    let status = c.refresh_cross_province().await.unwrap();
+    let status = c.regions().refresh_cross_province().await.unwrap();
     let rejected = status.applications.iter().find(|a| a.province.code == "45").unwrap();
     assert_eq!(rejected.status, ApplicationStatus::Rejected);
     assert_eq!(rejected.decision_reason.as_deref(), Some("营业执照经营范围不含广西"));
@@ -142,9 +146,9 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
     // The approval runs out after its days.
     gps.at(Some(CHANGSHA));
     w.dev.advance_clock(7 * 86_400).await.unwrap();
-    c.refresh_cross_province().await.unwrap();
+    c.regions().refresh_cross_province().await.unwrap();
     assert!(matches!(
-        c.start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).await,
+        c.payments().start_sale(reader.clone(), 2_000, None, Arc::new(Quiet)).outcome().await,
         Err(Error::CrossProvinceNotApproved { .. })
     ));
 }
@@ -155,10 +159,10 @@ async fn the_platform_enforces_the_rule_even_when_the_phone_thinks_it_may_sell()
     let (c, phone, gps) = merchant(&w, "stale").await;
     let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
     gps.at(Some(GUANGZHOU));
-    c.refresh_cross_province().await.unwrap();
+    c.regions().refresh_cross_province().await.unwrap();
     // The platform moves the merchant to Guangxi; the phone's cached rules still say Guangdong.
     w.dev.cross_province(&phone, json!({ "registered_province": "45" })).await.unwrap();
-    let e = c.start_sale(reader.clone(), 1_500, None, Arc::new(Quiet)).await.unwrap_err();
+    let e = c.payments().start_sale(reader.clone(), 1_500, None, Arc::new(Quiet)).outcome().await.unwrap_err();
     match e {
         Error::CrossProvinceNotApproved { here, registered } => {
             assert_eq!((here.code, registered.code), ("44".into(), "45".into()))
@@ -166,7 +170,7 @@ async fn the_platform_enforces_the_rule_even_when_the_phone_thinks_it_may_sell()
         other => panic!("expected the platform's refusal, got {other:?}"),
     }
     // Nothing charged, nothing held: the day's limit is whole again.
-    let remaining = c.remaining_today().unwrap();
+    let remaining = c.merchant().remaining_today().unwrap();
     assert_eq!(remaining.daily_total_remaining_fen, remaining.limits.daily_total_fen, "{remaining:?}");
 }
 
@@ -178,33 +182,33 @@ async fn without_a_position_the_platforms_location_policy_decides() {
 
     // Default policy: allow and flag.
     gps.at(None);
-    let flagged = c.start_sale(reader.clone(), 1_200, None, Arc::new(Quiet)).await.unwrap();
+    let flagged = c.payments().start_sale(reader.clone(), 1_200, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!((flagged.status.clone(), flagged.province.clone()), (SaleStatus::Approved, None));
     let seen = w.dev.payment(&flagged.id).await.unwrap();
     assert_eq!((seen["flag"].as_str(), seen["province"].is_null()), (Some("no_location"), true));
 
     gps.at(Some(SEOUL));
-    let abroad = c.start_sale(reader.clone(), 1_300, None, Arc::new(Quiet)).await.unwrap();
+    let abroad = c.payments().start_sale(reader.clone(), 1_300, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!(w.dev.payment(&abroad.id).await.unwrap()["flag"], "outside_china");
 
     // Policy: refuse. The platform refuses even before the phone has heard of the change...
     w.dev.cross_province(&phone, json!({ "location_policy": "refuse" })).await.unwrap();
     gps.at(None);
     assert!(matches!(
-        c.start_sale(reader.clone(), 1_400, None, Arc::new(Quiet)).await,
+        c.payments().start_sale(reader.clone(), 1_400, None, Arc::new(Quiet)).outcome().await,
         Err(Error::LocationRequired { .. })
     ));
     // ...and after a refresh the phone refuses by itself, abroad too.
-    let status = c.refresh_cross_province().await.unwrap();
+    let status = c.regions().refresh_cross_province().await.unwrap();
     assert_eq!(status.location_policy, starpos_core::regions::LocationPolicy::Refuse);
     gps.at(Some(SEOUL));
-    let e = c.start_sale(reader.clone(), 1_400, None, Arc::new(Quiet)).await.unwrap_err();
+    let e = c.payments().start_sale(reader.clone(), 1_400, None, Arc::new(Quiet)).outcome().await.unwrap_err();
     assert!(matches!(&e, Error::LocationRequired { reason } if reason.contains("outside China")), "{e:?}");
 
     // Back to "allow and flag" on the platform: the phone's cached rules say refuse, so it asks
     // once before refusing, and sells.
     w.dev.cross_province(&phone, json!({ "location_policy": "allow_and_flag" })).await.unwrap();
     gps.at(None);
-    let allowed = c.start_sale(reader.clone(), 1_500, None, Arc::new(Quiet)).await.unwrap();
+    let allowed = c.payments().start_sale(reader.clone(), 1_500, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!(allowed.status, SaleStatus::Approved);
 }

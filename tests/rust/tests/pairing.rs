@@ -19,12 +19,12 @@ async fn a_paired_reader_connects_with_the_certified_key_and_an_impostor_does_no
     let (c, _) = w.client("pairing");
     w.register(&c, &new_phone()).await;
 
-    let paired = c.pair_reader(format!(" {SERIAL} ")).await.unwrap();
+    let paired = c.readers().pair(format!(" {SERIAL} ")).await.unwrap();
     assert_eq!(paired.serial, SERIAL);
     assert_eq!(paired.identity_public, SimReader::new(SERIAL).identity_public(), "the factory's key");
-    assert_eq!(c.paired_readers().unwrap(), vec![paired.clone()]);
+    assert_eq!(c.readers().paired().unwrap(), vec![paired.clone()]);
     // Pairing again is harmless.
-    assert_eq!(c.pair_reader(SERIAL.into()).await.unwrap(), paired);
+    assert_eq!(c.readers().pair(SERIAL.into()).await.unwrap(), paired);
 
     let reader = CardReader::new(Arc::new(SimLink::new(SimReader::new(SERIAL), Faults::default())));
     let info = reader.connect_by_serial(SERIAL, &paired.identity_public, 200).await.unwrap();
@@ -39,8 +39,8 @@ async fn a_paired_reader_connects_with_the_certified_key_and_an_impostor_does_no
     );
     assert!(!impostor.is_connected().await);
 
-    c.forget_reader(SERIAL.into()).unwrap();
-    assert!(c.paired_readers().unwrap().is_empty());
+    c.readers().forget(SERIAL.into()).unwrap();
+    assert!(c.readers().paired().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -48,21 +48,21 @@ async fn unknown_serials_and_readers_of_other_merchants_are_refused() {
     let w = World::start().await;
     let (first, _) = w.client("first-merchant");
     w.register(&first, &new_phone()).await;
-    first.pair_reader(SERIAL.into()).await.unwrap();
+    first.readers().pair(SERIAL.into()).await.unwrap();
 
     let (second, _) = w.client("second-merchant");
     w.register(&second, &new_phone()).await;
-    assert_eq!(second.pair_reader(SERIAL.into()).await, Err(Error::ReaderPairedElsewhere { serial: SERIAL.into() }));
+    assert_eq!(second.readers().pair(SERIAL.into()).await, Err(Error::ReaderPairedElsewhere { serial: SERIAL.into() }));
     assert_eq!(
-        second.pair_reader("XX999-000001".into()).await,
+        second.readers().pair("XX999-000001".into()).await,
         Err(Error::ReaderNotRecognised { serial: "XX999-000001".into() })
     );
-    assert!(matches!(second.pair_reader("no spaces allowed".into()).await, Err(Error::InvalidInput { .. })));
-    assert!(second.paired_readers().unwrap().is_empty());
-    assert!(matches!(second.release_reader(SERIAL.into()).await, Err(Error::ReaderNotRecognised { .. })));
+    assert!(matches!(second.readers().pair("no spaces allowed".into()).await, Err(Error::InvalidInput { .. })));
+    assert!(second.readers().paired().unwrap().is_empty());
+    assert!(matches!(second.readers().release(SERIAL.into()).await, Err(Error::ReaderNotRecognised { .. })));
 
     // Released by its merchant, the reader can change hands.
-    first.release_reader(SERIAL.into()).await.unwrap();
-    assert!(first.paired_readers().unwrap().is_empty());
-    second.pair_reader(SERIAL.into()).await.unwrap();
+    first.readers().release(SERIAL.into()).await.unwrap();
+    assert!(first.readers().paired().unwrap().is_empty());
+    second.readers().pair(SERIAL.into()).await.unwrap();
 }

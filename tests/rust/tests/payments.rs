@@ -40,7 +40,8 @@ async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
 
 async fn sell(c: &StarPos, reader: &CardReader, amount: i64) -> (Sale, Vec<SaleStep>) {
     let steps = Arc::new(Steps::default());
-    let sale = c.start_sale(reader.clone(), amount, Some("测试".into()), steps.clone()).await.unwrap();
+    let sale =
+        c.payments().start_sale(reader.clone(), amount, Some("测试".into()), steps.clone()).outcome().await.unwrap();
     let seen = steps.0.lock().unwrap().clone();
     (sale, seen)
 }
@@ -49,7 +50,7 @@ async fn sell(c: &StarPos, reader: &CardReader, amount: i64) -> (Sale, Vec<SaleS
 async fn an_approved_chip_sale_and_every_decline() {
     let w = World::start().await;
     let (c, link, reader) = merchant(&w, "seller").await;
-    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
 
     let before_sale = c.diagnostics();
     let (sale, steps) = sell(&c, &reader, 10_000).await;
@@ -70,10 +71,10 @@ async fn an_approved_chip_sale_and_every_decline() {
     assert_eq!(sale.voucher_number.as_deref(), Some("000001"));
     assert_eq!(sale.note.as_deref(), Some("测试"));
     assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "approved");
-    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 10_000);
-    assert_eq!(c.sale(sale.id.clone()).unwrap(), sale);
+    assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before - 10_000);
+    assert_eq!(c.payments().sale(sale.id.clone()).unwrap(), sale);
     assert_eq!((sale.tvr.as_deref(), sale.tsi.as_deref()), (Some("0000000000"), Some("E800")));
-    let receipt = c.receipt(sale.id.clone(), false).unwrap();
+    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap();
     assert_eq!(receipt.merchant_name, "星标测试店");
     assert_eq!(receipt.voucher_number, "000001");
     let text = receipt.to_text();
@@ -89,9 +90,13 @@ async fn an_approved_chip_sale_and_every_decline() {
         let (sale, _) = sell(&c, &reader, 2_000).await;
         assert!(matches!(sale.status, SaleStatus::Declined { reason: r, .. } if r == reason), "{card}: {sale:?}");
         assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "declined");
-        assert!(matches!(c.receipt(sale.id.clone(), false), Err(Error::InvalidInput { .. })), "no receipt");
+        assert!(matches!(c.payments().receipt(sale.id.clone(), false), Err(Error::InvalidInput { .. })), "no receipt");
     }
-    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 10_000, "declines hold nothing");
+    assert_eq!(
+        c.merchant().remaining_today().unwrap().daily_total_remaining_fen,
+        before - 10_000,
+        "declines hold nothing"
+    );
 
     // Swipe and small tap: no card confirmation, two commits.
     for card in ["swipe-approve", "tap-approve", "credit-approve"] {
@@ -103,7 +108,7 @@ async fn an_approved_chip_sale_and_every_decline() {
         assert_eq!(commits, if card == "credit-approve" { 3 } else { 2 }, "{card}: commits");
         assert_eq!(steps.contains(&SaleStep::CompletingOnCard), card == "credit-approve");
     }
-    let recent = c.recent_sales(50).unwrap();
+    let recent = c.payments().recent_sales(50).unwrap();
     assert_eq!(recent.len(), 8);
     assert_eq!(recent[0].entry_mode, "insert", "newest first: the credit card");
     assert_eq!(recent[0].card_kind, "credit");
@@ -113,13 +118,13 @@ async fn an_approved_chip_sale_and_every_decline() {
 async fn a_chip_decline_after_approval_is_reversed() {
     let w = World::start().await;
     let (c, link, reader) = merchant(&w, "chip").await;
-    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     link.with_reader_mut(|r| r.present(test_card("chip-decline-after-approval").unwrap()));
     let (sale, steps) = sell(&c, &reader, 5_000).await;
     assert_eq!(sale.status, SaleStatus::Reversed { reason: "chip_declined".into() });
     assert!(steps.ends_with(&[SaleStep::CompletingOnCard, SaleStep::Reversing]));
     assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed");
-    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before);
+    assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
 }
 
 #[tokio::test]
@@ -139,37 +144,41 @@ async fn an_answer_lost_after_the_platform_committed_is_recovered_under_the_same
 async fn no_answer_at_all_means_a_reversal_never_a_new_sale() {
     let w = World::start().await;
     let (c, _link, reader) = merchant(&w, "silent").await;
-    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
     let (sale, steps) = sell(&c, &reader, 6_600).await;
     assert_eq!(sale.status, SaleStatus::Reversed { reason: "no_answer".into() });
     assert_eq!(steps.last(), Some(&SaleStep::Reversing));
     assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed", "committed, then reversed");
-    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before);
-    assert_eq!(c.recent_sales(10).unwrap().len(), 1, "no second sale under a new key");
+    assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
+    assert_eq!(c.payments().recent_sales(10).unwrap().len(), 1, "no second sale under a new key");
 }
 
 #[tokio::test]
 async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged() {
     let w = World::start().await;
     let (c, _link, reader) = merchant(&w, "patient").await;
-    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     // The platform is down: the authorisation gets 503s (never processed), and so do the
     // first reversal attempts.
     w.dev.set_faults(json!({ "fail_5xx": 100 })).await.unwrap();
     let (sale, _) = sell(&c, &reader, 7_700).await;
     assert_eq!(sale.status, SaleStatus::ReversalPending { reason: "no_answer".into() });
-    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 7_700, "held until resolved");
+    assert_eq!(
+        c.merchant().remaining_today().unwrap().daily_total_remaining_fen,
+        before - 7_700,
+        "held until resolved"
+    );
 
     w.dev.set_faults(json!({})).await.unwrap();
     w.dev.advance_clock(60).await.unwrap();
-    let settled = c.resolve_pending_payments().await.unwrap();
+    let settled = c.payments().resolve_pending().await.unwrap();
     assert_eq!(settled.len(), 1);
     assert_eq!(settled[0].status, SaleStatus::Reversed { reason: "no_answer".into() });
     let platform = w.dev.payment(&sale.id).await.unwrap();
     assert_eq!((platform["status"].as_str(), platform["tombstone"].as_bool()), (Some("none"), Some(true)));
-    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before);
-    assert!(c.resolve_pending_payments().await.unwrap().is_empty());
+    assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
+    assert!(c.payments().resolve_pending().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -177,68 +186,78 @@ async fn sales_are_refused_before_any_card_is_read_when_they_cannot_succeed() {
     let w = World::start().await;
     let (c, _) = w.client("unready");
     w.register(&c, &new_phone()).await;
-    c.merchant_profile().await.unwrap();
+    c.merchant().profile().await.unwrap();
     let sim = SimReader::new(SERIAL);
     let identity = sim.identity_public();
     let link = SimLink::new(sim, Faults::default());
     let reader = CardReader::new(Arc::new(link.clone()));
     reader.connect(SERIAL, &identity).await.unwrap();
     let steps = Arc::new(Steps::default());
-    assert_eq!(c.start_sale(reader.clone(), 100, None, steps.clone()).await, Err(Error::SettlementCardRequired));
+    assert_eq!(
+        c.payments().start_sale(reader.clone(), 100, None, steps.clone()).outcome().await,
+        Err(Error::SettlementCardRequired)
+    );
 
     let (c, link, reader) = merchant(&w, "limited").await;
-    let cap = c.remaining_today().unwrap().max_next_payment_fen;
+    let cap = c.merchant().remaining_today().unwrap().max_next_payment_fen;
     assert!(matches!(
-        c.start_sale(reader.clone(), cap + 1, None, steps.clone()).await,
+        c.payments().start_sale(reader.clone(), cap + 1, None, steps.clone()).outcome().await,
         Err(Error::LimitExceeded { .. })
     ));
-    assert!(matches!(c.start_sale(reader.clone(), 0, None, steps.clone()).await, Err(Error::InvalidInput { .. })));
+    assert!(matches!(
+        c.payments().start_sale(reader.clone(), 0, None, steps.clone()).outcome().await,
+        Err(Error::InvalidInput { .. })
+    ));
     assert_eq!(link.with_reader(|r| r.cards.reads), 0, "no card was asked for");
     link.set_faults(Faults { drop_after_writes: Some(0), ..Faults::default() });
-    assert!(matches!(c.start_sale(reader.clone(), 100, None, steps).await, Err(Error::Reader { .. })));
-    assert!(c.recent_sales(10).unwrap().is_empty(), "nothing journalled when the card was never read");
+    assert!(matches!(c.payments().start_sale(reader.clone(), 100, None, steps).outcome().await, Err(Error::LinkLost)));
+    assert!(c.payments().recent_sales(10).unwrap().is_empty(), "nothing journalled when the card was never read");
 }
 
 #[tokio::test]
 async fn void_the_same_day_refund_after_settlement_never_twice() {
     let w = World::start().await;
     let (c, _link, reader) = merchant(&w, "adjuster").await;
-    let before = c.remaining_today().unwrap().daily_total_remaining_fen;
+    let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     let (first, _) = sell(&c, &reader, 10_000).await;
     let (second, _) = sell(&c, &reader, 8_000).await;
 
     assert!(matches!(
-        c.void_sale(first.id.clone(), "Wrong2026pw".into()).await,
+        c.payments().void_sale(first.id.clone(), "Wrong2026pw".into()).await,
         Err(Error::InvalidInput { ref field, .. }) if field == "password"
     ));
-    let voided = c.void_sale(first.id.clone(), PASSWORD.into()).await.unwrap();
+    let voided = c.payments().void_sale(first.id.clone(), PASSWORD.into()).await.unwrap();
     assert_eq!(voided.status, SaleStatus::Voided);
     assert_eq!(w.dev.payment(&first.id).await.unwrap()["status"], "voided");
-    assert_eq!(c.remaining_today().unwrap().daily_total_remaining_fen, before - 8_000, "the void gives the limit back");
-    assert!(matches!(c.void_sale(first.id.clone(), PASSWORD.into()).await, Err(Error::InvalidInput { .. })));
-    assert!(matches!(c.receipt(first.id.clone(), false), Err(Error::InvalidInput { .. })));
-    assert_eq!(c.refund_sale(second.id.clone(), 1_000, PASSWORD.into()).await, Err(Error::RefundNotAllowed));
+    assert_eq!(
+        c.merchant().remaining_today().unwrap().daily_total_remaining_fen,
+        before - 8_000,
+        "the void gives the limit back"
+    );
+    assert!(matches!(c.payments().void_sale(first.id.clone(), PASSWORD.into()).await, Err(Error::InvalidInput { .. })));
+    assert!(matches!(c.payments().receipt(first.id.clone(), false), Err(Error::InvalidInput { .. })));
+    assert_eq!(c.payments().refund_sale(second.id.clone(), 1_000, PASSWORD.into()).await, Err(Error::RefundNotAllowed));
 
     // The next business day the sale is settled: no void, refunds up to what remains.
     w.dev.advance_clock(86_400).await.unwrap();
-    c.merchant_profile().await.unwrap(); // any answer carries the platform's time
-    assert_eq!(c.void_sale(second.id.clone(), PASSWORD.into()).await, Err(Error::VoidNotAllowed));
+    c.merchant().profile().await.unwrap(); // any answer carries the platform's time
+    assert_eq!(c.payments().void_sale(second.id.clone(), PASSWORD.into()).await, Err(Error::VoidNotAllowed));
     // The platform refunds but every answer is lost: the outcome is unknown, the refund stays
     // journalled...
     w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
-    assert!(c.refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.is_err());
+    assert!(c.payments().refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.is_err());
     w.dev.set_faults(json!({})).await.unwrap();
     // ...so the retry uses the same key and the platform answers the refund it already made:
     // refunded once, not twice.
-    let refunded = c.refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.unwrap();
+    let refunded = c.payments().refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.unwrap();
     assert_eq!((refunded.status.clone(), refunded.refunded_fen), (SaleStatus::Approved, 3_000));
     assert_eq!(
-        c.refund_sale(second.id.clone(), 5_001, PASSWORD.into()).await,
+        c.payments().refund_sale(second.id.clone(), 5_001, PASSWORD.into()).await,
         Err(Error::RefundExceedsRemaining { remaining_fen: 5_000 })
     );
-    assert_eq!(c.refund_sale(second.id.clone(), 5_000, PASSWORD.into()).await.unwrap().refunded_fen, 8_000);
+    assert_eq!(c.payments().refund_sale(second.id.clone(), 5_000, PASSWORD.into()).await.unwrap().refunded_fen, 8_000);
     assert_eq!(
-        c.refund_sale(second.id.clone(), 1, PASSWORD.into()).await,
+        c.payments().refund_sale(second.id.clone(), 1, PASSWORD.into()).await,
         Err(Error::RefundExceedsRemaining { remaining_fen: 0 })
     );
 }
@@ -260,7 +279,7 @@ async fn pending_reversals_are_finished_in_the_background() {
     loop {
         let done = [&first, &second]
             .iter()
-            .all(|s| matches!(c.sale(s.id.clone()).unwrap().status, SaleStatus::Reversed { .. }));
+            .all(|s| matches!(c.payments().sale(s.id.clone()).unwrap().status, SaleStatus::Reversed { .. }));
         if done {
             break;
         }
@@ -284,25 +303,28 @@ async fn voids_left_without_an_answer_are_settled_on_restart() {
 
     // One void is applied but its answer lost; the other never gets past the platform's door.
     w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
-    assert!(c.void_sale(applied.id.clone(), PASSWORD.into()).await.is_err());
+    assert!(c.payments().void_sale(applied.id.clone(), PASSWORD.into()).await.is_err());
     w.dev.set_faults(json!({ "fail_5xx": 1000 })).await.unwrap();
-    assert!(c.void_sale(never_arrived.id.clone(), PASSWORD.into()).await.is_err());
+    assert!(c.payments().void_sale(never_arrived.id.clone(), PASSWORD.into()).await.is_err());
     w.dev.set_faults(json!({})).await.unwrap();
     drop(c);
 
     // The app starts again: without the password it cannot resend, so it asks the platform to
     // settle each: the applied one stands, the other is given up for good.
     let c = w.client_with("restarted-voider", store);
-    let settled = c.resolve_pending_payments().await.unwrap();
+    let settled = c.payments().resolve_pending().await.unwrap();
     assert_eq!(settled.len(), 2);
-    assert_eq!(c.sale(applied.id.clone()).unwrap().status, SaleStatus::Voided);
-    assert_eq!(c.sale(never_arrived.id.clone()).unwrap().status, SaleStatus::Approved);
+    assert_eq!(c.payments().sale(applied.id.clone()).unwrap().status, SaleStatus::Voided);
+    assert_eq!(c.payments().sale(never_arrived.id.clone()).unwrap().status, SaleStatus::Approved);
     let adjustments = w.dev.adjustments_of(&phone).await.unwrap();
     let statuses: Vec<&serde_json::Value> = adjustments.as_object().unwrap().values().collect();
     assert_eq!(statuses.iter().filter(|v| v["kind"] == "void").count(), 1);
     assert_eq!(statuses.iter().filter(|v| **v == "tombstone").count(), 1, "the lost request can never apply now");
     // The merchant voids it again, under a new key.
-    assert_eq!(c.void_sale(never_arrived.id.clone(), PASSWORD.into()).await.unwrap().status, SaleStatus::Voided);
-    let remaining = c.remaining_today().unwrap();
+    assert_eq!(
+        c.payments().void_sale(never_arrived.id.clone(), PASSWORD.into()).await.unwrap().status,
+        SaleStatus::Voided
+    );
+    let remaining = c.merchant().remaining_today().unwrap();
     assert_eq!(remaining.daily_total_remaining_fen, remaining.limits.daily_total_fen, "both voids gave the limit back");
 }

@@ -15,7 +15,7 @@ use starpos_core::regions::ApplicationStatus;
 use starpos_core::{Config, Error, InMemorySecureStore, StarPos};
 use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::netem::{LinkProfile, Netem};
-use starpos_tests::{new_phone, World, PASSWORD};
+use starpos_tests::{new_phone, HandleSlot, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000919";
 /// Issue #7's budget for one card sale on the wire, signature included, TLS handshake excluded.
@@ -52,26 +52,26 @@ async fn a_card_sale_fits_the_byte_budget_and_completes_once_over_2g_and_3g() {
     let proxy = Netem::start(w.sandbox.addr(), LinkProfile::CLEAR).await.unwrap();
     let (c, phone) = merchant_behind(&w, &proxy, "budget").await;
     let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
-    c.set_network_type(NetworkType::Mobile);
+    c.network().set_network_type(NetworkType::Mobile);
     // Warm: the connection is open (a real link's TLS handshake is behind us) and the
     // cross-province rules are fresh, as they are for a merchant selling through the day.
-    c.refresh_cross_province().await.unwrap();
+    c.regions().refresh_cross_province().await.unwrap();
     let connections = proxy.connections();
     let (up0, down0) = proxy.bytes();
-    let report0 = c.data_usage_month(None).unwrap();
+    let report0 = c.network().data_usage_month(None).unwrap();
     let metered0 = report0.mobile;
 
-    let sale = c.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await.unwrap();
+    let sale = c.payments().start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!(sale.status, SaleStatus::Approved);
-    c.sign_sale(sale.id.clone(), signature()).unwrap();
+    c.payments().sign_sale(sale.id.clone(), signature()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while c.sale(sale.id.clone()).unwrap().signature != SignatureState::Uploaded {
+    while c.payments().sale(sale.id.clone()).unwrap().signature != SignatureState::Uploaded {
         assert!(Instant::now() < deadline, "the signature was not uploaded");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (up1, down1) = proxy.bytes();
     let (up, down) = (up1 - up0, down1 - down0);
-    let report = c.data_usage_month(None).unwrap();
+    let report = c.network().data_usage_month(None).unwrap();
     for k in &report.kinds {
         let before = report0.kinds.iter().find(|b| b.kind == k.kind && b.network == k.network).map(|b| b.usage);
         let (up, down, n) = match before {
@@ -106,11 +106,11 @@ async fn a_card_sale_fits_the_byte_budget_and_completes_once_over_2g_and_3g() {
         r.kinds.iter().find(|k| k.kind == "payments/authorize" && k.network == n).map(|k| k.usage)
     };
     let on_mobile = authorize(&report, NetworkType::Mobile).unwrap();
-    c.set_network_type(NetworkType::Wifi);
+    c.network().set_network_type(NetworkType::Wifi);
     let (up2, down2) = proxy.bytes();
-    c.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await.unwrap();
+    c.payments().start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).outcome().await.unwrap();
     let (up3, down3) = proxy.bytes();
-    let on_wifi = authorize(&c.data_usage_month(None).unwrap(), NetworkType::Wifi).unwrap();
+    let on_wifi = authorize(&c.network().data_usage_month(None).unwrap(), NetworkType::Wifi).unwrap();
     println!(
         "an authorisation on mobile data (gzip'd): {} bytes; on Wi-Fi (plain): {} bytes",
         on_mobile.bytes_up + on_mobile.bytes_down,
@@ -118,13 +118,13 @@ async fn a_card_sale_fits_the_byte_budget_and_completes_once_over_2g_and_3g() {
     );
     assert_eq!((on_wifi.bytes_up, on_wifi.bytes_down), (up3 - up2, down3 - down2));
     assert!(on_wifi.bytes_up + on_wifi.bytes_down > on_mobile.bytes_up + on_mobile.bytes_down + 200);
-    c.set_network_type(NetworkType::Mobile);
+    c.network().set_network_type(NetworkType::Mobile);
 
     for (name, profile) in [("3G", LinkProfile::umts()), ("2G", LinkProfile::edge())] {
         proxy.set_profile(profile);
         let before = payments_on_platform(&w, &phone).await;
         let started = Instant::now();
-        let sale = c.start_sale(reader.clone(), 1_200, None, Arc::new(Quiet)).await.unwrap();
+        let sale = c.payments().start_sale(reader.clone(), 1_200, None, Arc::new(Quiet)).outcome().await.unwrap();
         println!("a card sale over the {name}-like link: {:?} in {:?}", sale.status, started.elapsed());
         assert_eq!(sale.status, SaleStatus::Approved);
         assert_eq!(payments_on_platform(&w, &phone).await, before + 1, "exactly one payment");
@@ -140,7 +140,7 @@ async fn an_answer_lost_on_a_lossy_link_is_fetched_again_never_charged_twice() {
     let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
     proxy.set_profile(LinkProfile { loss: 0.2, ..LinkProfile::edge() });
     w.dev.set_faults(serde_json::json!({ "drop_response_after_commit": 1 })).await.unwrap();
-    let sale = c.start_sale(reader.clone(), 2_300, None, Arc::new(Quiet)).await.unwrap();
+    let sale = c.payments().start_sale(reader.clone(), 2_300, None, Arc::new(Quiet)).outcome().await.unwrap();
     w.dev.set_faults(serde_json::json!({})).await.unwrap();
     assert_eq!(sale.status, SaleStatus::Approved);
     assert_eq!(payments_on_platform(&w, &phone).await, 1);
@@ -155,22 +155,22 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
     let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
 
     // The app says there is no network: no waiting for time-outs.
-    c.set_network_type(NetworkType::Offline);
-    assert_eq!(c.connection_status().reachability, Reachability::Offline);
+    c.network().set_network_type(NetworkType::Offline);
+    assert_eq!(c.network().connection_status().reachability, Reachability::Offline);
     let started = Instant::now();
-    let e = c.start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).await.unwrap_err();
+    let e = c.payments().start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).outcome().await.unwrap_err();
     assert_eq!(e, Error::Offline);
     assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
-    let queued = c.apply_cross_province("43".into(), "长沙展销会".into(), 5).await.unwrap();
+    let queued = c.regions().apply_cross_province("43".into(), "长沙展销会".into(), 5).await.unwrap();
     assert_eq!(queued.status, ApplicationStatus::Queued);
-    let cached = c.cross_province_status().unwrap().unwrap();
+    let cached = c.regions().cross_province_status().unwrap().unwrap();
     assert_eq!(cached.applications[0].status, ApplicationStatus::Queued, "shown as queued while offline");
 
     // The link is back: the queued application goes by itself.
-    c.set_network_type(NetworkType::Wifi);
+    c.network().set_network_type(NetworkType::Wifi);
     let deadline = Instant::now() + Duration::from_secs(10);
     let filed = loop {
-        let status = c.refresh_cross_province().await.unwrap();
+        let status = c.regions().refresh_cross_province().await.unwrap();
         if let Some(a) = status.applications.iter().find(|a| a.status != ApplicationStatus::Queued) {
             break a.clone();
         }
@@ -178,12 +178,12 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!((filed.status, filed.province.code.as_str()), (ApplicationStatus::Pending, "43"));
-    assert_eq!(c.refresh_cross_province().await.unwrap().applications.len(), 1, "sent once");
+    assert_eq!(c.regions().refresh_cross_province().await.unwrap().applications.len(), 1, "sent once");
 
     // The link dies under the app (it still thinks it is on Wi-Fi): whether the authorisation
     // left or not is unknown, so the sale is reversed (pending until the link returns).
     proxy.set_offline(true);
-    let unknown = match c.start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).await {
+    let unknown = match c.payments().start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).outcome().await {
         Ok(sale) => {
             assert!(matches!(sale.status, SaleStatus::ReversalPending { .. }), "{:?}", sale.status);
             Some(sale.id)
@@ -191,14 +191,14 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
         Err(Error::Network { .. }) => None,
         Err(e) => panic!("{e:?}"),
     };
-    let again = c.apply_cross_province("45".into(), "南宁批发市场".into(), 3).await.unwrap();
+    let again = c.regions().apply_cross_province("45".into(), "南宁批发市场".into(), 3).await.unwrap();
     assert_eq!(again.status, ApplicationStatus::Queued);
-    let down = c.connection_status();
+    let down = c.network().connection_status();
     assert_eq!((down.network, down.reachability), (NetworkType::Wifi, Reachability::Unreachable), "{down:?}");
     proxy.set_offline(false);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let status = c.refresh_cross_province().await.unwrap();
+        let status = c.regions().refresh_cross_province().await.unwrap();
         if status.applications.iter().any(|a| a.province.code == "45" && a.status == ApplicationStatus::Pending) {
             break;
         }
@@ -207,17 +207,17 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
     }
     if let Some(id) = unknown {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !matches!(c.sale(id.clone()).unwrap().status, SaleStatus::Reversed { .. }) {
+        while !matches!(c.payments().sale(id.clone()).unwrap().status, SaleStatus::Reversed { .. }) {
             assert!(Instant::now() < deadline, "the reversal did not go once the link returned");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    assert_eq!(c.connection_status().reachability, Reachability::Online);
+    assert_eq!(c.network().connection_status().reachability, Reachability::Online);
     let on_platform = w.dev.payments_of(&phone).await.unwrap();
     assert!(!on_platform.to_string().contains("approved"), "nothing was charged: {on_platform}");
     assert_eq!(
-        c.remaining_today().unwrap().daily_total_remaining_fen,
-        c.remaining_today().unwrap().limits.daily_total_fen
+        c.merchant().remaining_today().unwrap().daily_total_remaining_fen,
+        c.merchant().remaining_today().unwrap().limits.daily_total_fen
     );
 }
 
@@ -233,28 +233,28 @@ async fn background_history_sync_waits_for_wifi_unless_the_merchant_asks() {
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
     w.dev.other_device_sale(&phone, 5_000).await.unwrap();
 
-    c.set_network_type(NetworkType::Mobile);
-    assert!(!c.may_transfer_in_background());
-    assert!(c.background_sync_history(Arc::new(Pages)).await.unwrap().is_none(), "waits on mobile data");
-    c.set_network_type(NetworkType::Wifi);
-    let synced = c.background_sync_history(Arc::new(Pages)).await.unwrap().expect("goes on Wi-Fi");
+    c.network().set_network_type(NetworkType::Mobile);
+    assert!(!c.network().may_transfer_in_background());
+    assert!(c.history().background_sync(Arc::new(Pages)).is_none(), "waits on mobile data");
+    c.network().set_network_type(NetworkType::Wifi);
+    let synced = c.history().background_sync(Arc::new(Pages)).expect("goes on Wi-Fi").outcome().await.unwrap();
     assert_eq!(synced.added, 1);
 
-    c.set_network_type(NetworkType::Mobile);
+    c.network().set_network_type(NetworkType::Mobile);
     w.dev.other_device_sale(&phone, 6_000).await.unwrap();
-    assert_eq!(c.sync_history(Arc::new(Pages)).await.unwrap().added, 1, "the merchant asked: it goes");
-    c.set_data_saver(false);
-    assert!(c.may_transfer_in_background(), "data saver off: mobile data is fine");
-    c.set_network_type(NetworkType::Offline);
-    assert!(!c.may_transfer_in_background());
+    assert_eq!(c.history().sync(Arc::new(Pages)).outcome().await.unwrap().added, 1, "the merchant asked: it goes");
+    c.network().set_data_saver(false);
+    assert!(c.network().may_transfer_in_background(), "data saver off: mobile data is fine");
+    c.network().set_network_type(NetworkType::Offline);
+    assert!(!c.network().may_transfer_in_background());
 }
 
 /// Cancels the sale when the reader asks for the card: the guard has passed by then.
-struct CancelAtCard(StarPos);
+struct CancelAtCard(HandleSlot);
 impl SaleListener for CancelAtCard {
     fn on_step(&self, step: SaleStep) {
         if step == SaleStep::WaitingForCard {
-            self.0.cancel_sale();
+            self.0.cancel_soon(Duration::ZERO);
         }
     }
 }
@@ -267,10 +267,13 @@ async fn a_dead_link_holds_the_guard_5_s_at_most_then_its_cached_rules_decide() 
     let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
     // An hour later (the phone learns the platform's time from any answer) the rules are stale.
     w.dev.advance_clock(3_601).await.unwrap();
-    c.profile().await.unwrap();
+    c.account().profile().await.unwrap();
     proxy.set_blackhole(true);
     let started = Instant::now();
-    let e = c.start_sale(reader.clone(), 1_000, None, Arc::new(CancelAtCard(c.clone()))).await.unwrap_err();
+    let slot = HandleSlot::default();
+    let sale = c.payments().start_sale(reader.clone(), 1_000, None, Arc::new(CancelAtCard(slot.clone())));
+    slot.fill(&sale);
+    let e = sale.outcome().await.unwrap_err();
     let waited = started.elapsed();
     proxy.set_blackhole(false);
     println!("stale rules over a dead link: the guard went on with the cached ones after {waited:?}");
@@ -295,7 +298,7 @@ async fn an_authorisation_into_a_black_hole_is_reversed_within_the_total_time_ou
 
     proxy.set_blackhole(true);
     let started = Instant::now();
-    let sale = c.start_sale(reader.clone(), 3_700, None, Arc::new(Quiet)).await.unwrap();
+    let sale = c.payments().start_sale(reader.clone(), 3_700, None, Arc::new(Quiet)).outcome().await.unwrap();
     let waited = started.elapsed();
     println!("authorisation into a black hole: {:?} after {waited:?}", sale.status);
     assert!(matches!(sale.status, SaleStatus::ReversalPending { .. }), "{:?}", sale.status);
@@ -306,7 +309,7 @@ async fn an_authorisation_into_a_black_hole_is_reversed_within_the_total_time_ou
     // follows it; either order ends with nothing charged.
     proxy.set_blackhole(false);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !matches!(c.sale(sale.id.clone()).unwrap().status, SaleStatus::Reversed { .. }) {
+    while !matches!(c.payments().sale(sale.id.clone()).unwrap().status, SaleStatus::Reversed { .. }) {
         assert!(Instant::now() < deadline, "the reversal did not complete");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -314,7 +317,7 @@ async fn an_authorisation_into_a_black_hole_is_reversed_within_the_total_time_ou
     let on_platform = w.dev.payment(&sale.id).await.unwrap();
     println!("on the platform: {on_platform}");
     assert_ne!(on_platform["status"], "approved", "{on_platform}");
-    let left = c.remaining_today().unwrap();
+    let left = c.merchant().remaining_today().unwrap();
     assert_eq!(left.daily_total_remaining_fen, left.limits.daily_total_fen, "the reservation went back");
 }
 
@@ -327,10 +330,10 @@ async fn an_approval_whose_answer_cannot_be_read_is_reversed_not_dropped() {
     let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
     // The platform approves and commits; the answer arrives mangled (a carrier's proxy, say).
     w.dev.set_faults(serde_json::json!({ "garble_response_after_commit": 1 })).await.unwrap();
-    let sale = c.start_sale(reader.clone(), 4_400, None, Arc::new(Quiet)).await.unwrap();
+    let sale = c.payments().start_sale(reader.clone(), 4_400, None, Arc::new(Quiet)).outcome().await.unwrap();
     w.dev.set_faults(serde_json::json!({})).await.unwrap();
     assert!(matches!(sale.status, SaleStatus::Reversed { .. }), "{:?}", sale.status);
     assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed", "approved, then reversed: not charged");
-    let left = c.remaining_today().unwrap();
+    let left = c.merchant().remaining_today().unwrap();
     assert_eq!(left.daily_total_remaining_fen, left.limits.daily_total_fen);
 }

@@ -48,7 +48,7 @@ async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
 
 async fn until_uploaded(c: &StarPos, id: &str, within: Duration) {
     let deadline = Instant::now() + within;
-    while c.sale(id.into()).unwrap().signature != SignatureState::Uploaded {
+    while c.payments().sale(id.into()).unwrap().signature != SignatureState::Uploaded {
         assert!(Instant::now() < deadline, "the signature did not reach the platform");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -58,23 +58,23 @@ async fn until_uploaded(c: &StarPos, id: &str, within: Duration) {
 async fn a_signed_sale_prints_the_signature_and_the_platform_gets_the_strokes() {
     let w = World::start().await;
     let (c, _link, reader) = merchant(&w, "signer").await;
-    let sale = c.start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).await.unwrap();
+    let sale = c.payments().start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!(sale.signature, SignatureState::NotSigned);
-    assert!(!c.receipt(sale.id.clone(), false).unwrap().to_text().contains("E-SIGNED"));
+    assert!(!c.payments().receipt(sale.id.clone(), false).unwrap().to_text().contains("E-SIGNED"));
 
     let before = c.diagnostics();
-    let signed = c.sign_sale(sale.id.clone(), drawn()).unwrap();
+    let signed = c.payments().sign_sale(sale.id.clone(), drawn()).unwrap();
     assert_eq!(c.diagnostics().durable_commits - before.durable_commits, 1, "one commit, the upload follows");
     assert!(matches!(signed.signature, SignatureState::Queued | SignatureState::Uploaded));
 
     // The receipt is ready at once, signature included.
-    let receipt = c.receipt(sale.id.clone(), false).unwrap();
+    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap();
     assert!(receipt.to_text().contains("[电子签名 E-SIGNED]"));
     let image = receipt.signature.clone().unwrap();
     assert!(image.ink_count() > 500 && image.width == 384 && image.height == 128, "{}x{}", image.width, image.height);
     let raster = image.escpos_raster();
     assert!(receipt.to_escpos().windows(raster.len()).any(|win| win == &raster[..]));
-    assert_eq!(c.signature_png(sale.id.clone()).unwrap().unwrap(), image.png());
+    assert_eq!(c.payments().signature_png(sale.id.clone()).unwrap().unwrap(), image.png());
 
     until_uploaded(&c, &sale.id, Duration::from_secs(10)).await;
     let on_platform = w.dev.payment(&sale.id).await.unwrap();
@@ -83,18 +83,22 @@ async fn a_signed_sale_prints_the_signature_and_the_platform_gets_the_strokes() 
     assert!(sent < 1_200, "{sent} bytes for 450 points: far below an image");
 
     // Once only; and only approved sales are signed.
-    assert!(matches!(c.sign_sale(sale.id.clone(), drawn()), Err(Error::InvalidInput { .. })));
+    assert!(matches!(c.payments().sign_sale(sale.id.clone(), drawn()), Err(Error::InvalidInput { .. })));
 }
 
 #[tokio::test]
 async fn signatures_wait_for_the_platform_and_bad_ones_are_refused_on_the_phone() {
     let w = World::start().await;
     let (c, link, reader) = merchant(&w, "offline-signer").await;
-    let sale = c.start_sale(reader.clone(), 6_600, None, Arc::new(Quiet)).await.unwrap();
+    let sale = c.payments().start_sale(reader.clone(), 6_600, None, Arc::new(Quiet)).outcome().await.unwrap();
     w.dev.set_faults(json!({ "fail_5xx": 1000 })).await.unwrap();
-    c.sign_sale(sale.id.clone(), drawn()).unwrap();
+    c.payments().sign_sale(sale.id.clone(), drawn()).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(c.sale(sale.id.clone()).unwrap().signature, SignatureState::Queued, "kept while the platform fails");
+    assert_eq!(
+        c.payments().sale(sale.id.clone()).unwrap().signature,
+        SignatureState::Queued,
+        "kept while the platform fails"
+    );
     // The platform comes back: the background loop's next attempt (5 s back-off) gets through.
     w.dev.set_faults(json!({})).await.unwrap();
     until_uploaded(&c, &sale.id, Duration::from_secs(20)).await;
@@ -103,14 +107,14 @@ async fn signatures_wait_for_the_platform_and_bad_ones_are_refused_on_the_phone(
     // Checked before anything is kept.
     let mut outside = drawn();
     outside.strokes[1][3].x = 5_000;
-    let other = c.start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).await.unwrap();
+    let other = c.payments().start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert!(
-        matches!(c.sign_sale(other.id.clone(), outside), Err(Error::InvalidInput { ref field, .. }) if field == "signature")
+        matches!(c.payments().sign_sale(other.id.clone(), outside), Err(Error::InvalidInput { ref field, .. }) if field == "signature")
     );
-    assert_eq!(c.sale(other.id.clone()).unwrap().signature, SignatureState::NotSigned);
+    assert_eq!(c.payments().sale(other.id.clone()).unwrap().signature, SignatureState::NotSigned);
 
     link.with_reader_mut(|r| r.present(test_card("insufficient-funds").unwrap()));
-    let declined = c.start_sale(reader, 1_000, None, Arc::new(Quiet)).await.unwrap();
+    let declined = c.payments().start_sale(reader, 1_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert!(matches!(declined.status, SaleStatus::Declined { .. }));
-    assert!(matches!(c.sign_sale(declined.id, drawn()), Err(Error::InvalidInput { .. })));
+    assert!(matches!(c.payments().sign_sale(declined.id, drawn()), Err(Error::InvalidInput { .. })));
 }

@@ -87,10 +87,10 @@ async fn a_private_ca_works_only_when_configured() {
     let p = tls_platform().await;
     let dir = tempfile::tempdir().unwrap();
     let trusted = client(&p, true, vec![], dir.path());
-    trusted.request_sms_code("13800138000".into(), SmsPurpose::Login).await.unwrap();
+    trusted.account().request_sms_code("13800138000".into(), SmsPurpose::Login).await.unwrap();
     let untrusted = client(&p, false, vec![], &dir.path().join("b"));
     assert_eq!(
-        untrusted.request_sms_code("13800138000".into(), SmsPurpose::Login).await,
+        untrusted.account().request_sms_code("13800138000".into(), SmsPurpose::Login).await,
         Err(Error::UntrustedPlatform)
     );
 }
@@ -100,9 +100,12 @@ async fn pinning_accepts_the_pinned_key_and_refuses_any_other() {
     let p = tls_platform().await;
     let dir = tempfile::tempdir().unwrap();
     let pinned = client(&p, true, vec![format!("sha256/{}", pin_of(&p.leaf_spki_der))], dir.path());
-    pinned.request_sms_code("13800138000".into(), SmsPurpose::Login).await.unwrap();
+    pinned.account().request_sms_code("13800138000".into(), SmsPurpose::Login).await.unwrap();
 
     let other = pin_of(b"some other key");
     let wrong = client(&p, true, vec![other], &dir.path().join("b"));
-    assert_eq!(wrong.request_sms_code("13800138000".into(), SmsPurpose::Login).await, Err(Error::UntrustedPlatform));
+    assert_eq!(
+        wrong.account().request_sms_code("13800138000".into(), SmsPurpose::Login).await,
+        Err(Error::UntrustedPlatform)
+    );
 }

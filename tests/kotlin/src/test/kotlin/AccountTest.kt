@@ -67,8 +67,8 @@ class AccountTest {
         StarPos(StarPosConfig(Dev.base + "/", dataRoot.resolve(device).toString(), device), store)
 
     private suspend fun register(c: StarPos, phone: String) {
-        c.requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.register(phone, password, Dev.smsCode(phone, "register"))
+        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.account().register(phone, password, Dev.smsCode(phone, "register"))
     }
 
     @Test
@@ -79,24 +79,24 @@ class AccountTest {
 
         val storeB = MapStore()
         val b = client("kt-phone-b", storeB)
-        assertThrows<StarPosException.DeviceVerificationRequired> { b.login(phone, password, null) }
-        b.requestSmsCode(phone, SmsPurpose.LOGIN)
-        val session = b.login(phone, password, Dev.smsCode(phone, "login"))
+        assertThrows<StarPosException.DeviceVerificationRequired> { b.account().login(phone, password, null) }
+        b.account().requestSmsCode(phone, SmsPurpose.LOGIN)
+        val session = b.account().login(phone, password, Dev.smsCode(phone, "login"))
         assertEquals(15, session.merchantId.length)
         assertEquals("kt-phone-b", b.currentSession()?.deviceId)
 
         // Expired token: many racing calls, one refresh.
         Dev.expireAccess(phone)
-        val profiles = (1..6).map { async { b.profile() } }.awaitAll()
+        val profiles = (1..6).map { async { b.account().profile() } }.awaitAll()
         assertEquals(setOf(session.merchantId), profiles.map { it.merchantId }.toSet())
         assertEquals(1, Dev.refreshes(phone))
 
         val secrets = storeB.values.values.toList()
         assertTrue(secrets.isNotEmpty())
-        b.logout()
+        b.account().logout()
         assertNull(b.currentSession())
         assertTrue(storeB.values.isEmpty())
-        assertThrows<StarPosException.NotLoggedIn> { b.profile() }
+        assertThrows<StarPosException.NotLoggedIn> { b.account().profile() }
 
         // No token or password in the data folder.
         val files = Files.walk(dataRoot).filter { Files.isRegularFile(it) }.map { Files.readAllBytes(it) }.toList()
@@ -114,22 +114,22 @@ class AccountTest {
         val phone = newPhone()
         val c = client("kt-lock")
         register(c, phone)
-        c.logout()
+        c.account().logout()
         for (left in listOf(4u, 3u, 2u, 1u)) {
-            val e = assertThrows<StarPosException.WrongPassword> { c.login(phone, "Wrong2026kt", null) }
+            val e = assertThrows<StarPosException.WrongPassword> { c.account().login(phone, "Wrong2026kt", null) }
             assertEquals(left, e.triesLeft)
         }
-        val locked = assertThrows<StarPosException.AccountLocked> { c.login(phone, "Wrong2026kt", null) }
+        val locked = assertThrows<StarPosException.AccountLocked> { c.account().login(phone, "Wrong2026kt", null) }
         assertEquals(300uL, locked.retryAfterSecs)
         assertTrue(locked.lockedUntilUnix >= System.currentTimeMillis() / 1000 + 290)
-        assertThrows<StarPosException.AccountLocked> { c.login(phone, password, null) }
+        assertThrows<StarPosException.AccountLocked> { c.account().login(phone, password, null) }
         c.close()
     }
 
     @Test
     fun badInputIsTyped() = runBlocking {
         val c = client("kt-input")
-        val e = assertThrows<StarPosException.InvalidInput> { c.requestSmsCode("123", SmsPurpose.REGISTER) }
+        val e = assertThrows<StarPosException.InvalidInput> { c.account().requestSmsCode("123", SmsPurpose.REGISTER) }
         assertEquals("phone", e.field)
         val cfg = assertThrows<StarPosException.InvalidInput> {
             StarPos(StarPosConfig("http://pay.example.com/", dataRoot.resolve("x").toString(), "d"), MapStore())

@@ -16,7 +16,6 @@ import org.junit.jupiter.api.assertThrows
 import uniffi.starpos.CardReader
 import uniffi.starpos.EntryMode
 import uniffi.starpos.ReaderEvent
-import uniffi.starpos.ReaderException
 import uniffi.starpos.ReaderListener
 import uniffi.starpos.ReaderPrompt
 import uniffi.starpos.ReaderState
@@ -41,10 +40,10 @@ class CardReadTest {
         val phone = "135" + (1..8).map { Random.nextInt(10) }.joinToString("")
         val dir = Files.createTempDirectory("starpos-kt-reader")
         val c = StarPos(StarPosConfig(Dev.base + "/", dir.toString(), "kt-reader"), MapStore())
-        c.requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
-        assertThrows<StarPosException.ReaderNotRecognised> { c.pairReader("XX000-000000") }
-        val paired = c.pairReader(serial)
+        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.account().register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
+        assertThrows<StarPosException.ReaderNotRecognised> { c.readers().pair("XX000-000000") }
+        val paired = c.readers().pair(serial)
         try {
             val printed = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
             assertContentEquals(printed, paired.identityPublic, "the platform certifies the factory key")
@@ -62,8 +61,8 @@ class CardReadTest {
             assertEquals("621700*********0015", card.maskedPan)
             assertTrue(card.pinRequired)
             assertEquals(listOf(ReaderPrompt.PRESENT_CARD, ReaderPrompt.READING_CARD), events.prompts().take(2))
-            assertThrows<ReaderException.InvalidAmount> { reader.readCard(-1L, listOf(EntryMode.INSERT), 30u) }
-            assertThrows<ReaderException.CardUnreadable> { reader.readCard(100L, listOf(EntryMode.SWIPE), 30u) }
+            assertThrows<StarPosException.InvalidInput> { reader.readCard(-1L, listOf(EntryMode.INSERT), 30u) }
+            assertThrows<StarPosException.CardUnreadable> { reader.readCard(100L, listOf(EntryMode.SWIPE), 30u) }
 
             link.drop()
             withTimeout(5_000) {
@@ -77,9 +76,9 @@ class CardReadTest {
             assertTrue(reader.state() is ReaderState.Disconnected)
             reader.close()
         } finally {
-            c.releaseReader(serial)
+            c.readers().release(serial)
         }
-        assertTrue(c.pairedReaders().isEmpty())
+        assertTrue(c.readers().paired().isEmpty())
         c.close()
     }
 }

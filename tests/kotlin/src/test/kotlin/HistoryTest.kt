@@ -33,42 +33,42 @@ class HistoryTest {
     fun pagesStatisticsAndExport() = runBlocking {
         val phone = "133" + (1..8).map { Random.nextInt(10) }.joinToString("")
         val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-hist").toString(), "kt-historian"), MapStore())
-        c.requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
-        c.merchantProfile()
-        c.submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
-        val pending = c.startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
-        c.confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
+        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.account().register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
+        c.merchant().profile()
+        c.merchant().submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
+        val pending = c.merchant().startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
+        c.merchant().confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
         val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
         val reader = CardReader(SocketBleLink(host, port, 185))
         reader.connect("SP100-000123", identity)
         try {
-            val sales = listOf(1_500L, 2_500L, 3_500L).map { c.startSale(reader, it, null, StepRecorder()) }
+            val sales = listOf(1_500L, 2_500L, 3_500L).map { c.payments().startSale(reader, it, null, StepRecorder()).outcome() }
             val ids = mutableListOf<String>()
             var cursor: String? = null
             do {
-                val page = c.transactions(HistoryFilter(), cursor, 2u)
+                val page = c.history().transactions(HistoryFilter(), cursor, 2u)
                 ids += page.items.map { it.id }
                 cursor = page.nextCursor
             } while (cursor != null)
             assertEquals(sales.reversed().map { it.id }, ids)
-            val big = c.transactions(HistoryFilter(kinds = listOf(TransactionKind.SALE), minAmountFen = 2_000L), null, 50u)
+            val big = c.history().transactions(HistoryFilter(kinds = listOf(TransactionKind.SALE), minAmountFen = 2_000L), null, 50u)
             assertEquals(listOf(3_500L, 2_500L), big.items.map { it.amountFen })
 
-            val today = c.todaySummary()
+            val today = c.history().todaySummary()
             assertEquals(3L, today.totals.sales)
             assertEquals(7_500L, today.totals.grossFen)
 
             val out = Files.createTempDirectory("starpos-kt-export").resolve("账单.csv")
             val progress = ProgressRecorder()
-            val summary = c.exportTransactions(HistoryFilter(), out.toString(), progress)
+            val summary = c.history().exportTransactions(HistoryFilter(), out.toString(), progress).outcome()
             assertEquals(3uL, summary.rows)
             val bytes = Files.readAllBytes(out)
             assertTrue(bytes[0] == 0xEF.toByte() && bytes[1] == 0xBB.toByte() && bytes[2] == 0xBF.toByte())
             assertTrue(String(bytes, Charsets.UTF_8).contains("交易时间,业务日期,类型"))
             assertEquals(3uL to 3uL, progress.seen.last())
 
-            val check = c.verifyJournal()
+            val check = c.history().verifyJournal()
             assertEquals(3uL, check.entries)
             assertNull(check.problem)
         } finally {

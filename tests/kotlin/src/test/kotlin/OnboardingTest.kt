@@ -42,20 +42,20 @@ class OnboardingTest {
         val phone = "134" + (1..8).map { Random.nextInt(10) }.joinToString("")
         val dir = Files.createTempDirectory("starpos-kt-onboarding")
         val c = StarPos(StarPosConfig(Dev.base + "/", dir.toString(), "kt-merchant"), MapStore())
-        c.requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.register(phone, password, Dev.smsCode(phone, "register"))
-        val profile = c.merchantProfile()
+        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.account().register(phone, password, Dev.smsCode(phone, "register"))
+        val profile = c.merchant().profile()
         assertEquals("44", profile.registeredProvince)
-        assertEquals(2_000L, c.quoteFee(1_000_000L, CardKind.DEBIT, null).feeFen)
+        assertEquals(2_000L, c.merchant().quoteFee(1_000_000L, CardKind.DEBIT, null).feeFen)
 
         val low = Limits(100_000L, 20_000L, 2u)
-        assertEquals(low, c.setLimits(low, null))
-        assertThrows<StarPosException.StepUpRequired> { c.setLimits(Limits(200_000L, 20_000L, 2u), null) }
+        assertEquals(low, c.merchant().setLimits(low, null))
+        assertThrows<StarPosException.StepUpRequired> { c.merchant().setLimits(Limits(200_000L, 20_000L, 2u), null) }
         val above = assertThrows<StarPosException.LimitAboveCap> {
-            c.setLimits(Limits(profile.caps.dailyTotalFen + 1, 20_000L, 2u), password)
+            c.merchant().setLimits(Limits(profile.caps.dailyTotalFen + 1, 20_000L, 2u), password)
         }
         assertEquals(profile.caps.dailyTotalFen, above.cap)
-        assertEquals(100_000L, c.remainingToday().dailyTotalRemainingFen)
+        assertEquals(100_000L, c.merchant().remainingToday().dailyTotalRemainingFen)
         c.close()
     }
 
@@ -64,23 +64,23 @@ class OnboardingTest {
         val phone = "133" + (1..8).map { Random.nextInt(10) }.joinToString("")
         val dir = Files.createTempDirectory("starpos-kt-cards")
         val c = StarPos(StarPosConfig(Dev.base + "/", dir.toString(), "kt-cards"), MapStore())
-        c.requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.register(phone, password, Dev.smsCode(phone, "register"))
+        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.account().register(phone, password, Dev.smsCode(phone, "register"))
         val card = CardElements("6225881234567898", "张三", "11010519491231002X", "13900139000")
-        assertThrows<StarPosException.RealNameRequired> { c.startCardBinding(card) }
-        assertTrue(c.submitRealName(RealName("张三", "11010519491231002X", "咖啡小店", null)).realNameVerified)
-        val pending = c.startCardBinding(card)
+        assertThrows<StarPosException.RealNameRequired> { c.merchant().startCardBinding(card) }
+        assertTrue(c.merchant().submitRealName(RealName("张三", "11010519491231002X", "咖啡小店", null)).realNameVerified)
+        val pending = c.merchant().startCardBinding(card)
         assertEquals("622588******7898", pending.cardMasked)
-        val bound = c.confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
+        val bound = c.merchant().confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
         assertTrue(bound.isDefault)
         assertEquals("招商银行", bound.issuerBank)
-        assertThrows<StarPosException.CardAlreadyBound> { c.startCardBinding(card) }
-        assertEquals(listOf(bound), c.settlementCards())
+        assertThrows<StarPosException.CardAlreadyBound> { c.merchant().startCardBinding(card) }
+        assertEquals(listOf(bound), c.merchant().settlementCards())
         // The journey ends with limits set.
-        c.merchantProfile()
+        c.merchant().profile()
         val limits = Limits(300_000L, 100_000L, 3u)
-        assertEquals(limits, c.setLimits(limits, null))
-        assertEquals(100_000L, c.remainingToday().maxNextPaymentFen)
+        assertEquals(limits, c.merchant().setLimits(limits, null))
+        assertEquals(100_000L, c.merchant().remainingToday().maxNextPaymentFen)
         c.close()
     }
 }

@@ -6,6 +6,7 @@
 
 import java.nio.file.Files
 import java.util.Collections
+import kotlin.concurrent.thread
 import kotlin.random.Random
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -22,6 +23,7 @@ import uniffi.starpos.Province
 import uniffi.starpos.Reachability
 import uniffi.starpos.provinceAt
 import uniffi.starpos.RealName
+import uniffi.starpos.SaleHandle
 import uniffi.starpos.SaleListener
 import uniffi.starpos.SaleStatus
 import uniffi.starpos.SaleStep
@@ -39,10 +41,22 @@ class StepRecorder : SaleListener {
     override fun onStep(step: SaleStep) { steps.add(step) }
 }
 
-/// Presses "cancel" when the sale reaches `at`; `answer` is what cancelSale said.
-class CancelAt(private val c: StarPos, private val at: SaleStep) : SaleListener {
-    @Volatile var answer: Boolean? = null
-    override fun onStep(step: SaleStep) { if (step == at && answer == null) answer = c.cancelSale() }
+/// Presses "cancel" on the sale's handle when the sale reaches `at`, from another thread as a
+/// button would (the step may come before startSale has returned the handle).
+class CancelAt(private val at: SaleStep) : SaleListener {
+    @Volatile var handle: SaleHandle? = null
+    @Volatile private var answer: Boolean? = null
+    @Volatile private var pressed: Thread? = null
+    override fun onStep(step: SaleStep) {
+        if (step == at && pressed == null) {
+            pressed = thread {
+                while (handle == null) Thread.sleep(1)
+                answer = handle!!.cancel()
+            }
+        }
+    }
+    /// What cancel() said, once the press is over.
+    fun done(): Boolean? { pressed?.join(); return answer }
 }
 
 /// Xiangtan, Hunan, as the phone's GPS would report it.
@@ -60,12 +74,12 @@ class PaymentTest {
     private suspend fun merchant(device: String): StarPos {
         phone = "136" + (1..8).map { Random.nextInt(10) }.joinToString("")
         val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-pay").toString(), device), MapStore())
-        c.requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
-        c.merchantProfile()
-        c.submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
-        val pending = c.startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
-        c.confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
+        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
+        c.account().register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
+        c.merchant().profile()
+        c.merchant().submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
+        val pending = c.merchant().startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
+        c.merchant().confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
         return c
     }
 
@@ -82,24 +96,24 @@ class PaymentTest {
         val reader = reader()
         try {
             val steps = StepRecorder()
-            val sale = c.startSale(reader, 20_000L, "kt", steps)
+            val sale = c.payments().startSale(reader, 20_000L, "kt", steps).outcome()
             assertTrue(sale.status is SaleStatus.Approved, "got ${sale.status}")
             assertEquals(listOf(SaleStep.WAITING_FOR_CARD, SaleStep.WAITING_FOR_PIN, SaleStep.AUTHORIZING, SaleStep.COMPLETING_ON_CARD), steps.steps.toList())
             assertEquals(100L, sale.feeFen)
             assertEquals("approved", Dev.paymentStatus(sale.id))
-            val receipt = c.receipt(sale.id, false)
+            val receipt = c.payments().receipt(sale.id, false)
             assertEquals("000000".length, receipt.voucherNumber.length)
-            assertTrue(c.receiptText(sale.id, false).contains("RMB 200.00"))
-            val printer = c.receiptEscpos(sale.id, false)
+            assertTrue(c.payments().receiptText(sale.id, false).contains("RMB 200.00"))
+            val printer = c.payments().receiptEscpos(sale.id, false)
             assertTrue(String(printer, charset("GB18030")).contains("签购单"))
 
             Dev.setFaults("{\"drop_response_after_commit\":100}")
-            val lost = c.startSale(reader, 900L, null, StepRecorder())
+            val lost = c.payments().startSale(reader, 900L, null, StepRecorder()).outcome()
             assertEquals(SaleStatus.Reversed("no_answer"), lost.status)
             assertEquals("reversed", Dev.paymentStatus(lost.id))
-            assertEquals(listOf(lost.id, sale.id), c.recentSales(10u).map { it.id })
+            assertEquals(listOf(lost.id, sale.id), c.payments().recentSales(10u).map { it.id })
             Dev.setFaults()
-            assertEquals(SaleStatus.Voided, c.voidSale(sale.id, "Kt2026test").status)
+            assertEquals(SaleStatus.Voided, c.payments().voidSale(sale.id, "Kt2026test").status)
             assertEquals("voided", Dev.paymentStatus(sale.id))
         } finally {
             Dev.setFaults()
@@ -115,38 +129,38 @@ class PaymentTest {
         val reader = reader()
         try {
             c.setLocationProvider(Xiangtan())
-            c.setNetworkType(NetworkType.MOBILE)
-            assertEquals("43", c.currentProvince()?.code)
+            c.network().setNetworkType(NetworkType.MOBILE)
+            assertEquals("43", c.regions().currentProvince()?.code)
             assertEquals(Province("82", "澳门特别行政区", "Macao"), provinceAt(22.193, 113.540))
             assertEquals(null, provinceAt(37.5665, 126.978), "Seoul")
 
             // Registered in Guangdong, the phone is in Hunan: refused before the card is read.
             val refused = assertFailsWith<StarPosException.CrossProvinceNotApproved> {
-                c.startSale(reader, 6_600L, null, StepRecorder())
+                c.payments().startSale(reader, 6_600L, null, StepRecorder()).outcome()
             }
             assertEquals("43" to "44", refused.here.code to refused.registered.code)
             Dev.crossProvince(phone, "\"review_secs\":1")
-            val filed = c.applyCrossProvince("43", "湘潭展销会", 5u)
+            val filed = c.regions().applyCrossProvince("43", "湘潭展销会", 5u)
             assertEquals(ApplicationStatus.PENDING, filed.status)
-            assertFailsWith<StarPosException.CrossProvinceNotApproved> { c.startSale(reader, 6_600L, null, StepRecorder()) }
+            assertFailsWith<StarPosException.CrossProvinceNotApproved> { c.payments().startSale(reader, 6_600L, null, StepRecorder()).outcome() }
             Thread.sleep(1_200)
-            val reviewed = c.refreshCrossProvince().applications.first { it.id == filed.id }
+            val reviewed = c.regions().refreshCrossProvince().applications.first { it.id == filed.id }
             assertEquals(ApplicationStatus.APPROVED, reviewed.status)
 
-            val sale = c.startSale(reader, 6_600L, null, StepRecorder())
+            val sale = c.payments().startSale(reader, 6_600L, null, StepRecorder()).outcome()
             assertEquals("43", sale.province)
             assertEquals("43", Dev.paymentField(sale.id, "province"))
-            val used = c.dataUsageMonth(null)
+            val used = c.network().dataUsageMonth(null)
             assertTrue(used.mobile.bytesUp > 0uL && used.kinds.any { it.kind == "payments/authorize" }, "$used")
             assertEquals(Location(27.829729, 112.944052, 25.0), sale.location)
             val points = (0 until 150).map { SignaturePoint((20 + 4 * it).toUInt(), (80 + it % 30).toUInt(), (8 * it).toUInt()) }
-            c.signSale(sale.id, Signature(720u, 240u, listOf(SignatureStroke(points))))
-            val png = c.receipt(sale.id, false).signaturePng!!
+            c.payments().signSale(sale.id, Signature(720u, 240u, listOf(SignatureStroke(points))))
+            val png = c.payments().receipt(sale.id, false).signaturePng!!
             assertEquals(0x89.toByte(), png[0])
             var uploaded = false
             repeat(100) {
                 if (!uploaded) {
-                    uploaded = c.sale(sale.id).signature == SignatureState.UPLOADED
+                    uploaded = c.payments().sale(sale.id).signature == SignatureState.UPLOADED
                     if (!uploaded) Thread.sleep(50)
                 }
             }
@@ -154,17 +168,46 @@ class PaymentTest {
             assertTrue(Dev.paymentField(sale.id, "signature_bytes").toInt() in 1 until png.size)
             assertEquals("27829729", Dev.paymentField(sale.id, "latitude_e6"))
 
-            val press = CancelAt(c, SaleStep.WAITING_FOR_CARD)
-            assertFailsWith<StarPosException.SaleCancelled> { c.startSale(reader, 1_000L, null, press) }
-            assertEquals(true, press.answer)
-            assertEquals(false, c.cancelSale())
-            assertEquals(listOf(sale.id), c.recentSales(10u).map { it.id })
+            val press = CancelAt(SaleStep.WAITING_FOR_CARD)
+            press.handle = c.payments().startSale(reader, 1_000L, null, press)
+            assertFailsWith<StarPosException.SaleCancelled> { press.handle!!.outcome() }
+            assertEquals(true, press.done())
+            assertEquals(false, press.handle!!.cancel(), "nothing left to cancel once it ended")
+            assertEquals(listOf(sale.id), c.payments().recentSales(10u).map { it.id })
 
             // The app reports no network: nothing is sent, the sale stops before the card.
-            c.setNetworkType(NetworkType.OFFLINE)
-            assertEquals(Reachability.OFFLINE, c.connectionStatus().reachability)
-            assertFailsWith<StarPosException.Offline> { c.startSale(reader, 1_000L, null, StepRecorder()) }
-            c.setNetworkType(NetworkType.MOBILE)
+            c.network().setNetworkType(NetworkType.OFFLINE)
+            assertEquals(Reachability.OFFLINE, c.network().connectionStatus().reachability)
+            assertFailsWith<StarPosException.Offline> { c.payments().startSale(reader, 1_000L, null, StepRecorder()).outcome() }
+            c.network().setNetworkType(NetworkType.MOBILE)
+        } finally {
+            reader.disconnect()
+            reader.close()
+            c.close()
+        }
+    }
+
+    @Test
+    fun eachCardAndPinFailureIsItsOwnError() = runBlocking {
+        val c = merchant("kt-failures")
+        val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
+        val link = SocketBleLink(host, port, 185)
+        val reader = CardReader(link)
+        reader.connect("SP100-000123", identity)
+        val before = c.merchant().remainingToday().dailyTotalRemainingFen
+        try {
+            // The simulated customer misbehaves at these amounts (docs/test-cards.md).
+            assertFailsWith<StarPosException.NoCard> { c.payments().startSale(reader, 6_601L, null, StepRecorder()).outcome() }
+            assertFailsWith<StarPosException.CardUnreadable> { c.payments().startSale(reader, 6_602L, null, StepRecorder()).outcome() }
+            assertFailsWith<StarPosException.CardRemoved> { c.payments().startSale(reader, 6_603L, null, StepRecorder()).outcome() }
+            assertFailsWith<StarPosException.PinTimeout> { c.payments().startSale(reader, 6_604L, null, StepRecorder()).outcome() }
+            assertFailsWith<StarPosException.PinCancelled> { c.payments().startSale(reader, 6_605L, null, StepRecorder()).outcome() }
+            val dropAtPin = object : SaleListener {
+                override fun onStep(step: SaleStep) { if (step == SaleStep.WAITING_FOR_PIN) link.drop() }
+            }
+            assertFailsWith<StarPosException.LinkLost> { c.payments().startSale(reader, 1_000L, null, dropAtPin).outcome() }
+            assertTrue(c.payments().recentSales(10u).isEmpty(), "nothing journalled")
+            assertEquals(before, c.merchant().remainingToday().dailyTotalRemainingFen, "no limit held")
         } finally {
             reader.disconnect()
             reader.close()

@@ -13,7 +13,7 @@ import uniffi.starpos.BleDevice
 import uniffi.starpos.BleLink
 import uniffi.starpos.CardReader
 import uniffi.starpos.LinkEvents
-import uniffi.starpos.ReaderException
+import uniffi.starpos.StarPosException
 
 private const val SERIAL = "SP100-000123"
 
@@ -61,7 +61,7 @@ class ReaderTest {
         val link = SocketBleLink(host, port, 23)
         val reader = CardReader(link)
         assertEquals(SERIAL, reader.scan(1000u).first().id)
-        assertThrows<ReaderException.Secure> { reader.connect(SERIAL, ByteArray(32)) }
+        assertThrows<StarPosException.ReaderIdentityMismatch> { reader.connect(SERIAL, ByteArray(32)) }
         val info = reader.connect(SERIAL, identity)
         assertEquals(SERIAL, info.serial)
         assertTrue(link.writes > 3)
@@ -69,7 +69,7 @@ class ReaderTest {
         assertTrue(reader.isConnected())
         link.drop()
         val lost = runCatching { reader.deviceInfo() }.exceptionOrNull()
-        assertTrue(lost is ReaderException.LinkLost || lost is ReaderException.NoAck, "got $lost")
+        assertTrue(lost is StarPosException.LinkLost, "got $lost")
         assertFalse(reader.isConnected())
         assertEquals(SERIAL, reader.connect(SERIAL, identity).serial)
         reader.disconnect()

@@ -1,0 +1,43 @@
+use super::ffi_client;
+use crate::error::StarPosError;
+use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose};
+
+type Result<T> = std::result::Result<T, StarPosError>;
+
+ffi_client!(
+    /// SMS codes, registration, login, token refresh, logout.
+    AccountClient(starpos_core::clients::Account)
+);
+
+#[uniffi::export]
+impl AccountClient {
+    /// Sends an SMS code for `purpose` to `phone`.
+    pub async fn request_sms_code(&self, phone: String, purpose: SmsPurpose) -> Result<SmsCodeSent> {
+        Ok(self.core.request_sms_code(phone, purpose.into()).await?.into())
+    }
+
+    /// Registers an account for `phone` (SMS code of purpose `Register`) and logs in.
+    pub async fn register(&self, phone: String, password: String, sms_code: String) -> Result<Session> {
+        Ok(self.core.register(phone, password, sms_code).await?.into())
+    }
+
+    /// Logs in; on a device new to the account, `sms_code` (purpose `Login`) is needed.
+    pub async fn login(&self, phone: String, password: String, sms_code: Option<String>) -> Result<Session> {
+        Ok(self.core.login(phone, password, sms_code).await?.into())
+    }
+
+    /// Refreshes the access token now (StarPOS also does it by itself when needed).
+    pub async fn refresh_session(&self) -> Result<Session> {
+        Ok(self.core.refresh_session().await?.into())
+    }
+
+    /// Ends the session on the platform and wipes it from this device.
+    pub async fn logout(&self) -> Result<()> {
+        Ok(self.core.logout().await?)
+    }
+
+    /// The logged-in merchant's account profile.
+    pub async fn profile(&self) -> Result<Profile> {
+        Ok(self.core.profile().await?.into())
+    }
+}

@@ -1,0 +1,131 @@
+//! `StarPos::payments()`: card sales (each with its handle), voids, refunds, signatures,
+//! receipts, and the payments a stopped app left unfinished.
+
+use std::sync::Arc;
+
+use super::client;
+use crate::error::Error;
+use crate::payments::receipt::Receipt;
+use crate::payments::signature::Signature;
+use crate::payments::{Adjust, Order, Sale, SaleControl, SaleListener, SaleStatus};
+use crate::reader::controller::CardReader;
+use crate::task::TaskHandle;
+use crate::Result;
+
+client!(Payments);
+
+/// A card sale under way: `outcome()` waits for the `Sale` (declines and reversals are outcomes,
+/// errors mean nothing was charged); `cancel()` stops it while the customer is still at the
+/// reader. Dropping it cancels nothing (see [`crate::task`]).
+pub type SaleHandle = TaskHandle<Sale>;
+
+impl Payments {
+    /// Starts a card sale of `amount_fen` on `reader` now: card and PIN, authorisation, chip
+    /// completion, on the crash-safe journal. Once the authorisation is sent the sale runs to
+    /// its end whatever happens to the handle.
+    pub fn start_sale(
+        &self,
+        reader: CardReader,
+        amount_fen: i64,
+        note: Option<String>,
+        listener: Arc<dyn SaleListener>,
+    ) -> SaleHandle {
+        let inner = self.inner.clone();
+        let location = inner.current_location();
+        let control = SaleControl::new();
+        let cancel = control.clone();
+        TaskHandle::spawn(
+            async move {
+                let sale = inner
+                    .payments
+                    .sale(&inner.accounts, &reader, Order { amount_fen, note, location }, listener.as_ref(), control)
+                    .await?;
+                if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
+                    crate::worker::keep_working(&inner);
+                }
+                Ok(sale)
+            },
+            move || cancel.cancel(),
+        )
+    }
+
+    /// A sale from the journal by its id.
+    pub fn sale(&self, id: String) -> Result<Sale> {
+        self.inner.payments.sale_of(&id)
+    }
+
+    /// The latest sales from the journal, newest first.
+    pub fn recent_sales(&self, limit: u32) -> Result<Vec<Sale>> {
+        self.inner.payments.recent(&self.inner.merchant_id()?, limit.min(500))
+    }
+
+    /// Voids an approved sale on its business day (before settlement); needs the account
+    /// password. The day's limit is given back.
+    pub async fn void_sale(&self, sale_id: String, password: String) -> Result<Sale> {
+        self.run(move |i| async move { i.payments.adjust(&i.accounts, &sale_id, Adjust::Void, &password).await }).await
+    }
+
+    /// Refunds part or all of a settled sale, never more than remains; needs the password.
+    pub async fn refund_sale(&self, sale_id: String, amount_fen: i64, password: String) -> Result<Sale> {
+        self.run(move |i| async move {
+            i.payments.adjust(&i.accounts, &sale_id, Adjust::Refund { amount_fen }, &password).await
+        })
+        .await
+    }
+
+    /// Keeps the customer's signature on an approved sale and uploads it in the background
+    /// (retried with back-off while the platform is out of reach). The receipt shows it.
+    pub fn sign_sale(&self, sale_id: String, signature: Signature) -> Result<Sale> {
+        self.inner.merchant_id()?;
+        let sale = self.inner.payments.sign(&sale_id, &signature, self.inner.accounts.platform_now())?;
+        crate::worker::keep_working(&self.inner);
+        Ok(sale)
+    }
+
+    /// The sale's signature as a PNG (1-bit, at most 384 x 160), if it was signed.
+    pub fn signature_png(&self, sale_id: String) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.payments.signature_of(&sale_id)?.map(|s| s.render().png()))
+    }
+
+    /// The receipt (签购单) of an approved sale, from the journal and the cached merchant
+    /// profile; works offline. `reprint` marks it as a reprint.
+    pub fn receipt(&self, sale_id: String, reprint: bool) -> Result<Receipt> {
+        let sale = self.inner.payments.sale_of(&sale_id)?;
+        if sale.status != SaleStatus::Approved {
+            return Err(Error::invalid("sale_id", "only an approved sale has a receipt"));
+        }
+        let merchant_id = self.inner.merchant_id()?;
+        let profile = self.inner.merchant.cached_profile(&merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
+        let signature = self.inner.payments.signature_of(&sale_id)?.map(|s| s.render());
+        Ok(Receipt::of(
+            &sale,
+            &profile.merchant_name,
+            &profile.merchant_id,
+            &profile.terminal_id,
+            &self.inner.platform_url,
+            signature,
+            reprint,
+        ))
+    }
+
+    /// Resolves payments a stopped app left unfinished and retries due reversals; returns
+    /// the sales it settled. Call after login at start-up (and when the network returns).
+    pub async fn resolve_pending(&self) -> Result<Vec<Sale>> {
+        let settled = self
+            .run(|i| async move {
+                let settled = i.payments.resolve_pending(&i.accounts, false).await?;
+                if let Err(e) = i.payments.upload_signatures(&i.accounts, false).await {
+                    tracing::info!(error = %e, "signatures not uploaded yet");
+                }
+                if let Err(e) = crate::outbox::replay(&i.db, &i.accounts, &i.merchant_id()?).await {
+                    tracing::info!(error = %e, "queued requests not sent yet");
+                }
+                Ok(settled)
+            })
+            .await?;
+        if crate::worker::work_waiting(&self.inner) {
+            crate::worker::keep_working(&self.inner);
+        }
+        Ok(settled)
+    }
+}
