@@ -89,27 +89,18 @@ impl StarPos {
             &config.extra_roots_der,
             config.timeouts,
         )?);
-        let db = Arc::new(Db::open(&config.data_dir)?);
+        // Upgrades run here, data steps included (the journal key for sealing older rows is in
+        // the secure store).
+        let upgrade = crate::storage::schema::Upgrade { secure_store: Some(secure_store.as_ref()) };
+        let db = Arc::new(Db::open_upgrading(&config.data_dir, &upgrade)?);
         platform.meter().attach(db.clone());
         let merchant = MerchantBook::new(db.clone(), platform.clone());
         let cards = Cards::new(db.clone());
         let readers = ReaderBook::new(db.clone());
         let payments = crate::payments::Payments::new(db.clone(), secure_store.clone());
-        // Rows journalled before card details were sealed (schema 10) are sealed now.
-        match payments.seal_legacy_rows() {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "sealed card details of older journal rows"),
-            Err(e) => tracing::warn!(error = %e, "older journal rows not sealed yet"),
-        }
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
         let history = crate::history::History::new(db.clone());
-        // An install upgraded to the ledger gets its earlier transactions in it (once).
-        match crate::history::ledger::backfill(&db) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "earlier transactions added to the ledger"),
-            Err(e) => tracing::warn!(error = %e, "earlier transactions not added to the ledger yet"),
-        }
         Ok(StarPos {
             inner: Arc::new(Inner {
                 accounts,

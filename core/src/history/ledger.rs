@@ -532,37 +532,45 @@ pub fn adjustment_in(tx: &Transaction<'_>, adjustment_key: &str, day: &str, at: 
     Ok(())
 }
 
-/// Ledger rows for what an install journalled before the ledger existed (schema < 11): final
-/// sales and applied voids and refunds, in the order they happened. Runs once (a `meta` flag
-/// records it); returns how many rows it added.
-pub fn backfill(db: &crate::storage::Db) -> Result<usize, InternalError> {
+/// Upgrade step 14 -> 15 (schema.rs): the journal's earlier sales, declines, reversals and
+/// applied adjustments go into the ledger, in the upgrade's own transaction.
+pub fn backfill(tx: &Transaction<'_>, _upgrade: &crate::storage::schema::Upgrade<'_>) -> Result<(), InternalError> {
+    let added = backfill_in(tx)?;
+    if added > 0 {
+        tracing::info!(rows = added, "earlier transactions added to the ledger");
+    }
+    Ok(())
+}
+
+/// The work of [`backfill`]: how many ledger rows it added. Once per install: an install that
+/// filled its ledger at start-up before this was a versioned step has the flag.
+pub fn backfill_in(tx: &Transaction<'_>) -> Result<usize, InternalError> {
     const FLAG: &str = "ledger_backfilled";
-    let done = db.with(|c| {
-        Ok(c.prepare_cached("SELECT 1 FROM meta WHERE key = ?1")?.query_row([FLAG], |_| Ok(())).optional()?.is_some())
-    })?;
+    let done =
+        tx.prepare_cached("SELECT 1 FROM meta WHERE key = ?1")?.query_row([FLAG], |_| Ok(())).optional()?.is_some();
     if done {
         return Ok(0);
     }
-    db.write(|tx| {
-        let before: i64 = tx.prepare_cached("SELECT COUNT(*) FROM history")?.query_row( [], |r| r.get(0))?;
-        let sales: Vec<String> = tx
-            .prepare("SELECT key FROM payments WHERE state IN ('completed', 'declined', 'reversed') ORDER BY created_at, rowid")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for key in sales {
-            sale_final_in(tx, &key)?;
-        }
-        let adjustments: Vec<(String, i64)> = tx
-            .prepare("SELECT key, updated_at FROM adjustments WHERE state = 'done' ORDER BY updated_at, rowid")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        for (key, at) in adjustments {
-            adjustment_in(tx, &key, &crate::limits::business_day(at), at)?;
-        }
-        tx.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, '1')")?.execute( [FLAG])?;
-        let after: i64 = tx.prepare_cached("SELECT COUNT(*) FROM history")?.query_row( [], |r| r.get(0))?;
-        Ok((after - before) as usize)
-    })
+    let before: i64 = tx.prepare_cached("SELECT COUNT(*) FROM history")?.query_row([], |r| r.get(0))?;
+    let sales: Vec<String> = tx
+        .prepare(
+            "SELECT key FROM payments WHERE state IN ('completed', 'declined', 'reversed') ORDER BY created_at, rowid",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for key in sales {
+        sale_final_in(tx, &key)?;
+    }
+    let adjustments: Vec<(String, i64)> = tx
+        .prepare("SELECT key, updated_at FROM adjustments WHERE state = 'done' ORDER BY updated_at, rowid")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (key, at) in adjustments {
+        adjustment_in(tx, &key, &crate::limits::business_day(at), at)?;
+    }
+    tx.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, '1')")?.execute([FLAG])?;
+    let after: i64 = tx.prepare_cached("SELECT COUNT(*) FROM history")?.query_row([], |r| r.get(0))?;
+    Ok((after - before) as usize)
 }
 
 #[cfg(test)]
@@ -588,8 +596,8 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(backfill(&db).unwrap(), 2, "the sale and its void; the failed one moved no money");
-        assert_eq!(backfill(&db).unwrap(), 0, "once");
+        assert_eq!(db.write(backfill_in).unwrap(), 2, "the sale and its void; the failed one moved no money");
+        assert_eq!(db.write(backfill_in).unwrap(), 0, "once");
         let check = crate::history::verify::verify(&db).unwrap();
         assert_eq!((check.entries, check.problem), (2, None));
         let totals = crate::history::stats::stats(&db, 1, "2026-11-01", "2026-11-30").unwrap().totals;

@@ -481,33 +481,48 @@ pub fn adjusted(db: &Db, payment_key: &str) -> Result<(bool, i64), InternalError
     })
 }
 
-/// Rows written before sealing existed (schema < 10): their clear masked numbers, to seal.
-pub fn unsealed(db: &Db) -> Result<Vec<(String, String)>, InternalError> {
-    db.with(|c| {
-        let mut q = c.prepare("SELECT key, masked_pan FROM payments WHERE sealed IS NULL AND masked_pan <> ''")?;
-        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    })
+/// Upgrade step 13 -> 14 (schema.rs): journal rows written before card details were sealed
+/// (schema 10) get their masked numbers sealed under the journal key, and the clear column
+/// emptied, in the upgrade's own transaction.
+pub fn seal_older_rows(
+    tx: &Transaction<'_>,
+    upgrade: &crate::storage::schema::Upgrade<'_>,
+) -> Result<(), InternalError> {
+    seal_older_rows_in(tx, upgrade.secure_store).map(|_| ())
 }
 
-/// Replaces clear masked numbers with sealed details, all in one commit, and records that the
-/// journal is sealed (so later starts skip the scan).
-pub fn seal_rows(db: &Db, sealed: &[(String, Vec<u8>)]) -> Result<(), InternalError> {
-    db.write(|tx| {
-        for (key, blob) in sealed {
+/// The work of [`seal_older_rows`]: how many rows it sealed. Once per install: an install that
+/// sealed them at start-up before this was a versioned step has the `journal_sealed` flag.
+pub fn seal_older_rows_in(
+    tx: &Transaction<'_>,
+    store: Option<&dyn crate::secure_store::SecureStore>,
+) -> Result<usize, InternalError> {
+    let done: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'journal_sealed')", [], |r| r.get(0))?;
+    if done {
+        return Ok(0);
+    }
+    let rows: Vec<(String, String)> = tx
+        .prepare("SELECT key, masked_pan FROM payments WHERE sealed IS NULL AND masked_pan <> ''")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if !rows.is_empty() {
+        let store = store.ok_or_else(|| {
+            InternalError::Public(crate::Error::SecureStorage {
+                reason: "the database upgrade needs the secure store to seal older journal rows".into(),
+            })
+        })?;
+        let key = crate::storage::sealed::key_in_store(store, crate::storage::sealed::JOURNAL_KEY)?;
+        let sealer = crate::storage::sealed::Sealer::new(&key);
+        for (key, pan) in &rows {
+            let blob = sealer.seal(key, &CardDetails { masked_pan: pan.clone(), location: None }.to_bytes());
             tx.prepare_cached("UPDATE payments SET sealed = ?1, masked_pan = '' WHERE key = ?2")?
                 .execute((blob, key))?;
         }
-        tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('journal_sealed', '1')", [])?;
-        Ok(())
-    })
-}
-
-/// Whether [`seal_rows`] has run on this install.
-pub fn all_sealed(db: &Db) -> Result<bool, InternalError> {
-    db.with(|c| {
-        Ok(c.query_row("SELECT 1 FROM meta WHERE key = 'journal_sealed'", [], |_| Ok(())).optional()?.is_some())
-    })
+        tracing::info!(rows = rows.len(), "sealed card details of older journal rows");
+    }
+    tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('journal_sealed', '1')", [])?;
+    Ok(rows.len())
 }
 
 /// Adjustments still waiting for an answer: (key, sale key).

@@ -36,7 +36,7 @@ use crate::reader::controller::CardReader;
 use crate::reader::tlv;
 use crate::regions::CrossProvince;
 use crate::secure_store::SecureStore;
-use crate::storage::sealed::{key_in_store, Sealer};
+use crate::storage::sealed::{key_in_store, Sealer, JOURNAL_KEY};
 use crate::storage::Db;
 pub use journal::SignatureState;
 use journal::{CardDetails, Entry, State};
@@ -54,8 +54,6 @@ const QUICK_REVERSAL_BUDGET: Duration = Duration::from_secs(10);
 const RETRY_FIRST_SECS: i64 = 5;
 const RETRY_MAX_SECS: i64 = 300;
 const CARD_HASH_KEY: &str = "starpos.card_hash_key.v1";
-/// The key sealing card details and signatures in the journal (storage/sealed.rs).
-const JOURNAL_KEY: &str = "starpos.journal_key.v1";
 
 /// Where a sale is, for the app to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,30 +347,6 @@ impl Payments {
             }
         }
         Ok(e)
-    }
-
-    /// Seals the clear masked numbers of rows written before schema 10. Run at start-up.
-    pub fn seal_legacy_rows(&self) -> Result<usize, Error> {
-        // Once per install: after that every row is sealed when written, and a scan of a long
-        // journal on every start would cost the app's open time.
-        if journal::all_sealed(&self.db)? {
-            return Ok(0);
-        }
-        let rows = journal::unsealed(&self.db)?;
-        if rows.is_empty() {
-            journal::seal_rows(&self.db, &[])?;
-            return Ok(0);
-        }
-        let keys = self.keys()?;
-        let sealed: Vec<(String, Vec<u8>)> = rows
-            .into_iter()
-            .map(|(key, pan)| {
-                let blob = keys.sealer.seal(&key, &CardDetails { masked_pan: pan, location: None }.to_bytes());
-                (key, blob)
-            })
-            .collect();
-        journal::seal_rows(&self.db, &sealed)?;
-        Ok(sealed.len())
     }
 
     fn mark_in_flight(&self, key: &str) {
@@ -887,7 +861,7 @@ mod tests {
     use crate::secure_store::InMemorySecureStore;
 
     #[test]
-    fn rows_from_before_sealing_are_sealed_at_start_up_and_still_read() {
+    fn rows_from_before_sealing_are_sealed_by_the_upgrade_and_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(dir.path()).unwrap());
         // A row as schema 9 wrote it: the masked number in clear.
@@ -901,10 +875,16 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let payments = Payments::new(db.clone(), Arc::new(InMemorySecureStore::new()));
-        assert_eq!(payments.seal_legacy_rows().unwrap(), 1);
-        assert_eq!(payments.seal_legacy_rows().unwrap(), 0, "once");
-        assert!(journal::all_sealed(&db).unwrap(), "later starts skip the scan");
+        let store = Arc::new(InMemorySecureStore::new());
+        let payments = Payments::new(db.clone(), store.clone());
+        assert_eq!(db.write(|tx| journal::seal_older_rows_in(tx, Some(store.as_ref()))).unwrap(), 1);
+        assert_eq!(db.write(|tx| journal::seal_older_rows_in(tx, Some(store.as_ref()))).unwrap(), 0, "once");
+        let flag: bool = db
+            .with(|c| {
+                Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'journal_sealed')", [], |r| r.get(0))?)
+            })
+            .unwrap();
+        assert!(flag, "later upgrades skip the scan");
         let (clear, sealed): (String, Option<Vec<u8>>) = db
             .with(|c| {
                 Ok(c.query_row("SELECT masked_pan, sealed FROM payments WHERE key = 'k1'", [], |r| {

@@ -1,7 +1,7 @@
 //! The core's SQLite database: one file in the app's data folder, WAL mode, versioned schema.
 //! It never holds a secret: tokens and keys live in the phone's secure storage.
 
-mod schema;
+pub mod schema;
 pub mod sealed;
 
 use std::path::Path;
@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, InternalError};
 
-pub use schema::SCHEMA_VERSION;
+pub use schema::{Upgrade, SCHEMA_VERSION};
 
 pub const DB_FILE_NAME: &str = "starpos.sqlite3";
 
@@ -28,16 +28,23 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+    /// Opens (or creates) the database in `data_dir`; an upgrade that has older journal rows
+    /// to seal fails here (use [`Db::open_upgrading`] with the secure store).
     pub fn open(data_dir: &Path) -> Result<Db, Error> {
-        std::fs::create_dir_all(data_dir).map_err(InternalError::from)?;
-        Self::open_path(&data_dir.join(DB_FILE_NAME)).map_err(Error::from)
+        Self::open_upgrading(data_dir, &Upgrade::default())
     }
 
-    pub(crate) fn open_path(path: &Path) -> Result<Db, InternalError> {
+    /// Opens the database in `data_dir`, upgrading it with what `upgrade` provides.
+    pub fn open_upgrading(data_dir: &Path, upgrade: &Upgrade<'_>) -> Result<Db, Error> {
+        std::fs::create_dir_all(data_dir).map_err(InternalError::from)?;
+        Self::open_path(&data_dir.join(DB_FILE_NAME), upgrade).map_err(Error::from)
+    }
+
+    pub(crate) fn open_path(path: &Path, upgrade: &Upgrade<'_>) -> Result<Db, InternalError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         configure(&conn)?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn, upgrade)?;
         Ok(Db { conn: Mutex::new(conn), path: path.to_path_buf(), commits: std::sync::atomic::AtomicU64::new(0) })
     }
 

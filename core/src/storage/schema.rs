@@ -4,37 +4,60 @@
 //! schema, so a migration can never leave old installs different from new ones.
 //!
 //! To change the schema: edit `CREATE_LATEST`, append a step to `UPGRADES`, bump nothing else.
+//!
+//! A step is SQL, or data work (a function of the domain that owns the rows) run in the same
+//! transaction: sealing clear columns an older version wrote, filling a new table from old
+//! rows. A fresh database needs no data step; an upgraded one gets each exactly once.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 
 use crate::error::InternalError;
+use crate::secure_store::SecureStore;
+
+/// One upgrade step.
+enum Step {
+    Sql(&'static str),
+    Data(fn(&Transaction<'_>, &Upgrade<'_>) -> Result<(), InternalError>),
+}
+
+/// What data steps may need from outside the database: the secure store holding the key that
+/// seals journal columns. Without one, a step that has rows to seal fails (and the upgrade with
+/// it, leaving the database as it was).
+#[derive(Default)]
+pub struct Upgrade<'a> {
+    pub secure_store: Option<&'a dyn SecureStore>,
+}
 
 /// `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
-const UPGRADES: &[&str] = &[
+const UPGRADES: &[Step] = &[
     // 1 -> 2: remember when the device last talked to the platform, for the app's status line.
-    "ALTER TABLE account ADD COLUMN last_seen_at INTEGER;",
+    Step::Sql("ALTER TABLE account ADD COLUMN last_seen_at INTEGER;"),
     // 2 -> 3: merchant profile cache, daily limits and their reservations.
-    PROFILE_AND_LIMITS,
+    Step::Sql(PROFILE_AND_LIMITS),
     // 3 -> 4: bound settlement cards (masked).
-    SETTLEMENT_CARDS,
+    Step::Sql(SETTLEMENT_CARDS),
     // 4 -> 5: card readers paired on this phone and their pinned identity keys.
-    PAIRED_READERS,
+    Step::Sql(PAIRED_READERS),
     // 5 -> 6: the payment journal.
-    PAYMENTS,
+    Step::Sql(PAYMENTS),
     // 6 -> 7: the card's final TVR and TSI, for the receipt.
-    PAYMENTS_EMV_RESULTS,
+    Step::Sql(PAYMENTS_EMV_RESULTS),
     // 7 -> 8: voids and refunds.
-    ADJUSTMENTS,
+    Step::Sql(ADJUSTMENTS),
     // 8 -> 9: per-day roll-ups of held limit amounts and per-card uses.
-    LIMIT_ROLLUPS,
+    Step::Sql(LIMIT_ROLLUPS),
     // 9 -> 10: sealed card numbers and locations; e-signatures and their upload queue.
-    SEALED_AND_SIGNATURES,
+    Step::Sql(SEALED_AND_SIGNATURES),
     // 10 -> 11: the transaction ledger (history), its per-day roll-ups, sync cursors.
-    HISTORY,
+    Step::Sql(HISTORY),
     // 11 -> 12: province of each sale, cached cross-province approvals, the data meter.
-    REGIONS_AND_DATA,
+    Step::Sql(REGIONS_AND_DATA),
     // 12 -> 13: the province of each sale in the ledger.
-    "ALTER TABLE history ADD COLUMN province INTEGER;",
+    Step::Sql("ALTER TABLE history ADD COLUMN province INTEGER;"),
+    // 13 -> 14: journal rows written before card details were sealed (schema 10) are sealed.
+    Step::Data(crate::payments::journal::seal_older_rows),
+    // 14 -> 15: earlier transactions go into the ledger (schema 11 added it).
+    Step::Data(crate::history::ledger::backfill),
 ];
 
 const REGIONS_AND_DATA: &str = "
@@ -283,7 +306,6 @@ CREATE INDEX limit_reservations_day ON limit_reservations (merchant_id, business
 pub const SCHEMA_VERSION: u32 = UPGRADES.len() as u32 + 1;
 
 /// Version 1, as first shipped. Kept verbatim: the upgrade test starts from it.
-#[cfg(test)]
 const CREATE_V1: &str = "
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY NOT NULL,
@@ -326,11 +348,16 @@ CREATE TABLE account (
     "ALTER TABLE history ADD COLUMN province INTEGER;",
 ];
 
-pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {
+pub(super) fn migrate(conn: &mut Connection, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {
+    migrate_to(conn, SCHEMA_VERSION, upgrade)
+}
+
+/// Up to `target` (the tests stop part-way to write rows as an older version did).
+fn migrate_to(conn: &mut Connection, target: u32, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {
     // Up to date (every open but the first after an upgrade): no write transaction, so opening
     // costs no disk sync.
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current == SCHEMA_VERSION {
+    if current == target {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -338,17 +365,24 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), InternalError> {
     if found > SCHEMA_VERSION {
         return Err(InternalError::SchemaTooNew { found, supported: SCHEMA_VERSION });
     }
-    if found == 0 {
+    if found == 0 && target == SCHEMA_VERSION {
         for part in CREATE_LATEST {
             tx.execute_batch(part)?;
         }
     } else {
-        for (i, step) in UPGRADES.iter().enumerate().skip(found as usize - 1) {
+        if found == 0 {
+            tx.execute_batch(CREATE_V1)?;
+        }
+        let from = found.max(1) as usize;
+        for (i, step) in UPGRADES.iter().enumerate().take(target as usize - 1).skip(from - 1) {
             tracing::info!(from = i + 1, to = i + 2, "upgrading database schema");
-            tx.execute_batch(step)?;
+            match step {
+                Step::Sql(sql) => tx.execute_batch(sql)?,
+                Step::Data(work) => work(&tx, upgrade)?,
+            }
         }
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.pragma_update(None, "user_version", target)?;
     tx.commit()?;
     Ok(())
 }
@@ -390,13 +424,13 @@ mod tests {
     #[test]
     fn upgraded_database_equals_fresh_one() {
         let mut fresh = Connection::open_in_memory().unwrap();
-        migrate(&mut fresh).unwrap();
+        migrate(&mut fresh, &Upgrade::default()).unwrap();
 
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(CREATE_V1).unwrap();
         old.pragma_update(None, "user_version", 1).unwrap();
         old.execute("INSERT INTO account VALUES ('M1', '138****8000', 5)", []).unwrap();
-        migrate(&mut old).unwrap();
+        migrate(&mut old, &Upgrade::default()).unwrap();
 
         assert_eq!(shape(&old), shape(&fresh));
         let version: u32 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
@@ -408,11 +442,7 @@ mod tests {
     #[test]
     fn the_limit_roll_ups_are_rebuilt_from_existing_reservations() {
         let mut db = Connection::open_in_memory().unwrap();
-        db.execute_batch(CREATE_V1).unwrap();
-        for step in &UPGRADES[..7] {
-            db.execute_batch(step).unwrap();
-        }
-        db.pragma_update(None, "user_version", 8).unwrap();
+        migrate_to(&mut db, 8, &Upgrade::default()).unwrap();
         for (amount, card, state) in
             [(100, "a", "committed"), (250, "a", "reserved"), (999, "b", "released"), (40, "b", "committed")]
         {
@@ -423,7 +453,7 @@ mod tests {
             )
             .unwrap();
         }
-        migrate(&mut db).unwrap();
+        migrate(&mut db, &Upgrade::default()).unwrap();
         let held: i64 = db.query_row("SELECT held_fen FROM limit_days", [], |r| r.get(0)).unwrap();
         assert_eq!(held, 390, "released amounts do not count");
         let uses: Vec<(String, i64)> = db
@@ -436,12 +466,50 @@ mod tests {
         assert_eq!(uses, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
     }
 
+    /// The data steps are part of the upgrade: an install of version 9 (clear masked numbers, no
+    /// ledger) comes out sealed and with its sale in the ledger, and its shape equals a fresh
+    /// database's.
+    #[test]
+    fn an_upgrade_runs_the_data_steps_once_and_equals_a_fresh_database() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh, &Upgrade::default()).unwrap();
+        let mut old = Connection::open_in_memory().unwrap();
+        migrate_to(&mut old, 9, &Upgrade::default()).unwrap();
+        old.execute_batch(
+            "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, entry_mode, masked_pan, app_label, aid,
+                 card_kind, business_day, created_at, updated_at, fee_fen, net_fen, attempts, next_attempt_at)
+             VALUES ('k1', 'M1', 'sale', 'completed', 5000, 'insert', '621700*********0015', 'CCB', 'A0',
+                 'debit', '2026-11-20', 100, 100, 25, 4975, 0, 0)",
+        )
+        .unwrap();
+        let store = crate::secure_store::InMemorySecureStore::new();
+        let without_keys = migrate(&mut old, &Upgrade::default());
+        assert!(without_keys.is_err(), "rows to seal and no secure store: the upgrade waits");
+        let version: u32 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 9, "a failed upgrade leaves the database as it was");
+        migrate(&mut old, &Upgrade { secure_store: Some(&store) }).unwrap();
+        assert_eq!(shape(&old), shape(&fresh));
+        let (clear, sealed): (String, Option<Vec<u8>>) = old
+            .query_row("SELECT masked_pan, sealed FROM payments WHERE key = 'k1'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(clear, "", "the clear masked number is gone");
+        let key = crate::storage::sealed::key_in_store(&store, crate::storage::sealed::JOURNAL_KEY).unwrap();
+        let opened = crate::storage::sealed::Sealer::new(&key).open("k1", &sealed.expect("sealed")).unwrap();
+        let details = crate::payments::journal::CardDetails::from_bytes(&opened).unwrap();
+        assert_eq!(details.masked_pan, "621700*********0015");
+        let in_ledger: i64 = old.query_row("SELECT COUNT(*) FROM history", [], |r| r.get(0)).unwrap();
+        assert_eq!(in_ledger, 1, "the earlier sale is in the ledger, once");
+        migrate(&mut old, &Upgrade { secure_store: Some(&store) }).unwrap();
+        let again: i64 = old.query_row("SELECT COUNT(*) FROM history", [], |r| r.get(0)).unwrap();
+        assert_eq!(again, 1, "opening again runs no data step");
+    }
+
     #[test]
     fn opening_twice_changes_nothing() {
         let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
+        migrate(&mut conn, &Upgrade::default()).unwrap();
         let before = shape(&conn);
-        migrate(&mut conn).unwrap();
+        migrate(&mut conn, &Upgrade::default()).unwrap();
         assert_eq!(shape(&conn), before);
     }
 
@@ -449,6 +517,6 @@ mod tests {
     fn newer_database_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
-        assert!(matches!(migrate(&mut conn), Err(InternalError::SchemaTooNew { .. })));
+        assert!(matches!(migrate(&mut conn, &Upgrade::default()), Err(InternalError::SchemaTooNew { .. })));
     }
 }

@@ -7,6 +7,9 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_L
 use crate::error::InternalError;
 use crate::secure_store::SecureStore;
 
+/// The secure-store name of the key that seals journal columns.
+pub const JOURNAL_KEY: &str = "starpos.journal_key.v1";
+
 /// A 32-byte key from secure storage under `name`, made (randomly) and stored on first use.
 pub fn key_in_store(store: &dyn SecureStore, name: &str) -> Result<[u8; 32], InternalError> {
     if let Some(k) = store.get(name)? {
