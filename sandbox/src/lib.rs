@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dev_client;
 pub mod file_store;
 pub mod fixtures;
+pub mod hsm;
 pub mod netem;
 pub mod platform;
 pub mod reader;

@@ -4,12 +4,12 @@
 //! "factory" that gives each serial number its identity key, and the platform-side decryption
 //! of what readers send. Documented in docs/test-cards.md.
 
-use ring::signature::Ed25519KeyPair;
-use starpos_core::reader::card::EntryMode;
-use starpos_core::reader::crypto::{
+use crate::hsm::{
     decipher_pin_block_format4, decrypt_track2, derive_initial_key, derive_transaction_key, derive_working_key, Key,
     KeyUsage,
 };
+use ring::signature::Ed25519KeyPair;
+use starpos_core::reader::card::EntryMode;
 use zeroize::Zeroizing;
 
 /// The AES-128 BDK of the ANSI X9.24-3-2017 samples. A test key, published: never use it for

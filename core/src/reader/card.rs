@@ -3,7 +3,6 @@
 //! checks the phone makes on a card result before anything else sees it.
 
 use super::commands::{put_str, Reader};
-use super::crypto::looks_like_clear_track;
 use super::tlv::{self, Tag, Tlv};
 
 /// ISO 4217 numeric code of the yuan.
@@ -99,7 +98,7 @@ pub struct CardResult {
     pub app_label: String,
     /// Key serial number of the DUKPT transaction key that protects this card's data.
     pub ksn: [u8; 12],
-    /// Track 2 under the DUKPT data key (see `crypto::track2`).
+    /// Track 2 under the DUKPT data key (the sandbox's `hsm::track2` shows the scheme).
     pub encrypted_track2: Vec<u8>,
     /// The chip's data objects as the reader collected them (BER-TLV), empty for a swipe.
     pub icc_data: Vec<u8>,
@@ -388,9 +387,26 @@ pub fn bcd_currency(code: u16) -> [u8; 2] {
     [(c / 100) as u8, (((c / 10) % 10) << 4 | (c % 10)) as u8]
 }
 
+/// Whether `bytes` look like a clear track 2 or track 1 rather than ciphertext: the phone
+/// refuses a reader that sends card data in the clear.
+pub fn looks_like_clear_track(bytes: &[u8]) -> bool {
+    let printable = bytes.iter().all(|b| b.is_ascii_graphic());
+    let has_separator = bytes.iter().any(|b| matches!(b, b'=' | b'^' | b'D'));
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    !bytes.is_empty() && printable && has_separator && digits >= 12
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clear_tracks_are_recognised() {
+        assert!(looks_like_clear_track(b"6217001234567890123=30122011234567890"));
+        assert!(looks_like_clear_track(b";6217001234567890123=3012201?"));
+        assert!(looks_like_clear_track(b"%B6217001234567890123^ZHANG/SAN^3012201?"));
+        assert!(!looks_like_clear_track(b""));
+    }
 
     fn request() -> ReadCardRequest {
         ReadCardRequest {

@@ -6,7 +6,6 @@ pub mod card;
 pub mod commands;
 pub mod connection;
 pub mod controller;
-pub mod crypto;
 mod failure;
 pub mod firmware;
 pub mod frame;

@@ -2,16 +2,16 @@
 //! track 2 and the PIN under its DUKPT keys, builds the chip data, and later gives the card the
 //! platform's answer. Only what a real reader would send leaves here.
 
+use crate::hsm::{
+    derive_transaction_key, derive_working_key, encipher_pin_block_format4, encrypt_track2,
+    validate_transaction_counter, Key, KeyUsage,
+};
 use ring::rand::{SecureRandom, SystemRandom};
 use starpos_core::onboarding::checks::check_bank_card;
 use starpos_core::reader::card::{
     amount_bcd, bcd_currency, CardResult, CompleteRequest, CompleteResult, EntryMode, PinResult, ReadCardRequest,
 };
 use starpos_core::reader::commands::Status;
-use starpos_core::reader::crypto::{
-    derive_transaction_key, derive_working_key, encipher_pin_block_format4, encrypt_track2,
-    validate_transaction_counter, Key, KeyUsage,
-};
 use starpos_core::reader::tlv::{self, Tag, Tlv};
 
 use super::device::status_only;

@@ -231,7 +231,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    const VECTORS: &str = include_str!("../../../tests/data/pinblock.json");
+    const VECTORS: &str = include_str!("../../tests/data/pinblock.json");
 
     fn key(hex_key: &str) -> Key {
         Key::from_bytes(&hex::decode(hex_key).unwrap()).unwrap()

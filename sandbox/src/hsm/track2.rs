@@ -83,19 +83,12 @@ pub fn decrypt_track2(data_key: &Key, ciphertext: &[u8]) -> Result<Zeroizing<Str
     Ok(Zeroizing::new(String::from_utf8(track.to_vec()).map_err(|_| Track2Error::BadPlaintext)?))
 }
 
-/// Whether `bytes` look like a clear track 2 or track 1 rather than ciphertext: used by the
-/// phone to refuse a reader that sends card data in the clear.
-pub fn looks_like_clear_track(bytes: &[u8]) -> bool {
-    let printable = bytes.iter().all(|b| b.is_ascii_graphic());
-    let has_separator = bytes.iter().any(|b| matches!(b, b'=' | b'^' | b'D'));
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    !bytes.is_empty() && printable && has_separator && digits >= 12
-}
-
 #[cfg(test)]
 mod tests {
+    use starpos_core::reader::card::looks_like_clear_track;
+
     use super::*;
-    use crate::reader::crypto::dukpt::{derive_initial_key, derive_transaction_key, derive_working_key, KeyUsage};
+    use crate::hsm::dukpt::{derive_initial_key, derive_transaction_key, derive_working_key, KeyUsage};
 
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
@@ -147,12 +140,8 @@ mod tests {
     }
 
     #[test]
-    fn bad_tracks_are_refused_and_clear_tracks_are_recognised() {
+    fn bad_tracks_are_refused() {
         assert_eq!(encrypt_track2(&data_key(1), "6217^NAME"), Err(Track2Error::BadTrack));
         assert_eq!(encrypt_track2(&data_key(1), &"1".repeat(38)), Err(Track2Error::BadTrack));
-        assert!(looks_like_clear_track(b"6217001234567890123=30122011234567890"));
-        assert!(looks_like_clear_track(b";6217001234567890123=3012201?"));
-        assert!(looks_like_clear_track(b"%B6217001234567890123^ZHANG/SAN^3012201?"));
-        assert!(!looks_like_clear_track(b""));
     }
 }

@@ -319,7 +319,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    const VECTORS: &str = include_str!("../../../tests/data/dukpt.json");
+    const VECTORS: &str = include_str!("../../tests/data/dukpt.json");
 
     fn unhex(value: &Value) -> Vec<u8> {
         hex::decode(value.as_str().expect("hex string")).expect("valid hex")
