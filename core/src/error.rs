@@ -3,8 +3,8 @@
 //! [`InternalError`] is rich and private to the core; [`From<InternalError> for Error`] is the
 //! one place that decides what each internal failure means to the app and what is logged.
 
-use crate::platform::wire::ErrorBody;
 use crate::secure_store::SecureStoreError;
+use starpos_protocol::wire::ErrorBody;
 
 /// Text of the rustls error a pin mismatch raises (`crate::platform::tls`), so the mapping here
 /// can recognise it.
@@ -71,8 +71,8 @@ pub enum Error {
         here.name_en, here.code, registered.name_en, registered.code
     )]
     CrossProvinceNotApproved {
-        here: Box<crate::regions::provinces::Province>,
-        registered: Box<crate::regions::provinces::Province>,
+        here: Box<starpos_protocol::provinces::Province>,
+        registered: Box<starpos_protocol::provinces::Province>,
     },
     /// The platform needs to know where a payment happens and the position is unknown
     /// (`reason`: no fix, or outside China's provinces). Turn location on; nothing was charged.
@@ -339,13 +339,12 @@ fn from_platform(body: ErrorBody) -> Error {
             cap: body.cap.unwrap_or(0),
         },
         "cross_province_not_approved" => {
-            let named =
-                |code: Option<String>| {
-                    let code = code.unwrap_or_default();
-                    Box::new(crate::regions::provinces::province(&code).unwrap_or(
-                        crate::regions::provinces::Province { name: code.clone(), name_en: code.clone(), code },
-                    ))
-                };
+            let named = |code: Option<String>| {
+                let code = code.unwrap_or_default();
+                Box::new(starpos_protocol::provinces::province(&code).unwrap_or(
+                    starpos_protocol::provinces::Province { name: code.clone(), name_en: code.clone(), code },
+                ))
+            };
             Error::CrossProvinceNotApproved { here: named(body.province), registered: named(body.registered_province) }
         }
         "location_required" => Error::LocationRequired { reason: body.message },
@@ -408,12 +407,10 @@ mod tests {
     #[test]
     fn the_error_module_imports_nothing_that_imports_it() {
         let this = include_str!("error.rs");
-        let leaves: [(&str, &str); 5] = [
+        let leaves: [(&str, &str); 3] = [
             ("crate::money", include_str!("money.rs")),
-            ("crate::platform::wire", include_str!("platform/wire.rs")),
             ("crate::secure_store", include_str!("secure_store.rs")),
             ("crate::limits::kind", include_str!("limits/kind.rs")),
-            ("crate::regions::provinces", include_str!("regions/provinces.rs")),
         ];
         let code_of = |text: &str| -> String {
             let code: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect();

@@ -25,7 +25,7 @@ pub mod secure_store;
 mod starpos;
 pub mod storage;
 pub mod task;
-pub mod util;
+pub use starpos_protocol::util;
 mod worker;
 
 pub use account::{Session, SmsCodeSent, SmsPurpose};

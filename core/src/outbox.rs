@@ -101,7 +101,18 @@ pub fn next_due(db: &Db, merchant_id: &str) -> Result<Option<i64>, InternalError
 /// still down: everything after it would fail too) and schedules the next try with back-off.
 /// A request the platform refuses on its merits (it would be refused again) is dropped.
 /// Answers how many were delivered.
+/// One lane for sending queued requests and for reading back what they change: two replays (the
+/// background worker's and one at start-up) never send the same request twice, and a refresh
+/// never sees a request as neither queued nor delivered (sent after the refresh asked, removed
+/// from the queue before it answered).
+static LANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub(crate) async fn lane() -> tokio::sync::MutexGuard<'static, ()> {
+    LANE.lock().await
+}
+
 pub(crate) async fn replay(db: &Db, accounts: &Accounts, merchant_id: &str) -> Result<usize, Error> {
+    let _lane = lane().await;
     let now = accounts.platform_now();
     let due: Vec<(Queued, i64, i64)> = db.with(|c| {
         let mut stmt = c.prepare_cached(

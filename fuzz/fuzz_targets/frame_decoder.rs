@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../core/src/reader/frame.rs"]
+#[path = "../../protocol/src/reader/frame.rs"]
 mod frame;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../core/src/reader/tlv.rs"]
+#[path = "../../protocol/src/reader/tlv.rs"]
 mod tlv;
 
 fuzz_target!(|data: &[u8]| {

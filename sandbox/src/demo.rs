@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use starpos_core::limits::Limits;
-use starpos_core::onboarding::fees::SettlementCycle;
 use starpos_core::onboarding::{CardElements, CardKind, RealName};
 use starpos_core::{Config, Error, InMemorySecureStore, SmsPurpose, StarPos};
+use starpos_protocol::fees::SettlementCycle;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
@@ -26,7 +26,7 @@ pub struct DemoReport {
 pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<DemoReport, String> {
     let data_dir = match data_dir {
         Some(dir) => dir,
-        None => std::env::temp_dir().join(format!("starpos-demo-{}", starpos_core::util::random_hex(4))),
+        None => std::env::temp_dir().join(format!("starpos-demo-{}", starpos_protocol::util::random_hex(4))),
     };
     std::fs::create_dir_all(data_dir.join("logs")).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     init_logs(&data_dir)?;
@@ -41,7 +41,7 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     println!();
 
     let phone =
-        format!("139{:08}", u32::from_str_radix(&starpos_core::util::random_hex(4), 16).unwrap_or(0) % 100_000_000);
+        format!("139{:08}", u32::from_str_radix(&starpos_protocol::util::random_hex(4), 16).unwrap_or(0) % 100_000_000);
     let password = "Demo2026pay";
     let store = Arc::new(InMemorySecureStore::new());
     let phone_a = StarPos::new(Config::new(sandbox.url(), data_dir.join("phone-a"), "demo-phone-a"), store.clone())
@@ -53,7 +53,7 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     let mut secrets = vec![password.to_string(), phone.clone(), code.clone()];
     println!(
         "   code sent to {}; it expires in {} s (the sandbox shows it: {code})",
-        starpos_core::util::mask_phone(&phone),
+        starpos_protocol::util::mask_phone(&phone),
         sent.expires_in_secs
     );
 
@@ -227,9 +227,9 @@ async fn reader_demo(
     data_dir: &std::path::Path,
 ) -> Result<(), String> {
     use ring::signature::KeyPair;
-    use starpos_core::reader::card::EntryModes;
     use starpos_core::reader::controller::{CardReader, ReaderEvent, ReaderListener, ReaderState};
     use starpos_core::reader::firmware::{FirmwareImage, Progress};
+    use starpos_protocol::reader::card::EntryModes;
 
     use crate::reader::{Faults, SimLink, SimReader};
 
@@ -677,11 +677,11 @@ async fn killed_app_demo(
     let app_data = data_dir.join("phone-c");
     // The stand-in Keychain lives outside the data folder, as the real one does.
     let keychain_dir =
-        std::env::temp_dir().join(format!("starpos-demo-keychain-{}", starpos_core::util::random_hex(4)));
+        std::env::temp_dir().join(format!("starpos-demo-keychain-{}", starpos_protocol::util::random_hex(4)));
     std::fs::create_dir_all(&keychain_dir).map_err(|e| e.to_string())?;
     let keychain = keychain_dir.join("secure-store.json");
     let merchant =
-        format!("138{:08}", u32::from_str_radix(&starpos_core::util::random_hex(4), 16).unwrap_or(0) % 100_000_000);
+        format!("138{:08}", u32::from_str_radix(&starpos_protocol::util::random_hex(4), 16).unwrap_or(0) % 100_000_000);
     secrets.push(merchant.clone());
     let open =
         || StarPos::new(Config::new(url, &app_data, device), Arc::new(FileSecureStore::new(&keychain))).map_err(show);

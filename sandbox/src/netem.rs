@@ -248,6 +248,6 @@ async fn pump(
 /// A uniform number in [0, 1).
 fn chance() -> f64 {
     let mut b = [0u8; 8];
-    starpos_core::util::fill_random(&mut b);
+    starpos_protocol::util::fill_random(&mut b);
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -9,7 +9,7 @@ use crate::hsm::{
     KeyUsage,
 };
 use ring::signature::Ed25519KeyPair;
-use starpos_core::reader::card::EntryMode;
+use starpos_protocol::reader::card::EntryMode;
 use zeroize::Zeroizing;
 
 /// The AES-128 BDK of the ANSI X9.24-3-2017 samples. A test key, published: never use it for

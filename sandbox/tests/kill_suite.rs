@@ -166,7 +166,7 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     let seed: u64 = std::env::var("STARPOS_KILL_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| u64::from_str_radix(&starpos_core::util::random_hex(8), 16).unwrap() | 1);
+        .unwrap_or_else(|| u64::from_str_radix(&starpos_protocol::util::random_hex(8), 16).unwrap() | 1);
     println!("kill suite: {runs} runs, STARPOS_KILL_SEED={seed}");
     let mut rng = Rng(seed);
 

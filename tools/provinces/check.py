@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Decode core/data/provinces.bin in pure Python and score it against the test points.
+"""Decode protocol/data/provinces.bin in pure Python and score it against the test points.
 
 Usage::
 
-    python3 tools/provinces/check.py [--bin core/data/provinces.bin]
+    python3 tools/provinces/check.py [--bin protocol/data/provinces.bin]
                                      [--points core/tests/data/province_points.csv]
 
 The lookup is the one the Rust `province_at` implements (see build.py for the format):
@@ -140,7 +140,7 @@ def point_in_rings(px, py, rings):
 
 def main():
     ap = argparse.ArgumentParser(description="score provinces.bin against the test points")
-    ap.add_argument("--bin", default=os.path.join(REPO, "core", "data", "provinces.bin"))
+    ap.add_argument("--bin", default=os.path.join(REPO, "protocol", "data", "provinces.bin"))
     ap.add_argument("--points",
                     default=os.path.join(REPO, "core", "tests", "data", "province_points.csv"))
     args = ap.parse_args()

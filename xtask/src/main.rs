@@ -68,8 +68,19 @@ fn test() -> Result<bool, String> {
         "cargo clippy",
         cmd::run(&root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]).is_ok(),
     );
+    // The history benchmark and its data generator build only with this feature.
+    tally.check(
+        "cargo clippy (bench data)",
+        cmd::run(
+            &root,
+            "cargo",
+            &["clippy", "-p", "starpos-core", "--all-targets", "--features", "bench-data", "--", "-D", "warnings"],
+            &[],
+        )
+        .is_ok(),
+    );
 
-    cmd::section("dependency policy: no OpenSSL, no aws-lc");
+    cmd::section("dependency policy: no OpenSSL, no aws-lc; no aes in the phone library");
     let tree = cmd::capture(&root, "cargo", &["tree", "--workspace", "-e", "normal,build,dev", "--prefix", "none"]);
     let banned: Vec<&str> = tree
         .text
@@ -80,6 +91,14 @@ fn test() -> Result<bool, String> {
         eprintln!("banned crates in the tree: {banned:?}");
     }
     tally.check("dependency policy", tree.ok && banned.is_empty());
+    // The phone holds no card-data keys, so its library links no raw block cipher (the DUKPT and
+    // PIN-block code is the sandbox's HSM side).
+    let phone = cmd::capture(&root, "cargo", &["tree", "-p", "starpos-ffi", "-e", "normal", "--prefix", "none"]);
+    let key_side: Vec<&str> = phone.text.lines().filter(|l| l.starts_with("aes ")).collect();
+    if !key_side.is_empty() {
+        eprintln!("the phone library links {key_side:?}");
+    }
+    tally.check("phone library without aes", phone.ok && key_side.is_empty());
 
     cmd::section("Rust tests");
     let out = cmd::run_capture(&root, "cargo", &["test", "--workspace"], &[]);

@@ -2,7 +2,7 @@
 //! logout, and signed requests on behalf of the logged-in merchant.
 
 mod session;
-pub mod validate;
+pub use starpos_protocol::validate;
 
 use std::sync::Arc;
 

@@ -7,6 +7,8 @@ use ring::digest::{Context, SHA256};
 use rusqlite::{OptionalExtension, Transaction};
 
 use crate::error::InternalError;
+pub use starpos_protocol::calendar::day_number;
+pub use starpos_protocol::fees::fee_back;
 
 /// What a row records. Small integers on disk (see [`Kind::code`] and friends): a million rows
 /// must fit in 250 MB with their indexes.
@@ -103,24 +105,6 @@ pub struct Record {
     /// GB/T 2260 code of the province a sale was made in, when known (sales only).
     pub province: Option<String>,
 }
-
-/// `YYYY-MM-DD` as days since 1970-01-01; `None` if it is not a real date in that form.
-pub fn day_number(day: &str) -> Option<i64> {
-    let b = day.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i32> {
-        let part = &day[r];
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
-    };
-    let month = time::Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
-    let date = time::Date::from_calendar_date(num(0..4)?, month, u8::try_from(num(8..10)?).ok()?).ok()?;
-    Some(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
-}
-
-/// The Julian day number of 1970-01-01.
-const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 /// Days since 1970-01-01 as (year, month, day) in the proleptic Gregorian calendar: integer
 /// arithmetic only (H. Hinnant's `civil_from_days`), because exports convert a million of them.
@@ -478,17 +462,6 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
         append_in(tx, &merchant, &r)?;
     }
     Ok(())
-}
-
-/// The fee given back with `amount` of a sale of `sale_amount` that paid `sale_fee`: the fee in
-/// proportion, rounded half-up (all of it for the whole amount). The platform uses this same
-/// function, so the phone's statistics and the settlement agree to the fen.
-pub fn fee_back(sale_amount: i64, sale_fee: i64, amount: i64) -> i64 {
-    if sale_amount <= 0 {
-        return 0;
-    }
-    let (fee, amount, sale) = (i128::from(sale_fee), i128::from(amount), i128::from(sale_amount));
-    ((fee * amount * 2 + sale) / (2 * sale)) as i64
 }
 
 /// The ledger row for a void or refund the platform applied (inside the journal's transaction).

@@ -4,6 +4,8 @@
 //! docs/history.md describes the whole.
 
 pub mod export;
+/// Benchmark data, not part of the API: only with the `bench-data` feature.
+#[cfg(feature = "bench-data")]
 pub mod generate;
 pub mod ledger;
 pub mod query;

@@ -15,6 +15,7 @@ use crate::error::{Error, InternalError};
 pub use crate::platform::wire::LimitsWire as Limits;
 use crate::storage::Db;
 pub use kind::LimitKind;
+pub use starpos_protocol::calendar::business_day;
 
 /// What is left of today's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,15 +33,6 @@ pub struct Remaining {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reservation {
     pub id: i64,
-}
-
-/// The business day (`YYYY-MM-DD`, China Standard Time) at platform time `unix_secs`.
-pub fn business_day(unix_secs: i64) -> String {
-    let cst = time::OffsetDateTime::from_unix_timestamp(unix_secs)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(time::macros::offset!(+8));
-    let d = cst.date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// Holds `amount_fen` inside the caller's transaction (so a payment journal entry and its

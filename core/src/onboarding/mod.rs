@@ -6,7 +6,8 @@ mod cards;
 pub mod checks;
 pub(crate) use cards::Cards;
 pub use cards::{CardElements, PendingCardBinding, RealName, SettlementCard};
-pub mod fees;
+/// The fee rule, shared with the platform.
+pub use starpos_protocol::fees;
 mod merchant;
 pub(crate) use merchant::Merchant;
 pub use merchant::{FeeQuote, MerchantProfile};

@@ -2,11 +2,10 @@
 //! request signing, TLS with optional key pinning, and a client with time-outs and retries.
 
 mod client;
-pub mod compress;
 pub mod link;
 pub mod meter;
-pub mod signing;
 pub mod tls;
-pub mod wire;
 
 pub use client::{Auth, PlatformClient, Timeouts};
+/// Shared with the platform (`starpos_protocol`).
+pub use starpos_protocol::{compress, signing, wire};

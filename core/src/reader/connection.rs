@@ -14,6 +14,7 @@ use super::commands::{self, Prompt, Status};
 use super::frame::{chunks, flags, Decoder, Frame};
 use super::link::{BleLink, LinkError, LinkEvent, LinkEvents};
 use super::secure::{self, PhoneHandshake, SecureError, Session};
+use starpos_protocol::reader::secure::aad;
 
 /// Retransmission timing.
 #[derive(Debug, Clone, Copy)]
@@ -289,13 +290,6 @@ impl ReaderConnection {
 /// the futures that await this stay `Send`.
 pub async fn link_down(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|up| !*up).await;
-}
-
-/// The associated data that binds a sealed payload to its frame.
-pub fn aad(frame_flags: u8, seq: u16, command: u16) -> [u8; 5] {
-    let [s0, s1] = seq.to_be_bytes();
-    let [c0, c1] = command.to_be_bytes();
-    [frame_flags, s0, s1, c0, c1]
 }
 
 async fn listen(mut rx: mpsc::UnboundedReceiver<LinkEvent>, shared: Arc<Shared>) {

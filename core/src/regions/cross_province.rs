@@ -9,13 +9,14 @@ use std::sync::Arc;
 use reqwest::Method;
 use rusqlite::OptionalExtension;
 
-use super::{province, province_at, Province};
+use super::{province, Province};
 use crate::account::Accounts;
 use crate::error::{Error, InternalError};
 use crate::location::Location;
 use crate::outbox;
 use crate::platform::wire::{ApplyCrossProvinceRequest, CrossProvinceApplicationWire, CrossProvinceWire};
 use crate::storage::Db;
+pub use starpos_protocol::cross_province::{decide, Decision, LocationPolicy, FLAG_NO_LOCATION, FLAG_OUTSIDE_CHINA};
 
 /// A cached answer older than this is refreshed before a payment when the platform is
 /// reachable (an approval may have expired or a policy changed); if it is not, the cache decides
@@ -24,32 +25,6 @@ const STALE_AFTER_SECS: i64 = 3600;
 /// How long the guard waits for fresh rules when it has cached ones to fall back on: a dead
 /// link must not hold a sale for the client's full time-outs (45 s with retries).
 const GUARD_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// What to do with a payment whose position is unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LocationPolicy {
-    /// Refuse it: the merchant must turn location on.
-    Refuse,
-    /// Take it, flagged for the platform's review.
-    AllowAndFlag,
-}
-
-impl LocationPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LocationPolicy::Refuse => "refuse",
-            LocationPolicy::AllowAndFlag => "allow_and_flag",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "refuse" => Some(LocationPolicy::Refuse),
-            "allow_and_flag" => Some(LocationPolicy::AllowAndFlag),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplicationStatus {
@@ -97,45 +72,6 @@ impl CrossProvinceStatus {
     }
 }
 
-/// The outcome of [`decide`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Go ahead; `province` is where the payment happens.
-    Allow { province: Province },
-    /// Position unknown, allowed by policy: take it, flagged with `flag`.
-    AllowFlagged { flag: &'static str },
-    /// In another province without an approval there.
-    NotApproved { here: Province },
-    /// Position unknown and the policy refuses; `reason` says which case.
-    LocationRequired { reason: &'static str },
-}
-
-/// Flags recorded with a payment taken without a known province.
-pub const FLAG_NO_LOCATION: &str = "no_location";
-pub const FLAG_OUTSIDE_CHINA: &str = "outside_china";
-
-/// The rule. `location` is the fix the payment is made at, if any; `approved` answers whether
-/// cross-province business is approved in a province (by code) now.
-pub fn decide(
-    location: Option<&Location>,
-    registered: &str,
-    policy: LocationPolicy,
-    approved: impl FnOnce(&str) -> bool,
-) -> Decision {
-    let (unknown_flag, unknown_reason) = match location {
-        None => (FLAG_NO_LOCATION, "no position fix: turn location on and try again"),
-        Some(l) => match province_at(l.latitude, l.longitude) {
-            Some(here) if here.code == registered || approved(&here.code) => return Decision::Allow { province: here },
-            Some(here) => return Decision::NotApproved { here },
-            None => (FLAG_OUTSIDE_CHINA, "the position is outside China's provinces"),
-        },
-    };
-    match policy {
-        LocationPolicy::AllowAndFlag => Decision::AllowFlagged { flag: unknown_flag },
-        LocationPolicy::Refuse => Decision::LocationRequired { reason: unknown_reason },
-    }
-}
-
 /// The phone's side: fetches and caches the platform's rules, files applications, and guards
 /// each payment.
 pub(crate) struct CrossProvince {
@@ -153,6 +89,8 @@ impl CrossProvince {
 
     /// Fetches the rules and applications from the platform and caches them.
     pub async fn refresh(&self, accounts: &Accounts, merchant_id: &str) -> Result<CrossProvinceStatus, Error> {
+        // Not while a queued application is on its way (see `outbox::lane`).
+        let _lane = outbox::lane().await;
         let wire: CrossProvinceWire =
             accounts.signed::<(), _>(Method::GET, "v1/merchant/cross-province", None, true).await?;
         self.keep(merchant_id, &wire, accounts.platform_now())
@@ -273,8 +211,12 @@ impl CrossProvince {
         };
         let mut refreshed = false;
         loop {
-            let decision =
-                decide(location, &rules.registered.code, rules.location_policy, |code| rules.approved_in(code, now));
+            let decision = decide(
+                location.map(|l| (l.latitude, l.longitude)),
+                &rules.registered.code,
+                rules.location_policy,
+                |code| rules.approved_in(code, now),
+            );
             match decision {
                 Decision::Allow { province } => return Ok(Some(province)),
                 Decision::AllowFlagged { flag } => {
@@ -418,29 +360,6 @@ fn application(w: &CrossProvinceApplicationWire) -> Result<CrossProvinceApplicat
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const CHANGSHA: Location = Location { latitude: 28.228, longitude: 112.939, accuracy_m: 10.0 };
-    const GUANGZHOU: Location = Location { latitude: 23.129, longitude: 113.264, accuracy_m: 10.0 };
-    const SEOUL: Location = Location { latitude: 37.5665, longitude: 126.978, accuracy_m: 10.0 };
-
-    #[test]
-    fn the_rule() {
-        use Decision::*;
-        let refuse = LocationPolicy::Refuse;
-        let flag = LocationPolicy::AllowAndFlag;
-        assert!(
-            matches!(decide(Some(&GUANGZHOU), "44", refuse, |_| false), Allow { province } if province.code == "44")
-        );
-        assert!(matches!(decide(Some(&CHANGSHA), "44", refuse, |_| false), NotApproved { here } if here.code == "43"));
-        assert!(
-            matches!(decide(Some(&CHANGSHA), "44", refuse, |c| c == "43"), Allow { province } if province.code == "43")
-        );
-        assert!(matches!(decide(Some(&CHANGSHA), "44", refuse, |c| c == "45"), NotApproved { .. }));
-        assert_eq!(decide(None, "44", flag, |_| false), AllowFlagged { flag: FLAG_NO_LOCATION });
-        assert!(matches!(decide(None, "44", refuse, |_| true), LocationRequired { .. }));
-        assert_eq!(decide(Some(&SEOUL), "44", flag, |_| true), AllowFlagged { flag: FLAG_OUTSIDE_CHINA });
-        assert!(matches!(decide(Some(&SEOUL), "44", refuse, |_| true), LocationRequired { .. }));
-    }
 
     #[test]
     fn approvals_count_only_while_valid() {

@@ -139,7 +139,7 @@ async fn serve_reader(args: ReaderArgs) -> Result<(), String> {
     let platform = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| "bad firmware key")?;
     let firmware_key = platform.public_key().as_ref().to_vec();
     if let Some(path) = &args.firmware_out {
-        let image = starpos_core::reader::firmware::FirmwareImage::sign(
+        let image = starpos_protocol::reader::firmware::FirmwareImage::sign(
             "2.0.0",
             (0..256 * 1024u32).map(|i| (i % 253) as u8).collect(),
             &platform,

@@ -85,7 +85,7 @@ pub fn decrypt_track2(data_key: &Key, ciphertext: &[u8]) -> Result<Zeroizing<Str
 
 #[cfg(test)]
 mod tests {
-    use starpos_core::reader::card::looks_like_clear_track;
+    use starpos_protocol::reader::card::looks_like_clear_track;
 
     use super::*;
     use crate::hsm::dukpt::{derive_initial_key, derive_transaction_key, derive_working_key, KeyUsage};

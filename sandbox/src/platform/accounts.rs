@@ -7,12 +7,12 @@ use axum::extract::State as St;
 use axum::http::StatusCode;
 use axum::Json;
 use rusqlite::OptionalExtension;
-use starpos_core::account::validate;
-use starpos_core::platform::wire::{
+use starpos_protocol::util::{fill_random, mask_phone};
+use starpos_protocol::validate;
+use starpos_protocol::wire::{
     Empty, LoginRequest, MeResponse, RefreshRequest, RegisterRequest, SmsPurposeWire, SmsRequest, SmsResponse,
     TokenResponse,
 };
-use starpos_core::util::{fill_random, mask_phone};
 
 use super::auth::Signed;
 use super::auth::{check_sms, locked, open_session, rotate};

@@ -4,9 +4,9 @@
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use base64::Engine;
 use rusqlite::{Connection, OptionalExtension};
-use starpos_core::platform::signing;
-use starpos_core::platform::wire::{self, TokenResponse};
-use starpos_core::util::{fill_random, mask_phone, random_hex};
+use starpos_protocol::signing;
+use starpos_protocol::util::{fill_random, mask_phone, random_hex};
+use starpos_protocol::wire::{self, TokenResponse};
 
 use super::error::{ApiError, ApiResult};
 use super::state::{new_token, token_hash, State};
@@ -138,7 +138,7 @@ impl axum::extract::FromRequest<std::sync::Arc<State>> for Signed {
 }
 
 /// Verifies a signed request: a live access token, a fresh timestamp, a nonce not seen before
-/// and a valid HMAC over the request (see `starpos_core::platform::signing`).
+/// and a valid HMAC over the request (see `starpos_protocol::signing`).
 pub fn verify_signed(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> ApiResult<Caller> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let token = header("authorization")

@@ -11,11 +11,11 @@ use axum::Json;
 use ring::digest;
 use rusqlite::{Connection, OptionalExtension};
 use starpos_core::onboarding::checks::{check_bank_card, check_credit_code, check_holder_name, check_resident_id};
-use starpos_core::platform::wire::{
+use starpos_protocol::util::{mask_phone, random_hex};
+use starpos_protocol::wire::{
     BindCardConfirm, BindCardRequest, BindCardStarted, CardIdRequest, CardsResponse, MerchantProfileWire,
     RealNameRequest, SettlementCardWire, UnbindCardRequest,
 };
-use starpos_core::util::{mask_phone, random_hex};
 
 use super::auth::check_sms;
 use super::auth::Signed;
@@ -199,7 +199,7 @@ pub async fn start_binding(
 
 fn issue_code(state: &State, db: &Connection, phone: &str, now: i64) -> ApiResult<String> {
     let mut r = [0u8; 4];
-    starpos_core::util::fill_random(&mut r);
+    starpos_protocol::util::fill_random(&mut r);
     let code = format!("{:06}", u32::from_le_bytes(r) % 1_000_000);
     db.execute(
         "INSERT OR REPLACE INTO sms_codes (phone, purpose, code, sent_at, expires_at) VALUES (?1, 'bind_card', ?2, ?3, ?4)",

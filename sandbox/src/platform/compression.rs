@@ -1,4 +1,4 @@
-//! gzip'd bodies both ways (the data saver, `starpos_core::platform::compress`): a request sent
+//! gzip'd bodies both ways (the data saver, `starpos_protocol::compress`): a request sent
 //! with `Content-Encoding: gzip` is inflated (at most 64 KiB) before anything reads it, so the
 //! signature check sees the JSON the phone signed; a JSON answer of at least 256 bytes is
 //! deflated for a client that sent `Accept-Encoding: gzip`. Streamed answers (the lost-answer
@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
-use starpos_core::platform::compress::{gunzip, gzip};
+use starpos_protocol::compress::{gunzip, gzip};
 
 use super::error::ApiError;
 
@@ -50,7 +50,7 @@ pub async fn gzip_bodies(req: Request, next: Next) -> Response {
     let json =
         response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let size = response.body().size_hint().exact();
-    if !json || size.is_none_or(|n| (n as usize) < starpos_core::platform::compress::COMPRESS_FROM) {
+    if !json || size.is_none_or(|n| (n as usize) < starpos_protocol::compress::COMPRESS_FROM) {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -5,7 +5,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use starpos_core::platform::wire::ErrorBody;
+use starpos_protocol::wire::ErrorBody;
 
 #[derive(Debug)]
 pub struct ApiError {

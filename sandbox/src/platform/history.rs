@@ -10,11 +10,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use rusqlite::{OptionalExtension, Transaction};
 use serde::Deserialize;
-use starpos_core::history::ledger::fee_back;
-use starpos_core::limits::business_day;
-use starpos_core::platform::wire::{
-    PaymentWire, SettlementWire, SettlementsResponse, TransactionWire, TransactionsPage,
-};
+use starpos_protocol::calendar::business_day;
+use starpos_protocol::fees::fee_back;
+use starpos_protocol::wire::{PaymentWire, SettlementWire, SettlementsResponse, TransactionWire, TransactionsPage};
 
 use super::auth::Signed;
 use super::error::{ApiError, ApiResult};
@@ -144,7 +142,7 @@ pub async fn transactions(
     let db = state.db();
     let rows: Vec<(i64, String)> = match &q.day {
         Some(day) => {
-            if starpos_core::history::ledger::day_number(day).is_none() {
+            if starpos_protocol::calendar::day_number(day).is_none() {
                 return Err(ApiError::invalid("invalid_request", "day", "a day as YYYY-MM-DD"));
             }
             let mut s = db.prepare_cached(
@@ -189,7 +187,7 @@ pub async fn settlements(
     Query(q): Query<RangeQuery>,
     Signed { caller, .. }: Signed,
 ) -> ApiResult<Json<SettlementsResponse>> {
-    let day_number = starpos_core::history::ledger::day_number;
+    let day_number = starpos_protocol::calendar::day_number;
     if day_number(&q.from).is_none() || day_number(&q.to).is_none() {
         return Err(ApiError::invalid("invalid_request", "from", "days as YYYY-MM-DD"));
     }
@@ -227,7 +225,7 @@ pub async fn settlements(
     }
     let mut settlements = Vec::new();
     for (day, (transactions, expected)) in days {
-        let number = starpos_core::history::ledger::day_number(&day).unwrap_or(0);
+        let number = starpos_protocol::calendar::day_number(&day).unwrap_or(0);
         // The business day ends at 24:00 China time (UTC+8). T+1 pays at 10:00 the next day;
         // D0 pays at 23:00 the same day.
         let day_ends = (number + 1) * 86_400 - 8 * 3_600;
@@ -298,7 +296,7 @@ pub async fn other_device_sale(
         .query_row("SELECT id FROM merchants WHERE phone = ?1", [&req.phone], |r| r.get(0))
         .optional()?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
-    let key = starpos_core::util::random_hex(16);
+    let key = starpos_protocol::util::random_hex(16);
     let fee = (req.amount_fen * 6 + 500) / 1_000;
     let payment = PaymentWire {
         idempotency_key: key.clone(),

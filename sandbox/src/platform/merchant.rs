@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::extract::State as St;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use starpos_core::onboarding::fees::{self, SettlementCycle};
-use starpos_core::platform::wire::{
+use starpos_protocol::fees::{self, SettlementCycle};
+use starpos_protocol::wire::{
     FeeQuoteWire, FeeRateWire, FeeScheduleWire, LimitsWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest,
 };
 

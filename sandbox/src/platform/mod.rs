@@ -1,5 +1,5 @@
 //! The sandbox platform server (axum over its own SQLite state). The API is documented in
-//! docs/platform-api.md; request and response bodies are `starpos_core::platform::wire` types.
+//! docs/platform-api.md; request and response bodies are `starpos_protocol::wire` types.
 
 mod accounts;
 mod auth;

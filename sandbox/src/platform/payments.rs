@@ -10,16 +10,16 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rusqlite::{OptionalExtension, Transaction};
-use starpos_core::limits::business_day;
 use starpos_core::onboarding::checks::check_bank_card;
-use starpos_core::onboarding::fees::{self, SettlementCycle};
 use starpos_core::payments::signature::Signature;
-use starpos_core::platform::wire::{
+use starpos_protocol::calendar::business_day;
+use starpos_protocol::fees::{self, SettlementCycle};
+use starpos_protocol::reader::card::bcd_amount;
+use starpos_protocol::reader::tlv::{self, Tag};
+use starpos_protocol::util::random_hex;
+use starpos_protocol::wire::{
     AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse, SignatureUpload,
 };
-use starpos_core::reader::card::bcd_amount;
-use starpos_core::reader::tlv::{self, Tag};
-use starpos_core::util::random_hex;
 
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
@@ -294,7 +294,7 @@ fn next_voucher(tx: &Transaction<'_>, merchant_id: &str) -> ApiResult<(i64, i64)
 /// (`kind` "refund": after its day is settled, never above what remains). Idempotent by the
 /// adjustment key; needs the account password.
 async fn adjust(state: &State, caller_merchant: &str, key: &str, bytes: &[u8], kind: &str) -> ApiResult<PaymentWire> {
-    let req: starpos_core::platform::wire::AdjustmentRequest = body(bytes)?;
+    let req: starpos_protocol::wire::AdjustmentRequest = body(bytes)?;
     if !key_ok(&req.adjustment_key) {
         return Err(ApiError::invalid("invalid_request", "adjustment_key", "16 to 64 letters, digits or hyphens"));
     }

@@ -8,7 +8,7 @@ use axum::extract::State as St;
 use axum::http::StatusCode;
 use axum::Json;
 use rusqlite::OptionalExtension;
-use starpos_core::platform::wire::{PairReaderRequest, PairedReaderWire};
+use starpos_protocol::wire::{PairReaderRequest, PairedReaderWire};
 
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
@@ -57,7 +57,7 @@ pub async fn pair(
         }
     };
     tx.commit()?;
-    let identity = starpos_core::reader::secure::identity_public(&reader_identity(&req.serial));
+    let identity = starpos_protocol::reader::secure::identity_public(&reader_identity(&req.serial));
     Ok(Json(PairedReaderWire {
         serial: req.serial,
         model: SIM_MODEL.into(),

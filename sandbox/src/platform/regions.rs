@@ -1,5 +1,5 @@
 //! Cross-province business: the merchant's applications and their review, and the rule the
-//! platform applies to every authorisation (the same `starpos_core::regions::cross_province::decide`
+//! platform applies to every authorisation (the same `starpos_protocol::cross_province::decide`
 //! the phone runs first). A review is decided when the application is filed (approval, or the
 //! verdict set through `/dev/cross-province`) and shows once its review time has passed on the
 //! platform's clock, so tests move the clock instead of waiting.
@@ -12,11 +12,11 @@ use axum::Json;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 use starpos_core::location::Location;
-use starpos_core::platform::wire::{
+use starpos_protocol::cross_province::{decide, Decision, LocationPolicy};
+use starpos_protocol::provinces::is_province_code;
+use starpos_protocol::wire::{
     ApplyCrossProvinceRequest, AuthorizeRequest, CrossProvinceApplicationWire, CrossProvinceWire,
 };
-use starpos_core::regions::cross_province::{decide, Decision, LocationPolicy};
-use starpos_core::regions::is_province_code;
 
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiJson, ApiResult};
@@ -150,7 +150,7 @@ pub async fn apply(
                 "UPDATE cross_province_settings SET next_approve = NULL, next_reason = NULL WHERE merchant_id = ?1",
                 [&caller.merchant_id],
             )?;
-            let id = starpos_core::util::random_hex(8);
+            let id = starpos_protocol::util::random_hex(8);
             tx.execute(
                 "INSERT INTO cross_province_applications (id, merchant_id, idempotency_key, province, reason, days,
                      approve, verdict_reason, submitted_at, decide_at)
@@ -191,7 +191,7 @@ pub fn check_payment(
     let s = settings(tx, merchant_id, default_review_secs)?;
     let location = req.location.as_ref().map(Location::from_wire);
     let mut failed = None;
-    let decision = decide(location.as_ref(), &s.registered, s.policy, |code| {
+    let decision = decide(location.map(|l| (l.latitude, l.longitude)), &s.registered, s.policy, |code| {
         approved_in(tx, merchant_id, code, now).unwrap_or_else(|e| {
             failed = Some(e);
             false

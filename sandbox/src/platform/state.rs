@@ -9,8 +9,8 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use ring::{digest, pbkdf2};
 use rusqlite::Connection;
-use starpos_core::platform::wire::HEADER_SERVER_TIME;
-use starpos_core::util::{fill_random, random_hex, unix_now};
+use starpos_protocol::util::{fill_random, random_hex, unix_now};
+use starpos_protocol::wire::HEADER_SERVER_TIME;
 
 use super::SandboxConfig;
 

@@ -8,11 +8,11 @@ use crate::hsm::{
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use starpos_core::onboarding::checks::check_bank_card;
-use starpos_core::reader::card::{
+use starpos_protocol::reader::card::{
     amount_bcd, bcd_currency, CardResult, CompleteRequest, CompleteResult, EntryMode, PinResult, ReadCardRequest,
 };
-use starpos_core::reader::commands::Status;
-use starpos_core::reader::tlv::{self, Tag, Tlv};
+use starpos_protocol::reader::commands::Status;
+use starpos_protocol::reader::tlv::{self, Tag, Tlv};
 
 use super::device::status_only;
 use crate::test_cards::{self, Outcome, TestCard};

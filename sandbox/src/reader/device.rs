@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use ring::signature::Ed25519KeyPair;
-use starpos_core::reader::commands::{self, DeviceInfo, Prompt, Status};
-use starpos_core::reader::connection::aad;
-use starpos_core::reader::firmware::{self, BeginRequest};
-use starpos_core::reader::frame::{flags, Frame};
-use starpos_core::reader::secure::{self, Session};
+use starpos_protocol::reader::commands::{self, DeviceInfo, Prompt, Status};
+use starpos_protocol::reader::firmware::{self, BeginRequest};
+use starpos_protocol::reader::frame::{flags, Frame};
+use starpos_protocol::reader::secure::aad;
+use starpos_protocol::reader::secure::{self, Session};
 
 use super::card_session::CardSession;
 use crate::test_cards::{self, TestCard};

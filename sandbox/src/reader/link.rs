@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use starpos_core::reader::frame::{chunks, flags, Decoder, Frame, ATT_OVERHEAD};
 use starpos_core::reader::link::{BleDevice, BleLink, LinkError, LinkEvents};
+use starpos_protocol::reader::frame::{chunks, flags, Decoder, Frame, ATT_OVERHEAD};
 
 use super::SimReader;
 

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use starpos_core::reader::frame::Decoder;
+use starpos_protocol::reader::frame::Decoder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

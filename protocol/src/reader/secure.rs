@@ -229,6 +229,13 @@ fn nonce(direction: Direction, counter: u64) -> Nonce {
     Nonce::assume_unique_for_key(n)
 }
 
+/// The associated data that binds a sealed payload to its frame.
+pub fn aad(frame_flags: u8, seq: u16, command: u16) -> [u8; 5] {
+    let [s0, s1] = seq.to_be_bytes();
+    let [c0, c1] = command.to_be_bytes();
+    [frame_flags, s0, s1, c0, c1]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Header carrying the platform's clock (unix seconds) on every response.
 pub const HEADER_SERVER_TIME: &str = "x-starpos-server-time";
-/// Signed-request headers (see [`crate::platform::signing`]).
+/// Signed-request headers (see [`crate::signing`]).
 pub const HEADER_TIMESTAMP: &str = "x-starpos-timestamp";
 pub const HEADER_NONCE: &str = "x-starpos-nonce";
 pub const HEADER_SIGNATURE: &str = "x-starpos-signature";

@@ -1,5 +1,5 @@
 //! Which province a WGS-84 position is in, offline, from embedded boundaries
-//! (`core/data/provinces.bin`, made by `tools/provinces/build.py`; source, licence and accuracy
+//! (`protocol/data/provinces.bin`, made by `tools/provinces/build.py`; source, licence and accuracy
 //! in `core/data/PROVENANCE.md` and docs/regions.md).
 //!
 //! The file is a grid of cells over China. A cell is empty (sea or abroad), wholly inside one
@@ -12,7 +12,7 @@
 use std::sync::OnceLock;
 
 /// The embedded data (see module docs); about a megabyte, within the 2 MB budget.
-static DATA: &[u8] = include_bytes!("../../data/provinces.bin");
+static DATA: &[u8] = include_bytes!("../data/provinces.bin");
 
 /// Units per degree in the file.
 const SCALE: f64 = 1e5;
@@ -77,7 +77,7 @@ impl Grid {
         let mut codes = Vec::with_capacity(usize::from(n));
         for _ in 0..n {
             let code = std::str::from_utf8(r.take(2)?).map_err(|_| Malformed("code"))?;
-            if !super::is_province_code(code) {
+            if !crate::provinces::is_province_code(code) {
                 return Err(Malformed("unknown province code"));
             }
             codes.push(code);

@@ -7,7 +7,7 @@
 //! the rate part first, then capped; the D0 surcharge separately (never capped); the fee is
 //! their sum and never more than the amount; net = amount − fee.
 
-use crate::platform::wire::{FeeQuoteWire, FeeScheduleWire};
+use crate::wire::{FeeQuoteWire, FeeScheduleWire};
 
 /// How the merchant is paid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,10 +75,21 @@ pub fn quote(
     })
 }
 
+/// The fee given back with `amount` of a sale of `sale_amount` that paid `sale_fee`: the fee in
+/// proportion, rounded half-up (all of it for the whole amount). The platform uses this same
+/// function, so the phone's statistics and the settlement agree to the fen.
+pub fn fee_back(sale_amount: i64, sale_fee: i64, amount: i64) -> i64 {
+    if sale_amount <= 0 {
+        return 0;
+    }
+    let (fee, amount, sale) = (i128::from(sale_fee), i128::from(amount), i128::from(sale_amount));
+    ((fee * amount * 2 + sale) / (2 * sale)) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::wire::FeeRateWire;
+    use crate::wire::FeeRateWire;
 
     fn schedule() -> FeeScheduleWire {
         let rate = |channel: &str, kind: &str, bp, cap| FeeRateWire {
