@@ -309,8 +309,7 @@ impl From<core::SyncSummary> for SyncSummary {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SettlementBatch {
     pub business_day: String,
-    /// `t1` or `d0`.
-    pub cycle: String,
+    pub cycle: crate::merchant::SettlementCycle,
     pub phone_net_fen: i64,
     pub expected_net_fen: i64,
     pub paid_fen: i64,
@@ -354,7 +353,7 @@ impl From<core::Report> for ReconciliationReport {
                 .into_iter()
                 .map(|b| SettlementBatch {
                     business_day: b.business_day,
-                    cycle: b.cycle,
+                    cycle: b.cycle.into(),
                     phone_net_fen: b.phone_net_fen,
                     expected_net_fen: b.expected_net_fen,
                     paid_fen: b.paid_fen,

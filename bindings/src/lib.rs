@@ -38,7 +38,7 @@ pub use merchant::{
     SettlementCard, SettlementCycle,
 };
 pub use network::{ConnectionStatus, DataUsageReport, DayUsage, KindUsage, NetworkType, Reachability, Usage};
-pub use payments::{DeclineReason, Receipt, Sale, SaleListener, SaleStatus, SaleStep};
+pub use payments::{DeclineReason, Receipt, ReversalReason, Sale, SaleListener, SaleStatus, SaleStep};
 pub use reader::{
     BleDevice, BleError, BleLink, CardReader, CardSummary, EntryMode, FirmwareProgressListener, LinkEvents,
     PairedReader, ReaderEvent, ReaderInfo, ReaderListener, ReaderPrompt, ReaderState,

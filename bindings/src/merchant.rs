@@ -64,10 +64,12 @@ impl From<SettlementCycle> for CoreCycle {
     }
 }
 
-fn cycle_of(s: &str) -> SettlementCycle {
-    match CoreCycle::parse(s) {
-        Some(CoreCycle::D0) => SettlementCycle::D0,
-        _ => SettlementCycle::T1,
+impl From<CoreCycle> for SettlementCycle {
+    fn from(c: CoreCycle) -> Self {
+        match c {
+            CoreCycle::T1 => SettlementCycle::T1,
+            CoreCycle::D0 => SettlementCycle::D0,
+        }
     }
 }
 
@@ -161,7 +163,7 @@ pub struct MerchantProfile {
 impl From<core::MerchantProfile> for MerchantProfile {
     fn from(p: core::MerchantProfile) -> Self {
         MerchantProfile {
-            settlement_cycle: cycle_of(&p.settlement_cycle),
+            settlement_cycle: p.settlement_cycle.into(),
             merchant_id: p.merchant_id,
             terminal_id: p.terminal_id,
             merchant_name: p.merchant_name,

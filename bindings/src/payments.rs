@@ -1,6 +1,8 @@
 //! Card sales across the boundary: the sale record, its status and steps, and the listener the
 //! app implements to follow a sale.
 
+use crate::checks::CardKind;
+use crate::reader::EntryMode;
 use std::sync::Arc;
 
 use starpos_core::payments as core;
@@ -64,6 +66,30 @@ impl From<core::DeclineReason> for DeclineReason {
     }
 }
 
+/// Why a sale was (or is being) reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReversalReason {
+    /// The authorisation's answer never came (or could not be read): it may have been approved.
+    NoAnswer,
+    /// The platform approved, then the card declined the answer.
+    ChipDeclined,
+    /// Approved, but the card never confirmed (the reader was lost before completion).
+    CardNotConfirmed,
+    /// Found unfinished after a restart and reversed then.
+    Recovery,
+}
+
+impl From<core::ReversalReason> for ReversalReason {
+    fn from(r: core::ReversalReason) -> Self {
+        match r {
+            core::ReversalReason::NoAnswer => ReversalReason::NoAnswer,
+            core::ReversalReason::ChipDeclined => ReversalReason::ChipDeclined,
+            core::ReversalReason::CardNotConfirmed => ReversalReason::CardNotConfirmed,
+            core::ReversalReason::Recovery => ReversalReason::Recovery,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum SaleStatus {
     Approved,
@@ -71,13 +97,13 @@ pub enum SaleStatus {
         reason: DeclineReason,
         detail: String,
     },
-    /// Nothing is charged. `reason`: no_answer, chip_declined, card_not_confirmed, recovery.
+    /// Nothing is charged.
     Reversed {
-        reason: String,
+        reason: ReversalReason,
     },
     /// Being reversed; the core keeps trying until the platform acknowledges.
     ReversalPending {
-        reason: String,
+        reason: ReversalReason,
     },
     Failed {
         detail: String,
@@ -94,8 +120,8 @@ impl From<core::SaleStatus> for SaleStatus {
             core::SaleStatus::Declined { reason, message } => {
                 SaleStatus::Declined { reason: reason.into(), detail: message }
             }
-            core::SaleStatus::Reversed { reason } => SaleStatus::Reversed { reason },
-            core::SaleStatus::ReversalPending { reason } => SaleStatus::ReversalPending { reason },
+            core::SaleStatus::Reversed { reason } => SaleStatus::Reversed { reason: reason.into() },
+            core::SaleStatus::ReversalPending { reason } => SaleStatus::ReversalPending { reason: reason.into() },
             core::SaleStatus::Failed { message } => SaleStatus::Failed { detail: message },
             core::SaleStatus::InProgress => SaleStatus::InProgress,
             core::SaleStatus::Voided => SaleStatus::Voided,
@@ -111,9 +137,9 @@ pub struct Sale {
     pub fee_fen: i64,
     pub net_fen: i64,
     pub masked_pan: String,
-    pub card_kind: String,
+    pub card_kind: CardKind,
     pub issuer_bank: Option<String>,
-    pub entry_mode: String,
+    pub entry_mode: EntryMode,
     pub app_label: String,
     pub aid: String,
     pub auth_code: Option<String>,
@@ -142,9 +168,9 @@ impl From<core::Sale> for Sale {
             fee_fen: s.fee_fen,
             net_fen: s.net_fen,
             masked_pan: s.masked_pan,
-            card_kind: s.card_kind,
+            card_kind: s.card_kind.into(),
             issuer_bank: s.issuer_bank,
-            entry_mode: s.entry_mode,
+            entry_mode: s.entry_mode.into(),
             app_label: s.app_label,
             aid: s.aid,
             auth_code: s.auth_code,

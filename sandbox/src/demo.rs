@@ -111,7 +111,10 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     let profile = phone_b.merchant().profile().await.map_err(show)?;
     println!(
         "   merchant {} terminal {} registered in province {}, settles {}",
-        profile.merchant_id, profile.terminal_id, profile.registered_province, profile.settlement_cycle
+        profile.merchant_id,
+        profile.terminal_id,
+        profile.registered_province,
+        profile.settlement_cycle.as_str()
     );
     for kind in [CardKind::Debit, CardKind::Credit] {
         let q = phone_b.merchant().quote_fee(1_000_000, kind, None).map_err(show)?;
@@ -176,7 +179,7 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     let q = phone_b.merchant().quote_fee(1_000_000, CardKind::Debit, None).map_err(show)?;
     println!(
         "   settlement switched to {}: 10000.00 yuan by debit card now costs {} yuan",
-        d0.settlement_cycle,
+        d0.settlement_cycle.as_str(),
         yuan(q.fee_fen)
     );
 
@@ -622,7 +625,7 @@ async fn history_demo(phone: &StarPos, data_dir: &std::path::Path) -> Result<(),
         println!(
             "   settlement {} ({}): platform {} yuan, phone {} yuan, paid {} yuan{}",
             b.business_day,
-            b.cycle,
+            b.cycle.as_str(),
             yuan(b.expected_net_fen),
             yuan(b.phone_net_fen),
             yuan(b.paid_fen),

@@ -69,7 +69,7 @@ def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, si
             # The platform never answers: the sale is reversed, never re-sent under a new key.
             dev.set_faults(drop_response_after_commit=100)
             lost = await c.payments().start_sale(reader, 700, None, Steps()).outcome()
-            assert lost.status == starpos.SaleStatus.REVERSED(reason="no_answer")
+            assert lost.status == starpos.SaleStatus.REVERSED(reason=starpos.ReversalReason.NO_ANSWER)
             assert dev.payment(lost.id)["status"] == "reversed"
             dev.set_faults()
 

@@ -186,7 +186,10 @@ pub fn statement(
     let preamble = vec![
         ["结算单".to_string(), String::new()],
         ["业务日期".into(), batch.business_day.clone()],
-        ["结算周期".into(), if batch.cycle == "d0" { "D0".into() } else { "T+1".into() }],
+        [
+            "结算周期".into(),
+            if batch.cycle == crate::onboarding::fees::SettlementCycle::D0 { "D0".into() } else { "T+1".into() },
+        ],
         ["应结金额(元)".into(), yuan(batch.expected_net_fen)],
         ["本机统计净额(元)".into(), yuan(batch.phone_net_fen)],
         ["已结金额(元)".into(), yuan(batch.paid_fen)],

@@ -17,8 +17,7 @@ use crate::storage::Db;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub business_day: String,
-    /// `t1` or `d0`.
-    pub cycle: String,
+    pub cycle: crate::onboarding::fees::SettlementCycle,
     /// The day's net as the phone's ledger has it.
     pub phone_net_fen: i64,
     /// The day's net as the platform settles it.
@@ -99,9 +98,13 @@ pub(crate) async fn reconcile(
     for s in &platform.settlements {
         seen_days.insert(s.business_day.clone());
         let phone_net = phone.get(&s.business_day).copied().unwrap_or(0);
+        let cycle = crate::onboarding::fees::SettlementCycle::parse(&s.cycle).ok_or_else(|| Error::Platform {
+            code: "bad_response".into(),
+            detail: format!("unknown settlement cycle {:?}", s.cycle),
+        })?;
         batches.push(Batch {
             business_day: s.business_day.clone(),
-            cycle: s.cycle.clone(),
+            cycle,
             phone_net_fen: phone_net,
             expected_net_fen: s.expected_net_fen,
             paid_fen: s.paid_fen,

@@ -12,12 +12,55 @@ use super::CardKind;
 use crate::account::Accounts;
 use crate::error::{Error, InternalError};
 use crate::limits::{business_day, LimitBook, LimitKind, Limits, Remaining};
-use crate::platform::wire::{FeeQuoteWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest};
+use crate::platform::wire::{FeeQuoteWire, FeeScheduleWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest};
 use crate::platform::PlatformClient;
 use crate::storage::Db;
 
-pub type MerchantProfile = MerchantProfileWire;
 pub type FeeQuote = FeeQuoteWire;
+
+/// The merchant profile as the app sees it: the platform's form, read once here (an unknown
+/// settlement cycle is an unreadable answer, not a guess).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantProfile {
+    pub merchant_id: String,
+    /// 8 digits.
+    pub terminal_id: String,
+    pub merchant_name: String,
+    /// Two-digit GB/T 2260 province code, e.g. "44".
+    pub registered_province: String,
+    pub credit_code: Option<String>,
+    pub settlement_cycle: SettlementCycle,
+    /// The fee schedule as the platform states it; the fee rule (`fees::quote`) reads it.
+    pub fees: FeeScheduleWire,
+    pub caps: Limits,
+    pub limits: Limits,
+    /// Real-name details accepted by the platform.
+    pub real_name_verified: bool,
+    /// The holder's name with all but the last character hidden, e.g. `*三`.
+    pub holder_name_masked: Option<String>,
+}
+
+impl MerchantProfile {
+    fn from_wire(w: MerchantProfileWire) -> Result<MerchantProfile, Error> {
+        let settlement_cycle = SettlementCycle::parse(&w.settlement_cycle).ok_or_else(|| Error::Platform {
+            code: "bad_response".into(),
+            detail: format!("unknown settlement cycle {:?}", w.settlement_cycle),
+        })?;
+        Ok(MerchantProfile {
+            merchant_id: w.merchant_id,
+            terminal_id: w.terminal_id,
+            merchant_name: w.merchant_name,
+            registered_province: w.registered_province,
+            credit_code: w.credit_code,
+            settlement_cycle,
+            fees: w.fees,
+            caps: w.caps,
+            limits: w.limits,
+            real_name_verified: w.real_name_verified,
+            holder_name_masked: w.holder_name_masked,
+        })
+    }
+}
 
 pub(crate) struct Merchant {
     db: Arc<Db>,
@@ -31,7 +74,8 @@ impl Merchant {
 
     /// Fetches the profile, caches it and its limits.
     pub async fn fetch_profile(&self, accounts: &Accounts) -> Result<MerchantProfile, Error> {
-        let profile: MerchantProfile = accounts.signed::<(), _>(Method::GET, "v1/merchant/profile", None, true).await?;
+        let profile: MerchantProfileWire =
+            accounts.signed::<(), _>(Method::GET, "v1/merchant/profile", None, true).await?;
         self.keep(profile)
     }
 
@@ -42,14 +86,16 @@ impl Merchant {
         cycle: SettlementCycle,
     ) -> Result<MerchantProfile, Error> {
         let body = SettlementRequest { cycle: cycle.as_str().into() };
-        let profile: MerchantProfile =
+        let profile: MerchantProfileWire =
             accounts.signed(Method::PUT, "v1/merchant/settlement", Some(&body), false).await?;
         self.keep(profile)
     }
 
     /// Caches a profile the platform sent, with its limits.
-    pub fn keep(&self, profile: MerchantProfile) -> Result<MerchantProfile, Error> {
+    pub fn keep(&self, profile: MerchantProfileWire) -> Result<MerchantProfile, Error> {
         let now = self.platform.platform_now();
+        // Read before it is kept: a profile the app could not read is not cached.
+        let domain = MerchantProfile::from_wire(profile.clone())?;
         let json = serde_json::to_string(&profile).map_err(InternalError::from)?;
         let rules =
             profile.cross_province.as_ref().map(serde_json::to_string).transpose().map_err(InternalError::from)?;
@@ -65,19 +111,21 @@ impl Merchant {
             Ok(())
         })?;
         LimitBook::new(&self.db).store(&profile.merchant_id, &profile.limits, now)?;
-        Ok(profile)
+        Ok(domain)
     }
 
     /// The profile last fetched for `merchant_id`, if any (no network).
     pub fn cached_profile(&self, merchant_id: &str) -> Result<Option<MerchantProfile>, Error> {
+        self.cached_wire(merchant_id)?.map(MerchantProfile::from_wire).transpose()
+    }
+
+    /// The cached profile in the platform's form, as it is stored.
+    fn cached_wire(&self, merchant_id: &str) -> Result<Option<MerchantProfileWire>, Error> {
         let json: Option<String> = self.db.with(|c| {
             Ok(c.query_row("SELECT json FROM merchant_profile WHERE merchant_id = ?1", [merchant_id], |r| r.get(0))
                 .optional()?)
         })?;
-        match json {
-            Some(j) => Ok(Some(serde_json::from_str(&j).map_err(InternalError::from)?)),
-            None => Ok(None),
-        }
+        Ok(json.map(|j| serde_json::from_str(&j)).transpose().map_err(InternalError::from)?)
     }
 
     /// The fee and net for a card payment of `amount_fen`, from the cached schedule: the same
@@ -93,7 +141,7 @@ impl Merchant {
             return Err(Error::invalid("amount", "an amount is a positive number of fen"));
         }
         let profile = self.cached_profile(merchant_id)?.ok_or(Error::ProfileNotLoaded)?;
-        let cycle = cycle.or_else(|| SettlementCycle::parse(&profile.settlement_cycle)).unwrap_or(SettlementCycle::T1);
+        let cycle = cycle.unwrap_or(profile.settlement_cycle);
         fees::quote(&profile.fees, "card", card_kind.as_str(), cycle, amount_fen)
             .ok_or_else(|| Error::Platform { code: "no_fee_rate".into(), detail: "no fee rate for this card".into() })
     }
@@ -151,7 +199,7 @@ impl Merchant {
             other => other?,
         };
         LimitBook::new(&self.db).store(merchant_id, &confirmed, self.platform.platform_now())?;
-        if let Some(mut profile) = self.cached_profile(merchant_id)? {
+        if let Some(mut profile) = self.cached_wire(merchant_id)? {
             profile.limits = confirmed;
             let json = serde_json::to_string(&profile).map_err(InternalError::from)?;
             self.db.with(|c| {

@@ -27,6 +27,7 @@ use crate::account::Accounts;
 use crate::error::Error;
 use crate::limits::{business_day, LimitBook, LimitKind};
 use crate::location::Location;
+use crate::onboarding::CardKind;
 use crate::platform::wire::{
     AdjustmentRequest, AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse,
     SignatureUpload,
@@ -54,6 +55,46 @@ const QUICK_REVERSAL_BUDGET: Duration = Duration::from_secs(10);
 const RETRY_FIRST_SECS: i64 = 5;
 const RETRY_MAX_SECS: i64 = 300;
 const CARD_HASH_KEY: &str = "starpos.card_hash_key.v1";
+
+/// Why a sale was (or is being) reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReversalReason {
+    /// The authorisation's answer never came (or could not be read): it may have been approved.
+    NoAnswer,
+    /// The platform approved, then the card declined the answer (chip completion).
+    ChipDeclined,
+    /// Approved, but the card never confirmed (the reader was lost before completion).
+    CardNotConfirmed,
+    /// Found unfinished after a restart and reversed then.
+    Recovery,
+}
+
+impl ReversalReason {
+    /// The name the journal stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReversalReason::NoAnswer => "no_answer",
+            ReversalReason::ChipDeclined => "chip_declined",
+            ReversalReason::CardNotConfirmed => "card_not_confirmed",
+            ReversalReason::Recovery => "recovery",
+        }
+    }
+
+    /// From the journal. A name this version does not know (a newer app wrote it) reads as
+    /// `Recovery`: the sale is reversed either way, and nothing is charged.
+    pub fn from_journal(name: Option<&str>) -> ReversalReason {
+        [ReversalReason::NoAnswer, ReversalReason::ChipDeclined, ReversalReason::CardNotConfirmed]
+            .into_iter()
+            .find(|r| Some(r.as_str()) == name)
+            .unwrap_or(ReversalReason::Recovery)
+    }
+}
+
+impl std::fmt::Display for ReversalReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Where a sale is, for the app to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,14 +144,13 @@ pub enum SaleStatus {
         reason: DeclineReason,
         message: String,
     },
-    /// Reversed: nothing is charged. `reason`: `no_answer`, `chip_declined`,
-    /// `card_not_confirmed`, `recovery`.
+    /// Reversed: nothing is charged.
     Reversed {
-        reason: String,
+        reason: ReversalReason,
     },
     /// Being reversed; the core keeps trying until the platform acknowledges.
     ReversalPending {
-        reason: String,
+        reason: ReversalReason,
     },
     /// Refused before any money moved.
     Failed {
@@ -138,9 +178,9 @@ pub struct Sale {
     pub fee_fen: i64,
     pub net_fen: i64,
     pub masked_pan: String,
-    pub card_kind: String,
+    pub card_kind: CardKind,
     pub issuer_bank: Option<String>,
-    pub entry_mode: String,
+    pub entry_mode: EntryMode,
     pub app_label: String,
     pub aid: String,
     pub auth_code: Option<String>,
@@ -164,7 +204,7 @@ pub struct Sale {
 
 impl From<Entry> for Sale {
     fn from(e: Entry) -> Sale {
-        let reason = e.reversal_reason.clone().unwrap_or_default();
+        let reason = ReversalReason::from_journal(e.reversal_reason.as_deref());
         let status = match e.state {
             State::Completed => SaleStatus::Approved,
             State::Declined => SaleStatus::Declined {
@@ -184,9 +224,10 @@ impl From<Entry> for Sale {
             fee_fen: e.fee_fen.unwrap_or(0),
             net_fen: e.net_fen.unwrap_or(0),
             masked_pan: e.masked_pan,
-            card_kind: e.card_kind.unwrap_or_else(|| "unknown".into()),
+            card_kind: e.card_kind.as_deref().and_then(CardKind::parse).unwrap_or(CardKind::Unknown),
             issuer_bank: e.issuer_bank,
-            entry_mode: e.entry_mode,
+            // The journal writes only the three names; a row it cannot read shows as a chip read.
+            entry_mode: EntryMode::parse(&e.entry_mode).unwrap_or(EntryMode::Insert),
             app_label: e.app_label,
             aid: e.aid,
             auth_code: e.auth_code,

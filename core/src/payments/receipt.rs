@@ -4,6 +4,7 @@
 
 use super::signature::Bitmap;
 use super::Sale;
+use crate::reader::card::EntryMode;
 
 /// Characters per line on a 58 mm printer (a Chinese character takes two).
 pub const WIDTH: usize = 32;
@@ -68,10 +69,10 @@ impl Receipt {
         signature: Option<Bitmap>,
         reprint: bool,
     ) -> Receipt {
-        let entry_mode = match sale.entry_mode.as_str() {
-            "swipe" => "S",
-            "tap" => "C",
-            _ => "I",
+        let entry_mode = match sale.entry_mode {
+            EntryMode::Swipe => "S",
+            EntryMode::Tap => "C",
+            EntryMode::Insert => "I",
         };
         Receipt {
             merchant_name: merchant_name.into(),
@@ -80,7 +81,7 @@ impl Receipt {
             transaction_type: "消费 SALE".into(),
             masked_pan: sale.masked_pan.clone(),
             issuer_bank: sale.issuer_bank.clone(),
-            card_kind: sale.card_kind.clone(),
+            card_kind: sale.card_kind.as_str().into(),
             entry_mode: entry_mode.into(),
             batch_number: sale.batch_number.clone().unwrap_or_default(),
             voucher_number: sale.voucher_number.clone().unwrap_or_default(),
@@ -331,9 +332,9 @@ mod tests {
             fee_fen: 62,
             net_fen: 12_283,
             masked_pan: "621700*********0015".into(),
-            card_kind: "debit".into(),
+            card_kind: crate::onboarding::CardKind::Debit,
             issuer_bank: Some("中国建设银行".into()),
-            entry_mode: "insert".into(),
+            entry_mode: EntryMode::Insert,
             app_label: "CCB DEBIT".into(),
             aid: "A000000333010101".into(),
             auth_code: Some("123456".into()),

@@ -34,6 +34,11 @@ impl EntryMode {
             EntryMode::Tap => "tap",
         }
     }
+
+    /// Inverse of [`EntryMode::as_str`].
+    pub fn parse(name: &str) -> Option<EntryMode> {
+        [EntryMode::Swipe, EntryMode::Insert, EntryMode::Tap].into_iter().find(|m| m.as_str() == name)
+    }
 }
 
 /// A set of allowed entry modes.

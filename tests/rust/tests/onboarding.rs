@@ -92,8 +92,8 @@ async fn the_merchant_chooses_d0_and_quotes_follow() {
     c.merchant().profile().await.unwrap();
     assert_eq!(c.merchant().quote_fee(1_000_000, CardKind::Credit, None).unwrap().fee_fen, 6_000);
     let p = c.merchant().set_settlement_cycle(SettlementCycle::D0).await.unwrap();
-    assert_eq!(p.settlement_cycle, "d0");
+    assert_eq!(p.settlement_cycle, SettlementCycle::D0);
     // The cached profile follows: the default quote now carries the D0 surcharge (5 bp).
     assert_eq!(c.merchant().quote_fee(1_000_000, CardKind::Credit, None).unwrap().fee_fen, 6_500);
-    assert_eq!(c.merchant().profile().await.unwrap().settlement_cycle, "d0");
+    assert_eq!(c.merchant().profile().await.unwrap().settlement_cycle, SettlementCycle::D0);
 }

@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use starpos_core::payments::{DeclineReason, Sale, SaleListener, SaleStatus, SaleStep};
+use starpos_core::payments::{DeclineReason, ReversalReason, Sale, SaleListener, SaleStatus, SaleStep};
+use starpos_core::reader::card::EntryMode;
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
 use starpos_sandbox::fixtures::ready_merchant;
@@ -65,7 +66,7 @@ async fn an_approved_chip_sale_and_every_decline() {
     assert_eq!((sale.fee_fen, sale.net_fen), (50, 9_950), "debit 0.5 %");
     assert_eq!(sale.masked_pan, "621700*********0015");
     assert_eq!(sale.issuer_bank.as_deref(), Some("中国建设银行"));
-    assert_eq!(sale.entry_mode, "insert");
+    assert_eq!(sale.entry_mode, EntryMode::Insert);
     assert!(sale.auth_code.as_ref().is_some_and(|a| a.len() == 6));
     assert!(sale.reference_number.as_ref().is_some_and(|r| r.len() == 12));
     assert_eq!(sale.voucher_number.as_deref(), Some("000001"));
@@ -110,8 +111,8 @@ async fn an_approved_chip_sale_and_every_decline() {
     }
     let recent = c.payments().recent_sales(50).unwrap();
     assert_eq!(recent.len(), 8);
-    assert_eq!(recent[0].entry_mode, "insert", "newest first: the credit card");
-    assert_eq!(recent[0].card_kind, "credit");
+    assert_eq!(recent[0].entry_mode, EntryMode::Insert, "newest first: the credit card");
+    assert_eq!(recent[0].card_kind, starpos_core::onboarding::CardKind::Credit);
 }
 
 #[tokio::test]
@@ -121,7 +122,7 @@ async fn a_chip_decline_after_approval_is_reversed() {
     let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     link.with_reader_mut(|r| r.present(test_card("chip-decline-after-approval").unwrap()));
     let (sale, steps) = sell(&c, &reader, 5_000).await;
-    assert_eq!(sale.status, SaleStatus::Reversed { reason: "chip_declined".into() });
+    assert_eq!(sale.status, SaleStatus::Reversed { reason: ReversalReason::ChipDeclined });
     assert!(steps.ends_with(&[SaleStep::CompletingOnCard, SaleStep::Reversing]));
     assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed");
     assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
@@ -147,7 +148,7 @@ async fn no_answer_at_all_means_a_reversal_never_a_new_sale() {
     let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
     let (sale, steps) = sell(&c, &reader, 6_600).await;
-    assert_eq!(sale.status, SaleStatus::Reversed { reason: "no_answer".into() });
+    assert_eq!(sale.status, SaleStatus::Reversed { reason: ReversalReason::NoAnswer });
     assert_eq!(steps.last(), Some(&SaleStep::Reversing));
     assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed", "committed, then reversed");
     assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
@@ -163,7 +164,7 @@ async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged()
     // first reversal attempts.
     w.dev.set_faults(json!({ "fail_5xx": 100 })).await.unwrap();
     let (sale, _) = sell(&c, &reader, 7_700).await;
-    assert_eq!(sale.status, SaleStatus::ReversalPending { reason: "no_answer".into() });
+    assert_eq!(sale.status, SaleStatus::ReversalPending { reason: ReversalReason::NoAnswer });
     assert_eq!(
         c.merchant().remaining_today().unwrap().daily_total_remaining_fen,
         before - 7_700,
@@ -174,7 +175,7 @@ async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged()
     w.dev.advance_clock(60).await.unwrap();
     let settled = c.payments().resolve_pending().await.unwrap();
     assert_eq!(settled.len(), 1);
-    assert_eq!(settled[0].status, SaleStatus::Reversed { reason: "no_answer".into() });
+    assert_eq!(settled[0].status, SaleStatus::Reversed { reason: ReversalReason::NoAnswer });
     let platform = w.dev.payment(&sale.id).await.unwrap();
     assert_eq!((platform["status"].as_str(), platform["tombstone"].as_bool()), (Some("none"), Some(true)));
     assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);

@@ -23,6 +23,7 @@ import uniffi.starpos.Province
 import uniffi.starpos.Reachability
 import uniffi.starpos.provinceAt
 import uniffi.starpos.RealName
+import uniffi.starpos.ReversalReason
 import uniffi.starpos.SaleHandle
 import uniffi.starpos.SaleListener
 import uniffi.starpos.SaleStatus
@@ -109,7 +110,7 @@ class PaymentTest {
 
             Dev.setFaults("{\"drop_response_after_commit\":100}")
             val lost = c.payments().startSale(reader, 900L, null, StepRecorder()).outcome()
-            assertEquals(SaleStatus.Reversed("no_answer"), lost.status)
+            assertEquals(SaleStatus.Reversed(ReversalReason.NO_ANSWER), lost.status)
             assertEquals("reversed", Dev.paymentStatus(lost.id))
             assertEquals(listOf(lost.id, sale.id), c.payments().recentSales(10u).map { it.id })
             Dev.setFaults()
