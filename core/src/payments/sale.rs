@@ -1,0 +1,220 @@
+//! A card sale from the card to the journal's last commit: checks, card and PIN, commit 1,
+//! the authorisation, chip completion.
+
+use super::*;
+
+impl Payments {
+    /// A sale of `order.amount_fen`: card and PIN on the reader, authorisation, chip
+    /// completion; `control` is its handle's way to cancel it.
+    pub async fn sale(
+        &self,
+        accounts: &Accounts,
+        reader: &CardReader,
+        order: Order,
+        listener: &dyn SaleListener,
+        control: Arc<SaleControl>,
+    ) -> Result<Sale, Error> {
+        let Order { amount_fen, note, location } = order;
+        if let Some(l) = &location {
+            l.check()?;
+        }
+        let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
+        if accounts.offline() {
+            // Said before the card is read: an authorisation cannot go anywhere.
+            return Err(Error::Offline);
+        }
+        if !(1..=999_999_999_999).contains(&amount_fen) {
+            return Err(Error::invalid("amount_fen", "from 1 to 999,999,999,999 fen"));
+        }
+        if note.as_ref().is_some_and(|n| n.chars().count() > 100) {
+            return Err(Error::invalid("note", "at most 100 characters"));
+        }
+        let has_card: bool = self.db.with(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM settlement_cards WHERE merchant_id = ?1)",
+                [&merchant_id],
+                |r| r.get(0),
+            )?)
+        })?;
+        if !has_card {
+            return Err(Error::SettlementCardRequired);
+        }
+        let day = business_day(accounts.platform_now());
+        let remaining = LimitBook::new(&self.db).remaining(&merchant_id, &day)?;
+        if amount_fen > remaining.max_next_payment_fen {
+            let limit = if amount_fen > remaining.limits.per_txn_fen {
+                LimitKind::PerTransaction
+            } else {
+                LimitKind::DailyTotal
+            };
+            return Err(Error::LimitExceeded {
+                limit,
+                attempted: amount_fen,
+                remaining: remaining.max_next_payment_fen,
+            });
+        }
+
+        // Before the card is touched: a sale refused for where it is made never reads a card.
+        let place = self.regions.check(accounts, &merchant_id, location.as_ref()).await?;
+
+        let mut guard = InFlight { payments: self, key: None };
+
+        listener.on_step(SaleStep::WaitingForCard);
+        let read = tokio::select! {
+            read = reader.read_card(amount_fen as u64, EntryModes::ALL, CARD_TIMEOUT_SECS) => read.map_err(Error::from)?,
+            _ = control.cancelled() => return Err(self.cancelled_on(reader).await),
+        };
+        let key = crate::util::random_hex(16);
+        let keys = self.keys()?;
+        let card_key = self.card_key(&read.masked_pan)?;
+        let wire_location = location.map(Location::to_wire);
+        let details = CardDetails { masked_pan: read.masked_pan.clone(), location: wire_location };
+        let sealed = keys.sealer.seal(&key, &details.to_bytes());
+        let last4 = &read.masked_pan[read.masked_pan.len().saturating_sub(4)..];
+
+        // The PIN is typed on the reader while commit 1 (key and limit reservation) goes to
+        // disk: the customer's typing hides the disk sync. The entry is still committed before
+        // anything is sent; if the PIN fails or the merchant cancels, it is withdrawn (its key
+        // never left the phone).
+        let pin_entry = read.pin_required.then(|| {
+            listener.on_step(SaleStep::WaitingForPin);
+            let (reader, read, control) = (reader.clone(), read.clone(), control.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    pin = reader.enter_pin(&read, CARD_TIMEOUT_SECS) => Some(pin),
+                    _ = control.cancelled() => None,
+                }
+            })
+        });
+        self.mark_in_flight(&key);
+        guard.key = Some(key.clone());
+        let now = accounts.platform_now();
+        let begun = journal::begin(
+            &self.db,
+            &journal::NewSale {
+                key: &key,
+                merchant_id: &merchant_id,
+                amount_fen,
+                note: note.as_deref(),
+                entry_mode: read.entry_mode.as_str(),
+                sealed: &sealed,
+                last4,
+                app_label: &read.app_label,
+                aid: &read.aid,
+                business_day: &day,
+                card_key: &card_key,
+                province: place.as_ref().map(|p| p.code.as_str()),
+                now,
+            },
+        );
+        if let Err(e) = begun {
+            // Refused by a limit (the per-card count is known only now): let the card go.
+            let _ = reader.cancel().await;
+            if let Some(task) = pin_entry {
+                let _ = task.await;
+            }
+            return Err(e.into());
+        }
+        let pin = match pin_entry {
+            None => None,
+            Some(task) => match task.await {
+                Ok(Some(Ok(pin))) => Some(pin),
+                Ok(Some(Err(e))) => {
+                    journal::withdraw(&self.db, &key)?;
+                    return Err(Error::from(e));
+                }
+                Ok(None) => {
+                    journal::withdraw(&self.db, &key)?;
+                    return Err(self.cancelled_on(reader).await);
+                }
+                Err(_) => {
+                    journal::withdraw(&self.db, &key)?;
+                    let _ = reader.cancel().await;
+                    return Err(Error::Internal { reason: "the PIN entry task failed".into() });
+                }
+            },
+        };
+        if !control.mark_sent() {
+            journal::withdraw(&self.db, &key)?;
+            return Err(self.cancelled_on(reader).await);
+        }
+
+        listener.on_step(SaleStep::Authorizing);
+        let request = AuthorizeRequest {
+            idempotency_key: key.clone(),
+            amount_fen,
+            entry_mode: read.entry_mode.as_str().into(),
+            masked_pan: read.masked_pan.clone(),
+            ksn: hex::encode(read.ksn),
+            encrypted_track2: hex::encode(&read.encrypted_track2),
+            pin_block: pin.as_ref().map(|p| hex::encode(p.pin_block)),
+            field55: hex::encode(&read.field55),
+            note,
+            location: wire_location,
+        };
+        let answer: Result<PaymentWire, Error> =
+            accounts.signed(Method::POST, "v1/payments/authorize", Some(&request), true).await;
+        drop(request);
+        match answer {
+            Ok(payment) => self.answered(accounts, reader, &read, &key, &payment, listener).await?,
+            Err(e) if outcome_unknown(&e) => {
+                tracing::warn!(error = %e, "no answer to an authorisation; reversing it");
+                self.reverse_now(accounts, &key, "no_answer", listener).await?;
+            }
+            Err(e) => {
+                journal::failed(&self.db, &key, &e.to_string(), accounts.platform_now())?;
+                if read.entry_mode == EntryMode::Insert {
+                    let _ = reader.cancel().await;
+                }
+                return Err(e);
+            }
+        }
+        self.sale_of(&key)
+    }
+
+    /// Lets the card go after the merchant cancelled.
+    pub(super) async fn cancelled_on(&self, reader: &CardReader) -> Error {
+        if let Err(e) = reader.cancel().await {
+            tracing::info!(error = %e, "the reader did not take the cancel");
+        }
+        Error::SaleCancelled
+    }
+
+    pub(super) async fn answered(
+        &self,
+        accounts: &Accounts,
+        reader: &CardReader,
+        read: &CardRead,
+        key: &str,
+        payment: &PaymentWire,
+        listener: &dyn SaleListener,
+    ) -> Result<(), Error> {
+        let chip = read.entry_mode == EntryMode::Insert;
+        let approved = payment.status == "approved";
+        journal::answered(&self.db, key, payment, !(chip && approved), accounts.platform_now())?;
+        if !chip {
+            return Ok(());
+        }
+        let code: [u8; 2] = payment.response_code.as_bytes().try_into().unwrap_or(*b"05");
+        if !approved {
+            // Let the card end its transaction too; the decline stands whatever it says.
+            let _ = reader.complete(read, code, Vec::new()).await;
+            return Ok(());
+        }
+        listener.on_step(SaleStep::CompletingOnCard);
+        let issuer_data = hex::decode(&payment.issuer_data).unwrap_or_default();
+        match reader.complete(read, code, issuer_data).await {
+            Ok(done) if done.approved => {
+                let objects = tlv::decode_nested(&done.icc_data).unwrap_or_default();
+                let hex_of = |tag: u32| tlv::find_value(&objects, tlv::Tag::known(tag)).map(hex::encode_upper);
+                let (tvr, tsi) = (hex_of(0x95), hex_of(0x9B));
+                Ok(journal::completed(&self.db, key, tvr.as_deref(), tsi.as_deref(), accounts.platform_now())?)
+            }
+            Ok(_) => self.reverse_now(accounts, key, "chip_declined", listener).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "the card did not confirm an approval; reversing it");
+                self.reverse_now(accounts, key, "card_not_confirmed", listener).await
+            }
+        }
+    }
+}
