@@ -172,6 +172,9 @@ pub enum StarPosError {
     /// The platform knows no reader with this serial number: check the label on the reader.
     #[error("the platform does not recognise reader {serial}")]
     ReaderNotRecognised { serial: String },
+    /// No reader with this serial is paired on this phone for the merchant: pair it first.
+    #[error("reader {serial} is not paired with this phone: pair it first")]
+    ReaderNotPaired { serial: String },
     /// The reader is registered to another merchant: it must be released there first.
     #[error("reader {serial} belongs to another merchant")]
     ReaderPairedElsewhere { serial: String },
@@ -272,6 +275,7 @@ impl From<Core> for StarPosError {
             Core::CardNotFound => Self::CardNotFound,
             Core::CardBindingExpired => Self::CardBindingExpired,
             Core::ReaderNotRecognised { serial } => Self::ReaderNotRecognised { serial },
+            Core::ReaderNotPaired { serial } => Self::ReaderNotPaired { serial },
             Core::ReaderPairedElsewhere { serial } => Self::ReaderPairedElsewhere { serial },
             Core::NotLoggedIn => Self::NotLoggedIn,
             Core::SessionExpired => Self::SessionExpired,
@@ -351,6 +355,7 @@ mod tests {
             Core::CardNotFound,
             Core::CardBindingExpired,
             Core::ReaderNotRecognised { serial: "serial text".into() },
+            Core::ReaderNotPaired { serial: "serial text".into() },
             Core::ReaderPairedElsewhere { serial: "serial text".into() },
             Core::NotLoggedIn,
             Core::SessionExpired,
@@ -429,6 +434,7 @@ mod tests {
             Core::SecureStorage { .. } => 58,
             Core::Storage { .. } => 59,
             Core::Internal { .. } => 60,
+            Core::ReaderNotPaired { .. } => 61,
         }
     }
 
@@ -437,7 +443,7 @@ mod tests {
         let all = samples();
         let mut seen: Vec<usize> = all.iter().map(ordinal).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..61).collect::<Vec<_>>(), "one sample of every variant");
+        assert_eq!(seen, (0..62).collect::<Vec<_>>(), "one sample of every variant");
         for core in all {
             let ffi = StarPosError::from(core.clone());
             assert_eq!(ffi.to_string(), core.to_string(), "{core:?}");

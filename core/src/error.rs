@@ -181,6 +181,9 @@ pub enum Error {
     /// The platform knows no reader with this serial number: check the label on the reader.
     #[error("the platform does not recognise reader {serial}")]
     ReaderNotRecognised { serial: String },
+    /// No reader with this serial is paired on this phone for the merchant: pair it first.
+    #[error("reader {serial} is not paired with this phone: pair it first")]
+    ReaderNotPaired { serial: String },
     /// The reader is registered to another merchant: it must be released there first.
     #[error("reader {serial} belongs to another merchant")]
     ReaderPairedElsewhere { serial: String },

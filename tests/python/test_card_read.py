@@ -64,6 +64,8 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
             reader = starpos.CardReader(link)
             events = Events()
             reader.set_listener(events)
+            with pytest.raises(starpos.StarPosError.ReaderNotPaired):
+                await c.readers().connect(reader, "SP100-000999", 100)
             info = await reader.connect_by_serial(SERIAL, paired.identity_public, 500)
             assert info.serial == SERIAL
             assert isinstance(reader.state(), starpos.ReaderState.READY)

@@ -1,6 +1,8 @@
+use std::sync::Arc;
+
 use super::ffi_client;
 use crate::error::StarPosError;
-use crate::reader::PairedReader;
+use crate::reader::{CardReader, PairedReader, ReaderInfo};
 
 type Result<T> = std::result::Result<T, StarPosError>;
 
@@ -30,5 +32,11 @@ impl ReadersClient {
     /// Forgets a reader on this phone only.
     pub fn forget(&self, serial: String) -> Result<()> {
         Ok(self.core.forget(serial)?)
+    }
+
+    /// Connects `reader` to the paired reader with this serial, checking it holds the identity
+    /// key pinned at pairing (looked up here: the app never handles it).
+    pub async fn connect(&self, reader: Arc<CardReader>, serial: String, scan_ms: u32) -> Result<ReaderInfo> {
+        Ok(self.core.connect((*reader.core).clone(), serial, scan_ms).await?.into())
     }
 }

@@ -1,6 +1,9 @@
 //! `StarPos::readers()`: pairing card readers and the readers paired on this phone.
 
 use super::client;
+use crate::error::Error;
+use crate::reader::commands::DeviceInfo;
+use crate::reader::controller::CardReader;
 use crate::readers::PairedReader;
 use crate::Result;
 
@@ -30,5 +33,24 @@ impl Readers {
     /// Forgets a paired reader on this phone only.
     pub fn forget(&self, serial: String) -> Result<()> {
         self.inner.readers.forget(&serial)
+    }
+
+    /// Connects `reader` to the paired reader with this serial: scans for it (`scan_ms`) and
+    /// checks in the handshake that it holds the identity key pinned at pairing. The key comes
+    /// from this phone's own list; the app never handles it. A serial not paired here is
+    /// `ReaderNotPaired`.
+    pub async fn connect(&self, reader: CardReader, serial: String, scan_ms: u32) -> Result<DeviceInfo> {
+        let serial = serial.trim().to_string();
+        let pinned = self
+            .inner
+            .readers
+            .paired(&self.inner.merchant_id()?)?
+            .into_iter()
+            .find(|r| r.serial == serial)
+            .ok_or_else(|| Error::ReaderNotPaired { serial: serial.clone() })?;
+        crate::runtime::run(
+            async move { Ok(reader.connect_by_serial(&serial, &pinned.identity_public, scan_ms).await?) },
+        )
+        .await
     }
 }

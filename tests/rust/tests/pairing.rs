@@ -30,6 +30,14 @@ async fn a_paired_reader_connects_with_the_certified_key_and_an_impostor_does_no
     let info = reader.connect_by_serial(SERIAL, &paired.identity_public, 200).await.unwrap();
     assert_eq!(info.serial, SERIAL);
     reader.disconnect().await;
+    // Or let the core look the pinned key up: the app never handles it.
+    let info = c.readers().connect(reader.clone(), format!(" {SERIAL} "), 200).await.unwrap();
+    assert_eq!(info.serial, SERIAL);
+    reader.disconnect().await;
+    assert_eq!(
+        c.readers().connect(reader.clone(), "SP100-000999".into(), 200).await,
+        Err(Error::ReaderNotPaired { serial: "SP100-000999".into() })
+    );
 
     // Another device advertising itself as this reader cannot sign for the pinned key.
     let impostor = CardReader::new(Arc::new(SimLink::new(SimReader::new("SP100-000999"), Faults::default())));
@@ -41,6 +49,11 @@ async fn a_paired_reader_connects_with_the_certified_key_and_an_impostor_does_no
 
     c.readers().forget(SERIAL.into()).unwrap();
     assert!(c.readers().paired().unwrap().is_empty());
+    assert_eq!(
+        c.readers().connect(reader, SERIAL.into(), 200).await,
+        Err(Error::ReaderNotPaired { serial: SERIAL.into() }),
+        "forgotten: no key to check it with"
+    );
 }
 
 #[tokio::test]
