@@ -84,9 +84,13 @@ class PaymentTest {
         return c
     }
 
-    private suspend fun reader(): CardReader {
+    private fun newLink(): SocketBleLink {
         val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
-        val reader = CardReader(SocketBleLink(host, port, 185))
+        return SocketBleLink(host, port, 185)
+    }
+
+    private suspend fun reader(link: SocketBleLink = newLink()): CardReader {
+        val reader = CardReader(link)
         reader.connect("SP100-000123", identity)
         return reader
     }
@@ -191,10 +195,8 @@ class PaymentTest {
     @Test
     fun eachCardAndPinFailureIsItsOwnError() = runBlocking {
         val c = merchant("kt-failures")
-        val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
-        val link = SocketBleLink(host, port, 185)
-        val reader = CardReader(link)
-        reader.connect("SP100-000123", identity)
+        val link = newLink()
+        val reader = reader(link)
         val before = c.merchant().remainingToday().dailyTotalRemainingFen
         try {
             // The simulated customer misbehaves at these amounts (docs/test-cards.md).
