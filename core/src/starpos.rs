@@ -119,6 +119,11 @@ impl StarPos {
         })
     }
 
+    /// The stable id of this install, as the app configured it (the platform binds devices by it).
+    pub fn device_id(&self) -> &str {
+        self.inner.accounts.device_id()
+    }
+
     /// The session on this device, if logged in (no network I/O).
     pub fn current_session(&self) -> Option<Session> {
         self.inner.accounts.current_session()

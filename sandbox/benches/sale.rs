@@ -10,19 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
+use starpos_core::payments::SaleStatus;
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Config, InMemorySecureStore, StarPos};
-use starpos_sandbox::dev_client::DevClient;
-use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::reader::tcp_link::TcpPhoneLink;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_sandbox::test_kit::ready_merchant;
+use starpos_sandbox::test_kit::DevClient;
+use starpos_sandbox::test_kit::Quiet;
 use starpos_sandbox::{Sandbox, SandboxConfig};
-
-struct Quiet;
-impl SaleListener for Quiet {
-    fn on_step(&self, _: SaleStep) {}
-}
 
 /// User plus system CPU time of this process, from /proc (Linux), in clock ticks of 10 ms.
 fn cpu_ticks() -> Option<u64> {

@@ -22,7 +22,7 @@ async fn demo_runs_and_leaves_no_secret_behind() {
             }
             files += 1;
             let bytes = std::fs::read(&path).unwrap();
-            if let Some(found) = starpos_sandbox::card_scan::card_data_in(&bytes, &[]) {
+            if let Some(found) = starpos_sandbox::test_kit::card_scan::card_data_in(&bytes, &[]) {
                 panic!("{} holds {found}", path.display());
             }
             for secret in &report.secrets {

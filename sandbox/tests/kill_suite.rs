@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use starpos_core::{Config, StarPos};
-use starpos_sandbox::card_scan::card_data_in;
-use starpos_sandbox::dev_client::DevClient;
-use starpos_sandbox::file_store::FileSecureStore;
 use starpos_sandbox::reader::{tcp, SimReader};
 use starpos_sandbox::test_cards::TEST_CARDS;
+use starpos_sandbox::test_kit::card_scan::card_data_in;
+use starpos_sandbox::test_kit::file_store::FileSecureStore;
+use starpos_sandbox::test_kit::DevClient;
 use starpos_sandbox::{Sandbox, SandboxConfig};
 
 const SERIAL: &str = "SP100-000999";
@@ -48,7 +48,7 @@ impl Rng {
 async fn set_up_merchant(url: &str, dev: &DevClient, data: &Path, store: &Path) -> String {
     let client = StarPos::new(Config::new(url, data, DEVICE), Arc::new(FileSecureStore::new(store))).unwrap();
     let phone = format!("137{:08}", std::process::id() % 100_000_000);
-    starpos_sandbox::fixtures::ready_merchant(&client, dev, &phone, PASSWORD).await.unwrap();
+    starpos_sandbox::test_kit::ready_merchant(&client, dev, &phone, PASSWORD).await.unwrap();
     phone
 }
 

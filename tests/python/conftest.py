@@ -5,74 +5,14 @@ sandbox platform process. `cargo xtask test` starts that sandbox and passes its 
 STARPOS_SANDBOX_URL; run alone, this file starts `target/debug/starpos sandbox serve` itself.
 """
 
-import json
 import os
 import pathlib
 import random
 import subprocess
-import sys
-import urllib.request
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, os.environ.get("STARPOS_PY_BINDINGS", str(ROOT / "target" / "bindings" / "python")))
-
-import starpos  # noqa: E402  (the generated module, found through the path above)
-
-
-class DictStore(starpos.SecureStore):
-    """The app's secure storage, played by a dict: nothing reaches the disk."""
-
-    def __init__(self):
-        self.values = {}
-
-    def get(self, key):
-        return self.values.get(key)
-
-    def put(self, key, value):
-        self.values[key] = bytes(value)
-
-    def delete(self, key):
-        self.values.pop(key, None)
-
-
-class Dev:
-    """The sandbox's development endpoints: read SMS codes, expire tokens, read counters."""
-
-    def __init__(self, base):
-        self.base = base.rstrip("/")
-
-    def _call(self, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, headers={"content-type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def sms_code(self, phone, purpose):
-        return self._call(f"/dev/sms?phone={phone}&purpose={purpose}")["code"]
-
-    def expire_access(self, phone):
-        return self._call("/dev/sessions/expire-access", {"phone": phone})
-
-    def stats(self, phone):
-        return self._call(f"/dev/stats?phone={phone}")
-
-    def set_faults(self, **faults):
-        """Payment fault knobs: drop_response_after_commit, fail_5xx, delay_ms (others reset)."""
-        return self._call("/dev/faults", faults)
-
-    def payment(self, key):
-        return self._call(f"/dev/payments/{key}")
-
-    def cross_province(self, phone, **settings):
-        """Cross-province settings of a merchant: location_policy, next_approve and next_reason,
-        review_secs, registered_province."""
-        return self._call("/dev/cross-province", {"phone": phone, **settings})
-
-    def other_device_sale(self, phone, amount_fen):
-        """An approved sale the merchant made on another device (reaches a phone by sync)."""
-        return self._call("/dev/transactions", {"phone": phone, "amount_fen": amount_fen})
+from support import ROOT, DictStore, Dev, starpos
 
 
 @pytest.fixture(scope="session")

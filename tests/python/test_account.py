@@ -7,9 +7,7 @@ import time
 import pytest
 
 import starpos
-from conftest import DictStore
-
-PASSWORD = "Py2026test"
+from support import PASSWORD, DictStore
 
 
 async def register(client, dev, phone):

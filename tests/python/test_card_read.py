@@ -10,9 +10,7 @@ import time
 import pytest
 
 import starpos
-from test_reader import SERIAL, TcpBleLink
-
-PASSWORD = "Py2026test"
+from support import PASSWORD, SERIAL, TcpBleLink
 
 
 class Events(starpos.ReaderListener):

@@ -8,8 +8,7 @@ import time
 import pytest
 
 import starpos
-from test_payments import Steps, ready_merchant
-from test_reader import SERIAL, TcpBleLink
+from support import SERIAL, Steps, TcpBleLink, ready_merchant
 
 
 class Gps(starpos.LocationProvider):

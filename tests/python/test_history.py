@@ -8,8 +8,7 @@ import threading
 import pytest
 
 import starpos
-from test_payments import PASSWORD, Steps, ready_merchant
-from test_reader import SERIAL, TcpBleLink
+from support import PASSWORD, SERIAL, Steps, TcpBleLink, ready_merchant
 
 
 class Pages(starpos.SyncListener):

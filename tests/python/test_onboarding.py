@@ -5,9 +5,7 @@ import asyncio
 import pytest
 
 import starpos
-from conftest import DictStore
-
-PASSWORD = "Py2026test"
+from support import PASSWORD, DictStore
 
 
 def test_form_checks_answer_without_raising():

@@ -9,34 +9,7 @@ import time
 import pytest
 
 import starpos
-from test_reader import SERIAL, TcpBleLink
-
-PASSWORD = "Py2026test"
-
-
-class Steps(starpos.SaleListener):
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.seen = []
-
-    def on_step(self, step):
-        with self.lock:
-            self.seen.append(step)
-
-
-async def ready_merchant(make_client, dev, phone):
-    c, _ = make_client("py-seller")
-    await c.account().request_sms_code(phone, starpos.SmsPurpose.REGISTER)
-    await c.account().register(phone, PASSWORD, dev.sms_code(phone, "register"))
-    await c.merchant().profile()
-    await c.merchant().submit_real_name(starpos.RealName(holder_name="张三", id_number="11010519491231002X",
-                                              merchant_name="星标测试店", credit_code=None))
-    pending = await c.merchant().start_card_binding(starpos.CardElements(
-        card_number="6222021234567890128", holder_name="张三", id_number="11010519491231002X",
-        reserved_phone="13900139000"))
-    await c.merchant().confirm_card_binding(pending.bind_id, dev.sms_code("13900139000", "bind_card"))
-    return c
-
+from support import PASSWORD, SERIAL, Steps, TcpBleLink, ready_merchant
 
 def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, sim_reader):
     async def flow():

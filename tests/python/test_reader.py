@@ -2,66 +2,13 @@
 loopback TCP to the simulated reader), the core's framing, secure session and retries on top."""
 
 import asyncio
-import socket
-import threading
 
 import pytest
 
 import starpos
 
-SERIAL = "SP100-000123"
+from support import SERIAL, TcpBleLink
 
-
-class TcpBleLink(starpos.BleLink):
-    """Plays the phone's Bluetooth radio: bytes go to and come from the simulated reader."""
-
-    def __init__(self, host, port, mtu=23):
-        self.host, self.port, self.mtu = host, port, mtu
-        self.sock = None
-        self.writes = 0
-
-    async def scan(self, timeout_ms):
-        return [starpos.BleDevice(id=SERIAL, name="StarPOS-" + SERIAL, rssi=-55)]
-
-    async def connect(self, device_id, events):
-        if device_id != SERIAL:
-            raise starpos.BleError.NotFound()
-        self.sock = socket.create_connection((self.host, self.port))
-        sock = self.sock
-
-        def pump():
-            while True:
-                try:
-                    data = sock.recv(4096)
-                except OSError:
-                    data = b""
-                if not data:
-                    events.disconnected("socket closed")
-                    return
-                events.received(data)
-
-        threading.Thread(target=pump, daemon=True).start()
-        return self.mtu
-
-    async def write(self, data):
-        assert len(data) <= self.mtu - 3, "the core never writes more than MTU - 3 bytes"
-        self.writes += 1
-        self.sock.sendall(bytes(data))
-
-    async def disconnect(self):
-        if self.sock:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self.sock.close()
-
-    def drop(self):
-        """The radio loses the link (the OS reports it through the pump thread)."""
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already down
 
 
 def test_secure_connection_info_and_a_dropped_link(sim_reader):

@@ -80,6 +80,18 @@ fn test() -> Result<bool, String> {
         .is_ok(),
     );
 
+    // The platform and the reader simulator build without the test kit (issue #13).
+    tally.check(
+        "cargo clippy (sandbox without the test kit)",
+        cmd::run(
+            &root,
+            "cargo",
+            &["clippy", "-p", "starpos-sandbox", "--no-default-features", "--lib", "--", "-D", "warnings"],
+            &[],
+        )
+        .is_ok(),
+    );
+
     cmd::section("dependency policy: no OpenSSL, no aws-lc; no aes in the phone library");
     let tree = cmd::capture(&root, "cargo", &["tree", "--workspace", "-e", "normal,build,dev", "--prefix", "none"]);
     let banned: Vec<&str> = tree

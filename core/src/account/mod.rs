@@ -69,6 +69,10 @@ impl Accounts {
         self.platform.platform_now()
     }
 
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
     pub fn current_session(&self) -> Option<Session> {
         self.vault.current().map(|s| s.public(&self.device_id))
     }

@@ -36,6 +36,13 @@ impl Payments {
         let cancel = control.clone();
         TaskHandle::spawn(
             async move {
+                // A merchant who logged in on a new install has settlement cards on the platform
+                // but none listed here yet: ask the platform before refusing the sale.
+                if let Ok(merchant_id) = inner.merchant_id() {
+                    if !inner.accounts.offline() && inner.cards.cached(&merchant_id)?.is_empty() {
+                        inner.cards.refresh(&inner.accounts, &merchant_id).await?;
+                    }
+                }
                 let sale = inner
                     .payments
                     .sale(&inner.accounts, &reader, Order { amount_fen, note, location }, listener.as_ref(), control)

@@ -182,13 +182,9 @@ async fn sell(args: &[String]) -> Result<(), String> {
     use std::collections::HashMap;
     use std::sync::Arc;
 
-    use starpos_core::payments::{SaleListener, SaleStep};
     use starpos_core::reader::controller::CardReader;
 
-    struct Quiet;
-    impl SaleListener for Quiet {
-        fn on_step(&self, _step: SaleStep) {}
-    }
+    use starpos_sandbox::test_kit::Quiet;
 
     let mut opts: HashMap<&str, &str> = HashMap::new();
     let mut resolve_only = false;
@@ -202,7 +198,7 @@ async fn sell(args: &[String]) -> Result<(), String> {
         opts.insert(flag.trim_start_matches("--"), value);
     }
     let need = |k: &str| opts.get(k).copied().ok_or_else(|| format!("--{k} is required\n{USAGE}"));
-    let store = Arc::new(starpos_sandbox::file_store::FileSecureStore::new(need("store")?));
+    let store = Arc::new(starpos_sandbox::test_kit::file_store::FileSecureStore::new(need("store")?));
     let config = starpos_core::Config::new(need("platform")?, need("data-dir")?, need("device")?);
     let client = starpos_core::StarPos::new(config, store).map_err(|e| e.to_string())?;
     let settled = client.payments().resolve_pending().await.map_err(|e| format!("resolve: {e}"))?;

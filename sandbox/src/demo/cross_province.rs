@@ -22,12 +22,8 @@ pub(super) async fn cross_province_demo(
     reader: &starpos_core::reader::controller::CardReader,
     gps: &Gps,
 ) -> Result<(), String> {
-    use starpos_core::payments::{SaleListener, SaleStep};
+    use crate::test_kit::Quiet;
     use starpos_core::regions::ApplicationStatus;
-    struct Quiet;
-    impl SaleListener for Quiet {
-        fn on_step(&self, _: SaleStep) {}
-    }
     let rules = phone.regions().refresh_cross_province().await.map_err(show)?;
     println!("   registered in {} ({}); the phone reports Changsha now", rules.registered.name, rules.registered.code);
     *gps.0.lock().unwrap_or_else(|p| p.into_inner()) = CHANGSHA;

@@ -18,8 +18,8 @@ pub(super) async fn killed_app_demo(
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    use crate::file_store::FileSecureStore;
     use crate::reader::{tcp, SimReader};
+    use crate::test_kit::file_store::FileSecureStore;
 
     let serial = "SP100-000777";
     let device = "demo-phone-c";
@@ -34,7 +34,7 @@ pub(super) async fn killed_app_demo(
     secrets.push(merchant.clone());
     let open =
         || StarPos::new(Config::new(url, &app_data, device), Arc::new(FileSecureStore::new(&keychain))).map_err(show);
-    crate::fixtures::ready_merchant(&open()?, dev, &merchant, password).await?;
+    crate::test_kit::ready_merchant(&open()?, dev, &merchant, password).await?;
 
     let sim = SimReader::new(serial);
     let identity = hex::encode(sim.identity_public());

@@ -12,7 +12,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
-use crate::dev_client::DevClient;
+use crate::test_kit::DevClient;
 use crate::{Sandbox, SandboxConfig};
 
 mod cross_province;

@@ -48,10 +48,10 @@ pub(super) async fn sale_demo(
         .map_err(show)?;
     let at = sale.location.map(|l| format!("{:.4}, {:.4}", l.latitude, l.longitude)).unwrap_or_default();
     println!("   sale of 128.00 yuan at ({at}): {:?}", sale.status);
-    let signed = phone.payments().sign_sale(sale.id.clone(), demo_signature()).map_err(show)?;
+    let signed = phone.payments().sign_sale(sale.id.clone(), crate::test_kit::sample_signature()).map_err(show)?;
     println!(
         "   the customer signs on the screen: {} bytes of strokes, signature {:?}; the receipt:",
-        demo_signature().encode().len(),
+        crate::test_kit::sample_signature().encode().len(),
         signed.signature
     );
     let receipt = phone.payments().receipt(sale.id.clone(), false).map_err(show)?;
@@ -137,22 +137,4 @@ pub(super) async fn sale_demo(
     step(12, "Cross-province: the merchant takes the reader from Guangdong to Hunan");
     present("chip-approve")?;
     cross_province_demo(phone, reader, &gps).await
-}
-
-/// A signature as a phone canvas would report it: three strokes sampled every 8 ms.
-pub(super) fn demo_signature() -> starpos_core::payments::signature::Signature {
-    use starpos_core::payments::signature::{Point, Signature};
-    let mut t = 0;
-    let strokes = (0..3u32)
-        .map(|s| {
-            (0..140u32)
-                .map(|i| {
-                    t += 8;
-                    let wave = (f64::from(i) / 7.0 + f64::from(s)).sin() * 70.0;
-                    Point { x: 80 + s * 300 + i * 2, y: (170.0 + wave) as u32, t_ms: t }
-                })
-                .collect()
-        })
-        .collect();
-    Signature { width: 1080, height: 360, strokes }
 }

@@ -17,6 +17,7 @@ use starpos_protocol::wire::{
 use super::auth::Signed;
 use super::auth::{check_sms, locked, open_session, rotate};
 use super::error::{ApiError, ApiJson, ApiResult};
+use super::records::onboarding::{check_device, check_phone, create_merchant};
 use super::state::State;
 
 /// id, password salt and hash, locked until, lock-outs so far.
@@ -32,20 +33,6 @@ fn purpose_name(p: SmsPurposeWire) -> &'static str {
         SmsPurposeWire::Register => "register",
         SmsPurposeWire::Login => "login",
     }
-}
-
-fn check_phone(phone: &str) -> ApiResult<()> {
-    match validate::phone_problem(phone) {
-        Some(why) => Err(ApiError::invalid("phone_invalid", "phone", why)),
-        None => Ok(()),
-    }
-}
-
-fn check_device(device_id: &str) -> ApiResult<()> {
-    if device_id.is_empty() || device_id.len() > 128 {
-        return Err(ApiError::invalid("invalid_request", "device_id", "a device id has 1 to 128 bytes"));
-    }
-    Ok(())
 }
 
 pub async fn request_sms(St(state): St<Arc<State>>, ApiJson(req): ApiJson<SmsRequest>) -> ApiResult<Json<SmsResponse>> {
@@ -99,7 +86,6 @@ pub async fn register(
         return Err(ApiError::invalid("password_rule", "password", why));
     }
     check_device(&req.device_id)?;
-    let (salt, hash) = state.hash_password(&req.password);
     let mut db = state.db();
     let tx = db.transaction()?;
     let exists: bool =
@@ -112,28 +98,7 @@ pub async fn register(
         tx.commit()?;
         return Err(e);
     }
-    let count: i64 = tx.query_row("SELECT COUNT(*) FROM merchants", [], |r| r.get(0))?;
-    // Merchant numbers are 15 digits; the sandbox hands them out in order after the seed's
-    // 898440358120001, and stops before they would grow a sixteenth digit.
-    if count >= 800_000 {
-        return Err(ApiError::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "sandbox_full",
-            "the sandbox has no merchant numbers left",
-        ));
-    }
-    let merchant_id = format!("898440358{:06}", 200_000 + count);
-    let now = state.now();
-    // Terminal numbers are 8 digits: the province code, then a sequence.
-    let terminal_id = format!("44{:06}", 100_000 + count);
-    tx.execute(
-        "INSERT INTO merchants (id, phone, pw_salt, pw_hash, created_at, terminal_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        (&merchant_id, &req.phone, salt, hash, now, &terminal_id),
-    )?;
-    tx.execute(
-        "INSERT INTO devices (merchant_id, device_id, bound_at) VALUES (?1, ?2, ?3)",
-        (&merchant_id, &req.device_id, now),
-    )?;
+    let merchant_id = create_merchant(&tx, &state, &req.phone, &req.password, &req.device_id)?;
     let tokens = open_session(&state, &tx, &merchant_id, &req.device_id)?;
     tx.commit()?;
     tracing::info!(merchant = %merchant_id, "merchant registered");

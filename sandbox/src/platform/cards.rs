@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::extract::State as St;
 use axum::http::StatusCode;
 use axum::Json;
-use ring::digest;
 use rusqlite::{Connection, OptionalExtension};
 use starpos_core::onboarding::checks::{check_bank_card, check_credit_code, check_holder_name, check_resident_id};
 use starpos_protocol::util::{mask_phone, random_hex};
@@ -20,52 +19,12 @@ use starpos_protocol::wire::{
 use super::auth::check_sms;
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
-use super::merchant::profile_of;
+use super::records::onboarding::{add_card, hash, set_real_name, BoundCard, RealName, BANK_REGISTRY};
+use super::records::profile::profile_of;
 use super::state::State;
-
-/// A card in the sandbox's bank registry (docs/platform-api.md lists them).
-pub struct RegistryCard {
-    pub card_number: &'static str,
-    pub holder_name: &'static str,
-    pub id_number: &'static str,
-    pub reserved_phone: &'static str,
-}
-
-pub const BANK_REGISTRY: &[RegistryCard] = &[
-    RegistryCard {
-        card_number: "6222021234567890128",
-        holder_name: "张三",
-        id_number: "11010519491231002X",
-        reserved_phone: "13900139000",
-    },
-    RegistryCard {
-        card_number: "6225881234567898",
-        holder_name: "张三",
-        id_number: "11010519491231002X",
-        reserved_phone: "13900139000",
-    },
-    RegistryCard {
-        card_number: "622908123456789019",
-        holder_name: "李四",
-        id_number: "440524198001010013",
-        reserved_phone: "13900139001",
-    },
-];
 
 /// How long a started binding waits for its SMS code.
 const BINDING_TTL_SECS: i64 = 300;
-
-fn hash(value: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, value.as_bytes()))
-}
-
-fn mask_name(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    match chars.split_last() {
-        Some((last, rest)) => format!("{}{last}", "*".repeat(rest.len())),
-        None => String::new(),
-    }
-}
 
 fn field_error(field: &str, reason: Option<String>) -> ApiError {
     ApiError::invalid("invalid_request", field, reason.unwrap_or_else(|| "invalid".into()))
@@ -107,15 +66,15 @@ pub async fn real_name(
                 "real-name details cannot change while a settlement card is bound",
             ));
         }
-        db.execute(
-            "UPDATE merchants SET holder_name = ?1, id_hash = ?2, merchant_name = ?3, credit_code = ?4 WHERE id = ?5",
-            (
-                req.holder_name.trim(),
-                hash(&req.id_number.trim().to_ascii_uppercase()),
-                req.merchant_name.trim(),
-                req.credit_code.as_deref().map(str::to_ascii_uppercase),
-                &caller.merchant_id,
-            ),
+        set_real_name(
+            &db,
+            &caller.merchant_id,
+            &RealName {
+                holder_name: req.holder_name.trim(),
+                id_number: &req.id_number,
+                merchant_name: req.merchant_name.trim(),
+                credit_code: req.credit_code.as_deref(),
+            },
         )?;
     }
     tracing::info!(merchant = %caller.merchant_id, "real-name details accepted");
@@ -238,11 +197,12 @@ pub async fn confirm_binding(
         [&caller.merchant_id],
         |r| r.get(0),
     )?;
-    let card_id = random_hex(8);
-    tx.execute(
-        "INSERT INTO cards (id, merchant_id, card_hash, masked, issuer_bank, card_kind, is_default, bound_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        (&card_id, &caller.merchant_id, &card_hash, &masked, &issuer, &kind, !has_default, now),
+    let card_id = add_card(
+        &tx,
+        &caller.merchant_id,
+        &BoundCard { card_hash: &card_hash, masked: &masked, issuer_bank: issuer.as_deref(), card_kind: &kind },
+        !has_default,
+        now,
     )?;
     tx.execute("DELETE FROM pending_bindings WHERE bind_id = ?1", [&req.bind_id])?;
     tx.commit()?;
@@ -340,8 +300,4 @@ fn require_card(db: &Connection, merchant_id: &str, card_id: &str) -> ApiResult<
     )
     .optional()?
     .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "card_not_found", "no such bound card"))
-}
-
-pub fn holder_name_masked(name: Option<String>) -> Option<String> {
-    name.map(|n| mask_name(&n))
 }

@@ -7,11 +7,13 @@ mod cards;
 mod compression;
 mod dev;
 mod error;
+mod faults;
 mod history;
 mod merchant;
 mod payments;
 mod readers;
-pub(crate) mod regions;
+mod records;
+mod regions;
 mod state;
 
 use std::net::SocketAddr;
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use cards::{RegistryCard, BANK_REGISTRY};
+pub use records::onboarding::{RegistryCard, BANK_REGISTRY};
 use state::State;
 pub use state::SEED_MERCHANT;
 
@@ -161,9 +163,10 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/payments/{key}", get(dev::payment))
         .route("/dev/payments", get(dev::payments_of))
         .route("/dev/adjustments", get(dev::adjustments_of))
-        .route("/dev/transactions", post(history::other_device_sale))
-        .route("/dev/settlements/shortfall", post(history::shortfall))
-        .route("/dev/cross-province", post(regions::dev_settings))
+        .route("/dev/transactions", post(dev::history::other_device_sale))
+        .route("/dev/settlements/shortfall", post(dev::history::shortfall))
+        .route("/dev/cross-province", post(dev::cross_province::dev_settings))
+        .route("/dev/merchants/ready", post(dev::ready::ready_merchant))
         .layer(axum::middleware::from_fn(compression::gzip_bodies))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)

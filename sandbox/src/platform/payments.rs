@@ -23,41 +23,15 @@ use starpos_protocol::wire::{
 
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
-use super::merchant::fee_schedule;
+use super::faults::injected_5xx;
+use super::records::cross_province::check_payment;
+use super::records::feed::{adjustment_in, reversal_in, sale_in};
+use super::records::profile::fee_schedule;
 use super::state::State;
 use crate::test_cards::{decrypt_card, test_card_by_pan, Outcome};
 
-/// Failures to inject, set through `POST /dev/faults`.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PaymentFaults {
-    /// Lose the next n answers to authorisations, voids and refunds after the platform
-    /// committed (or found) them: the connection breaks mid-body.
-    #[serde(default)]
-    pub drop_response_after_commit: u32,
-    /// Answer the next n authorisations or reversals with 503 before doing anything.
-    #[serde(default)]
-    pub fail_5xx: u32,
-    /// Hold every authorisation this long before processing it.
-    #[serde(default)]
-    pub delay_ms: u64,
-    /// Answer the next n authorisations, after committing them, with a body that cannot be
-    /// read (as a carrier's proxy might mangle it).
-    #[serde(default)]
-    pub garble_response_after_commit: u32,
-}
-
 fn key_ok(key: &str) -> bool {
     (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
-/// Takes one 5xx from the fault budget if there is one.
-fn injected_5xx(state: &State) -> ApiResult<()> {
-    let mut faults = state.payment_faults();
-    if faults.fail_5xx > 0 {
-        faults.fail_5xx -= 1;
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "injected 5xx"));
-    }
-    Ok(())
 }
 
 pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Signed) -> ApiResult<Response> {
@@ -93,8 +67,7 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             "this payment was reversed before it arrived; start a new sale",
         ));
     }
-    let (province, flag) =
-        super::regions::check_payment(&tx, &caller.merchant_id, &req, now, state.config.cross_province_review_secs)?;
+    let (province, flag) = check_payment(&tx, &caller.merchant_id, &req, now, state.config.cross_province_review_secs)?;
     let payment = decide(&tx, &caller.merchant_id, &req, now)?;
     tx.execute(
         "INSERT INTO payments (key, merchant_id, request_hash, status, amount_fen, json, created_at)
@@ -109,7 +82,7 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             now,
         ),
     )?;
-    super::history::sale_in(&tx, &caller.merchant_id, &payment, province.as_deref())?;
+    sale_in(&tx, &caller.merchant_id, &payment, province.as_deref())?;
     tx.execute(
         "INSERT INTO payment_regions (key, province, flag) VALUES (?1, ?2, ?3)",
         (&req.idempotency_key, &province, flag),
@@ -393,7 +366,7 @@ async fn adjust(state: &State, caller_merchant: &str, key: &str, bytes: &[u8], k
         "INSERT INTO adjustments (key, payment_key, kind, amount_fen, json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         (&req.adjustment_key, key, kind, amount, &json, now),
     )?;
-    super::history::adjustment_in(&tx, caller_merchant, &req.adjustment_key, kind, amount, &payment, now)?;
+    adjustment_in(&tx, caller_merchant, &req.adjustment_key, kind, amount, &payment, now)?;
     tx.commit()?;
     Ok(payment)
 }
@@ -471,7 +444,7 @@ pub async fn reverse(
                     "UPDATE payments SET status = 'reversed', json = ?1, reversed_at = ?2 WHERE key = ?3",
                     (serde_json::to_string(&payment).map_err(|e| ApiError::internal(e.to_string()))?, now, &key),
                 )?;
-                super::history::reversal_in(&tx, &caller.merchant_id, &payment, now)?;
+                reversal_in(&tx, &caller.merchant_id, &payment, now)?;
             }
             ReverseResponse { found: true, payment: Some(payment) }
         }

@@ -226,7 +226,7 @@ pub struct State {
     db: Mutex<Connection>,
     pub config: SandboxConfig,
     clock_offset: AtomicI64,
-    payment_faults: Mutex<super::payments::PaymentFaults>,
+    payment_faults: Mutex<super::faults::PaymentFaults>,
 }
 
 impl State {
@@ -261,7 +261,7 @@ impl State {
         Ok(())
     }
 
-    pub fn payment_faults(&self) -> MutexGuard<'_, super::payments::PaymentFaults> {
+    pub fn payment_faults(&self) -> MutexGuard<'_, super::faults::PaymentFaults> {
         self.payment_faults.lock().unwrap_or_else(|p| p.into_inner())
     }
 

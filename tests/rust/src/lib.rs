@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use starpos_core::{Config, InMemorySecureStore, SmsPurpose, StarPos};
-pub use starpos_sandbox::dev_client::DevClient;
+pub use starpos_sandbox::test_kit::DevClient;
 use starpos_sandbox::{Sandbox, SandboxConfig};
 
 pub const PASSWORD: &str = "Rust2026test";

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 use starpos_core::location::{Location, LocationProvider};
-use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
+use starpos_core::payments::SaleStatus;
 use starpos_core::regions::ApplicationStatus;
 use starpos_core::{Error, StarPos};
-use starpos_sandbox::fixtures::ready_merchant;
+use starpos_sandbox::test_kit::ready_merchant;
+use starpos_sandbox::test_kit::Quiet;
 use starpos_tests::{new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000771";
@@ -18,11 +19,6 @@ const GUANGZHOU: Location = Location { latitude: 23.1291, longitude: 113.2644, a
 const CHANGSHA: Location = Location { latitude: 28.2282, longitude: 112.9388, accuracy_m: 8.0 };
 const NANNING: Location = Location { latitude: 22.8170, longitude: 108.3669, accuracy_m: 8.0 };
 const SEOUL: Location = Location { latitude: 37.5665, longitude: 126.9780, accuracy_m: 8.0 };
-
-struct Quiet;
-impl SaleListener for Quiet {
-    fn on_step(&self, _: SaleStep) {}
-}
 
 /// The phone's GPS, moved by the test.
 #[derive(Default)]

@@ -8,20 +8,16 @@ use std::sync::Arc;
 
 use serde_json::json;
 use starpos_core::history::{CardKind, ExportProgress, Filter, Kind, Problem, Status};
-use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
+use starpos_core::payments::SaleStatus;
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
-use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::reader::SimLink;
 use starpos_sandbox::test_cards::test_card;
+use starpos_sandbox::test_kit::ready_merchant;
+use starpos_sandbox::test_kit::Quiet;
 use starpos_tests::{new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000558";
-
-struct Quiet;
-impl SaleListener for Quiet {
-    fn on_step(&self, _: SaleStep) {}
-}
 
 #[derive(Default)]
 struct Progress(AtomicU64);

@@ -6,19 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use starpos_core::history::{Filter, Kind, MismatchKind, SyncProgress};
-use starpos_core::payments::{SaleListener, SaleStep};
 use starpos_core::reader::controller::CardReader;
 use starpos_core::InMemorySecureStore;
-use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_sandbox::test_kit::ready_merchant;
+use starpos_sandbox::test_kit::Quiet;
 use starpos_tests::{new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000559";
-
-struct Quiet;
-impl SaleListener for Quiet {
-    fn on_step(&self, _: SaleStep) {}
-}
 
 #[derive(Default)]
 struct Pages(AtomicU64);

@@ -10,9 +10,9 @@ use starpos_core::payments::{DeclineReason, ReversalReason, Sale, SaleListener, 
 use starpos_core::reader::card::EntryMode;
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
-use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
 use starpos_sandbox::test_cards::test_card;
+use starpos_sandbox::test_kit::ready_merchant;
 use starpos_tests::{new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000555";
@@ -37,6 +37,23 @@ async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
     let reader = CardReader::new(Arc::new(link.clone()));
     reader.connect(SERIAL, &identity).await.unwrap();
     (c, link, reader)
+}
+
+/// A merchant logging in on a new install has a settlement card on the platform but none listed
+/// on this phone: the sale asks the platform instead of refusing with "bind a card".
+#[tokio::test]
+async fn a_merchant_new_to_this_install_sells_without_listing_cards_first() {
+    let w = World::start().await;
+    let (c, _) = w.client("fresh-install");
+    let phone = new_phone();
+    w.dev.ready_merchant(&phone, PASSWORD, c.device_id()).await.unwrap();
+    c.account().login(phone, PASSWORD.into(), None).await.unwrap();
+    c.merchant().profile().await.unwrap();
+    assert!(c.merchant().cached_settlement_cards().unwrap().is_empty(), "nothing listed here yet");
+    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (sale, _) = sell(&c, &reader, 1_200).await;
+    assert_eq!(sale.status, SaleStatus::Approved);
+    assert_eq!(c.merchant().cached_settlement_cards().unwrap().len(), 1, "and now it is");
 }
 
 async fn sell(c: &StarPos, reader: &CardReader, amount: i64) -> (Sale, Vec<SaleStep>) {

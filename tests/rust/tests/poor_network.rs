@@ -13,18 +13,14 @@ use starpos_core::platform::link::Reachability;
 use starpos_core::platform::meter::NetworkType;
 use starpos_core::regions::ApplicationStatus;
 use starpos_core::{Config, Error, InMemorySecureStore, StarPos};
-use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::netem::{LinkProfile, Netem};
+use starpos_sandbox::test_kit::ready_merchant;
+use starpos_sandbox::test_kit::Quiet;
 use starpos_tests::{new_phone, HandleSlot, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000919";
 /// Issue #7's budget for one card sale on the wire, signature included, TLS handshake excluded.
 const SALE_BUDGET_BYTES: u64 = 3 * 1024;
-
-struct Quiet;
-impl SaleListener for Quiet {
-    fn on_step(&self, _: SaleStep) {}
-}
 
 /// A merchant whose phone reaches the platform only through `proxy`.
 async fn merchant_behind(w: &World, proxy: &Netem, device: &str) -> (StarPos, String) {

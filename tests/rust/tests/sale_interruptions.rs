@@ -10,8 +10,8 @@ use starpos_core::location::{Location, LocationProvider};
 use starpos_core::payments::{SaleListener, SaleStatus, SaleStep};
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
-use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::reader::{customer, Faults, SimLink};
+use starpos_sandbox::test_kit::ready_merchant;
 use starpos_tests::{contains, files_under, new_phone, HandleSlot, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000556";

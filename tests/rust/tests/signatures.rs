@@ -6,38 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use starpos_core::payments::signature::{Point, Signature};
-use starpos_core::payments::{SaleListener, SaleStatus, SaleStep, SignatureState};
+use starpos_core::payments::{SaleStatus, SignatureState};
 use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, StarPos};
-use starpos_sandbox::fixtures::ready_merchant;
 use starpos_sandbox::reader::SimLink;
 use starpos_sandbox::test_cards::test_card;
+use starpos_sandbox::test_kit::ready_merchant;
+use starpos_sandbox::test_kit::{sample_signature, Quiet};
 use starpos_tests::{new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000557";
-
-struct Quiet;
-impl SaleListener for Quiet {
-    fn on_step(&self, _: SaleStep) {}
-}
-
-/// A name written in three strokes, sampled every 8 ms, on a 1080 x 360 canvas.
-fn drawn() -> Signature {
-    let mut t = 0;
-    let strokes = (0..3u32)
-        .map(|s| {
-            (0..150u32)
-                .map(|i| {
-                    t += 8;
-                    let y = 180.0 + (f64::from(i) / 9.0 + f64::from(s)).sin() * 90.0;
-                    Point { x: 60 + s * 320 + i * 2, y: y as u32, t_ms: t }
-                })
-                .collect()
-        })
-        .collect();
-    Signature { width: 1080, height: 360, strokes }
-}
 
 async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
     let (c, _) = w.client(device);
@@ -63,7 +41,7 @@ async fn a_signed_sale_prints_the_signature_and_the_platform_gets_the_strokes() 
     assert!(!c.payments().receipt(sale.id.clone(), false).unwrap().to_text().contains("E-SIGNED"));
 
     let before = c.diagnostics();
-    let signed = c.payments().sign_sale(sale.id.clone(), drawn()).unwrap();
+    let signed = c.payments().sign_sale(sale.id.clone(), sample_signature()).unwrap();
     assert_eq!(c.diagnostics().durable_commits - before.durable_commits, 1, "one commit, the upload follows");
     assert!(matches!(signed.signature, SignatureState::Queued | SignatureState::Uploaded));
 
@@ -79,11 +57,11 @@ async fn a_signed_sale_prints_the_signature_and_the_platform_gets_the_strokes() 
     until_uploaded(&c, &sale.id, Duration::from_secs(10)).await;
     let on_platform = w.dev.payment(&sale.id).await.unwrap();
     let sent = on_platform["signature_bytes"].as_u64().unwrap();
-    assert_eq!(sent as usize, drawn().encode().len(), "the compressed strokes, as kept");
+    assert_eq!(sent as usize, sample_signature().encode().len(), "the compressed strokes, as kept");
     assert!(sent < 1_200, "{sent} bytes for 450 points: far below an image");
 
     // Once only; and only approved sales are signed.
-    assert!(matches!(c.payments().sign_sale(sale.id.clone(), drawn()), Err(Error::InvalidInput { .. })));
+    assert!(matches!(c.payments().sign_sale(sale.id.clone(), sample_signature()), Err(Error::InvalidInput { .. })));
 }
 
 #[tokio::test]
@@ -92,7 +70,7 @@ async fn signatures_wait_for_the_platform_and_bad_ones_are_refused_on_the_phone(
     let (c, link, reader) = merchant(&w, "offline-signer").await;
     let sale = c.payments().start_sale(reader.clone(), 6_600, None, Arc::new(Quiet)).outcome().await.unwrap();
     w.dev.set_faults(json!({ "fail_5xx": 1000 })).await.unwrap();
-    c.payments().sign_sale(sale.id.clone(), drawn()).unwrap();
+    c.payments().sign_sale(sale.id.clone(), sample_signature()).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         c.payments().sale(sale.id.clone()).unwrap().signature,
@@ -105,7 +83,7 @@ async fn signatures_wait_for_the_platform_and_bad_ones_are_refused_on_the_phone(
     assert!(w.dev.payment(&sale.id).await.unwrap()["signature_bytes"].as_u64().unwrap() > 0);
 
     // Checked before anything is kept.
-    let mut outside = drawn();
+    let mut outside = sample_signature();
     outside.strokes[1][3].x = 5_000;
     let other = c.payments().start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert!(
@@ -116,5 +94,5 @@ async fn signatures_wait_for_the_platform_and_bad_ones_are_refused_on_the_phone(
     link.with_reader_mut(|r| r.present(test_card("insufficient-funds").unwrap()));
     let declined = c.payments().start_sale(reader, 1_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert!(matches!(declined.status, SaleStatus::Declined { .. }));
-    assert!(matches!(c.payments().sign_sale(declined.id, drawn()), Err(Error::InvalidInput { .. })));
+    assert!(matches!(c.payments().sign_sale(declined.id, sample_signature()), Err(Error::InvalidInput { .. })));
 }

@@ -20,48 +20,11 @@ import uniffi.starpos.StarPos
 import uniffi.starpos.StarPosConfig
 import uniffi.starpos.StarPosException
 
-/** The app's Keystore-backed storage, played by a map in memory. */
-class MapStore : SecureStore {
-    val values = ConcurrentHashMap<String, ByteArray>()
-    override fun get(key: String): ByteArray? = values[key]
-    override fun put(key: String, value: ByteArray) { values[key] = value }
-    override fun delete(key: String) { values.remove(key) }
-}
-
-/** The sandbox's development endpoints (reading the SMS a real platform would text). */
-object Dev {
-    val base: String = (System.getenv("STARPOS_SANDBOX_URL")
-        ?: error("STARPOS_SANDBOX_URL is not set: run through `cargo xtask test`")).trimEnd('/')
-
-    private fun call(path: String, body: String? = null): String {
-        val c = URI(base + path).toURL().openConnection() as HttpURLConnection
-        if (body != null) {
-            c.requestMethod = "POST"
-            c.doOutput = true
-            c.setRequestProperty("content-type", "application/json")
-            c.outputStream.use { it.write(body.toByteArray()) }
-        }
-        return c.inputStream.use { String(it.readAllBytes()) }
-    }
-
-    private fun field(json: String, name: String): String =
-        Regex("\"$name\"\\s*:\\s*\"?([^\",}]*)").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
-
-    fun smsCode(phone: String, purpose: String) = field(call("/dev/sms?phone=$phone&purpose=$purpose"), "code")
-    fun expireAccess(phone: String) = call("/dev/sessions/expire-access", "{\"phone\":\"$phone\"}")
-    fun refreshes(phone: String) = field(call("/dev/stats?phone=$phone"), "refreshes").toInt()
-    fun setFaults(json: String = "{}") = call("/dev/faults", json)
-    fun paymentStatus(key: String) = field(call("/dev/payments/$key"), "status")
-    fun paymentField(key: String, name: String) = field(call("/dev/payments/$key"), name)
-    /// Cross-province settings of a merchant, e.g. `"review_secs":1`.
-    fun crossProvince(phone: String, settings: String) = call("/dev/cross-province", "{\"phone\":\"$phone\",$settings}")
-}
-
 class AccountTest {
     private val password = "Kt2026test"
     private val dataRoot = Files.createTempDirectory("starpos-kt")
 
-    private fun newPhone() = "135" + (1..8).map { Random.nextInt(10) }.joinToString("")
+    private fun newPhone() = newPhone("135")
 
     private fun client(device: String, store: MapStore = MapStore()) =
         StarPos(StarPosConfig(Dev.base + "/", dataRoot.resolve(device).toString(), device), store)

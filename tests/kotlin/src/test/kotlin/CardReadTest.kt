@@ -32,8 +32,7 @@ class Recorder : ReaderListener {
 }
 
 class CardReadTest {
-    private val addr = (System.getenv("STARPOS_READER_ADDR") ?: error("run through `cargo xtask test`")).removePrefix("tcp://")
-    private val serial = "SP100-000123"
+    private val serial = SERIAL
 
     @Test
     fun pairReadACardAndReconnect() = runBlocking {
@@ -45,11 +44,9 @@ class CardReadTest {
         assertThrows<StarPosException.ReaderNotRecognised> { c.readers().pair("XX000-000000") }
         val paired = c.readers().pair(serial)
         try {
-            val printed = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
-            assertContentEquals(printed, paired.identityPublic, "the platform certifies the factory key")
+            assertContentEquals(SimReader.identity, paired.identityPublic, "the platform certifies the factory key")
 
-            val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
-            val link = SocketBleLink(host, port, 185)
+            val link = SimReader.link()
             val reader = CardReader(link)
             val events = Recorder()
             reader.setListener(events)

@@ -26,22 +26,10 @@ class ProgressRecorder : ExportListener {
 }
 
 class HistoryTest {
-    private val addr = (System.getenv("STARPOS_READER_ADDR") ?: error("run through `cargo xtask test`")).removePrefix("tcp://")
-    private val identity = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
-
     @Test
     fun pagesStatisticsAndExport() = runBlocking {
-        val phone = "133" + (1..8).map { Random.nextInt(10) }.joinToString("")
-        val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-hist").toString(), "kt-historian"), MapStore())
-        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.account().register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
-        c.merchant().profile()
-        c.merchant().submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
-        val pending = c.merchant().startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
-        c.merchant().confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
-        val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
-        val reader = CardReader(SocketBleLink(host, port, 185))
-        reader.connect("SP100-000123", identity)
+        val c = readyMerchant(newPhone("133"), "kt-historian")
+        val reader = SimReader.connected()
         try {
             val sales = listOf(1_500L, 2_500L, 3_500L).map { c.payments().startSale(reader, it, null, StepRecorder()).outcome() }
             val ids = mutableListOf<String>()

@@ -37,11 +37,6 @@ import uniffi.starpos.StarPosException
 import uniffi.starpos.StarPos
 import uniffi.starpos.StarPosConfig
 
-class StepRecorder : SaleListener {
-    val steps: MutableList<SaleStep> = Collections.synchronizedList(mutableListOf())
-    override fun onStep(step: SaleStep) { steps.add(step) }
-}
-
 /// Presses "cancel" on the sale's handle when the sale reaches `at`, from another thread as a
 /// button would (the step may come before startSale has returned the handle).
 class CancelAt(private val at: SaleStep) : SaleListener {
@@ -66,34 +61,17 @@ class Xiangtan : LocationProvider {
 }
 
 class PaymentTest {
-    private val addr = (System.getenv("STARPOS_READER_ADDR") ?: error("run through `cargo xtask test`")).removePrefix("tcp://")
-    private val identity = System.getenv("STARPOS_READER_IDENTITY")!!.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
-
     private var phone = ""
 
-    /// A merchant with real-name details and a bound settlement card.
+    /// A new merchant ready to sell, logged in on `device`.
     private suspend fun merchant(device: String): StarPos {
-        phone = "136" + (1..8).map { Random.nextInt(10) }.joinToString("")
-        val c = StarPos(StarPosConfig(Dev.base + "/", Files.createTempDirectory("starpos-kt-pay").toString(), device), MapStore())
-        c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
-        c.account().register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
-        c.merchant().profile()
-        c.merchant().submitRealName(RealName("张三", "11010519491231002X", "星标测试店", null))
-        val pending = c.merchant().startCardBinding(CardElements("6222021234567890128", "张三", "11010519491231002X", "13900139000"))
-        c.merchant().confirmCardBinding(pending.bindId, Dev.smsCode("13900139000", "bind_card"))
-        return c
+        phone = newPhone("136")
+        return readyMerchant(phone, device)
     }
 
-    private fun newLink(): SocketBleLink {
-        val (host, port) = addr.split(":").let { it[0] to it[1].toInt() }
-        return SocketBleLink(host, port, 185)
-    }
+    private fun newLink(): SocketBleLink = SimReader.link()
 
-    private suspend fun reader(link: SocketBleLink = newLink()): CardReader {
-        val reader = CardReader(link)
-        reader.connect("SP100-000123", identity)
-        return reader
-    }
+    private suspend fun reader(link: SocketBleLink = newLink()): CardReader = SimReader.connected(link)
 
     @Test
     fun approvedSaleAndAReversal() = runBlocking {
@@ -118,7 +96,7 @@ class PaymentTest {
             assertEquals("reversed", Dev.paymentStatus(lost.id))
             assertEquals(listOf(lost.id, sale.id), c.payments().recentSales(10u).map { it.id })
             Dev.setFaults()
-            assertEquals(SaleStatus.Voided, c.payments().voidSale(sale.id, "Kt2026test").status)
+            assertEquals(SaleStatus.Voided, c.payments().voidSale(sale.id, PASSWORD).status)
             assertEquals("voided", Dev.paymentStatus(sale.id))
         } finally {
             Dev.setFaults()

@@ -1,6 +1,10 @@
 //! Development-only endpoints: read the SMS code a real platform would have texted, expire
 //! tokens, read counters, move the clock. A production platform has none of these.
 
+pub mod cross_province;
+pub mod history;
+pub mod ready;
+
 use std::sync::Arc;
 
 use axum::extract::{Query, State as St};
@@ -9,8 +13,8 @@ use axum::Json;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, ApiJson, ApiResult};
-use super::state::State;
+use crate::platform::error::{ApiError, ApiJson, ApiResult};
+use crate::platform::state::State;
 
 #[derive(Deserialize)]
 pub struct SmsQuery {
@@ -111,8 +115,8 @@ pub async fn advance_clock(
 /// Sets the payment fault knobs (replacing the previous ones); answers what is now set.
 pub async fn set_faults(
     St(state): St<Arc<State>>,
-    ApiJson(faults): ApiJson<super::payments::PaymentFaults>,
-) -> Json<super::payments::PaymentFaults> {
+    ApiJson(faults): ApiJson<crate::platform::faults::PaymentFaults>,
+) -> Json<crate::platform::faults::PaymentFaults> {
     *state.payment_faults() = faults.clone();
     Json(faults)
 }

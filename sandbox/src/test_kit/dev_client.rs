@@ -19,6 +19,11 @@ impl DevClient {
         v["code"].as_str().map(str::to_string).ok_or_else(|| format!("no code in {v}"))
     }
 
+    /// Makes `phone` a merchant ready to sell, with `device_id` bound (`POST /dev/merchants/ready`).
+    pub async fn ready_merchant(&self, phone: &str, password: &str, device_id: &str) -> Result<Value, String> {
+        self.post("/dev/merchants/ready", json!({ "phone": phone, "password": password, "device_id": device_id })).await
+    }
+
     /// Expires the merchant's access tokens now.
     pub async fn expire_access(&self, phone: &str) -> Result<u64, String> {
         let v = self.post("/dev/sessions/expire-access", json!({ "phone": phone })).await?;

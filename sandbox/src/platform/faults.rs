@@ -1,0 +1,36 @@
+//! The failures the sandbox injects on request (`POST /dev/faults`), kept with the state so a
+//! handler reads its budget without knowing who set it.
+
+use axum::http::StatusCode;
+
+use super::error::{ApiError, ApiResult};
+use super::state::State;
+
+/// Failures to inject, set through `POST /dev/faults`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PaymentFaults {
+    /// Lose the next n answers to authorisations, voids and refunds after the platform
+    /// committed (or found) them: the connection breaks mid-body.
+    #[serde(default)]
+    pub drop_response_after_commit: u32,
+    /// Answer the next n authorisations or reversals with 503 before doing anything.
+    #[serde(default)]
+    pub fail_5xx: u32,
+    /// Hold every authorisation this long before processing it.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Answer the next n authorisations, after committing them, with a body that cannot be
+    /// read (as a carrier's proxy might mangle it).
+    #[serde(default)]
+    pub garble_response_after_commit: u32,
+}
+
+/// Takes one 5xx from the fault budget if there is one.
+pub fn injected_5xx(state: &State) -> ApiResult<()> {
+    let mut faults = state.payment_faults();
+    if faults.fail_5xx > 0 {
+        faults.fail_5xx -= 1;
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "injected 5xx"));
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The platform's feed of money events (docs/history.md), appended in the same transaction as
+//! each payment decision, reversal, void and refund.
+
+use rusqlite::Transaction;
+use starpos_protocol::calendar::business_day;
+use starpos_protocol::fees::fee_back;
+use starpos_protocol::wire::{PaymentWire, TransactionWire};
+
+use crate::platform::error::{ApiError, ApiResult};
+
+fn last4(masked: &str) -> Option<String> {
+    (masked.len() >= 4).then(|| masked[masked.len() - 4..].to_string())
+}
+
+fn append(tx: &Transaction<'_>, merchant_id: &str, mut t: TransactionWire) -> ApiResult<()> {
+    t.seq = 0;
+    let json = serde_json::to_string(&t).map_err(|e| ApiError::internal(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO feed (merchant_id, business_day, json) VALUES (?1, ?2, ?3)",
+        (merchant_id, &t.business_day, &json),
+    )?;
+    Ok(())
+}
+
+/// A sale's outcome (approved or declined), in the authorisation's transaction.
+pub fn sale_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, province: Option<&str>) -> ApiResult<()> {
+    let approved = p.status == "approved";
+    append(
+        tx,
+        merchant_id,
+        TransactionWire {
+            seq: 0,
+            id: p.idempotency_key.clone(),
+            kind: "sale".into(),
+            status: if approved { "approved" } else { "declined" }.into(),
+            channel: "card".into(),
+            card_kind: p.card_kind.clone(),
+            business_day: business_day(p.processed_at),
+            at: p.processed_at,
+            amount_fen: p.amount_fen,
+            fee_fen: if approved { p.fee_fen } else { 0 },
+            net_fen: if approved { p.net_fen } else { 0 },
+            last4: last4(&p.masked_pan),
+            reference_number: Some(p.reference_number.clone()),
+            batch_number: Some(p.batch_number.clone()),
+            voucher_number: Some(p.voucher_number.clone()),
+            parent: None,
+            province: province.map(Into::into),
+        },
+    )
+}
+
+/// A reversal of an approved sale: the sale's amount, fee and net taken back in full.
+pub fn reversal_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, now: i64) -> ApiResult<()> {
+    append(
+        tx,
+        merchant_id,
+        TransactionWire {
+            seq: 0,
+            id: format!("{}:r", p.idempotency_key),
+            kind: "reversal".into(),
+            status: "approved".into(),
+            channel: "card".into(),
+            card_kind: p.card_kind.clone(),
+            business_day: business_day(p.processed_at),
+            at: now,
+            amount_fen: p.amount_fen,
+            fee_fen: p.fee_fen,
+            net_fen: p.net_fen,
+            last4: last4(&p.masked_pan),
+            reference_number: Some(p.reference_number.clone()),
+            batch_number: None,
+            voucher_number: None,
+            parent: Some(p.idempotency_key.clone()),
+            province: None,
+        },
+    )
+}
+
+/// A void or refund of `amount` of sale `p`, with the fee given back in proportion.
+pub fn adjustment_in(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    adjustment_key: &str,
+    kind: &str,
+    amount: i64,
+    p: &PaymentWire,
+    now: i64,
+) -> ApiResult<()> {
+    let fee = fee_back(p.amount_fen, p.fee_fen, amount);
+    append(
+        tx,
+        merchant_id,
+        TransactionWire {
+            seq: 0,
+            id: adjustment_key.into(),
+            kind: kind.into(),
+            status: "approved".into(),
+            channel: "card".into(),
+            card_kind: p.card_kind.clone(),
+            business_day: business_day(now),
+            at: now,
+            amount_fen: amount,
+            fee_fen: fee,
+            net_fen: amount - fee,
+            last4: last4(&p.masked_pan),
+            reference_number: Some(p.reference_number.clone()),
+            batch_number: None,
+            voucher_number: None,
+            parent: Some(p.idempotency_key.clone()),
+            province: None,
+        },
+    )
+}

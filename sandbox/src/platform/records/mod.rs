@@ -1,0 +1,8 @@
+//! What the platform's handlers share: reads and writes of stored records that more than one
+//! resource needs (the feed, the profile, the cross-province rule). Handlers depend on these,
+//! on the state, auth, errors and faults, and never on each other.
+
+pub mod cross_province;
+pub mod feed;
+pub mod onboarding;
+pub mod profile;
