@@ -250,6 +250,12 @@ pub enum InternalError {
     Public(#[from] Error),
 }
 
+impl From<starpos_protocol::signature::SignatureError> for Error {
+    fn from(e: starpos_protocol::signature::SignatureError) -> Self {
+        Error::invalid("signature", e.0)
+    }
+}
+
 impl From<InternalError> for Error {
     fn from(e: InternalError) -> Self {
         use InternalError as I;

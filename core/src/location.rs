@@ -49,11 +49,8 @@ impl Location {
     }
 
     pub fn from_wire(w: &LocationWire) -> Location {
-        Location {
-            latitude: f64::from(w.latitude_e6) / 1e6,
-            longitude: f64::from(w.longitude_e6) / 1e6,
-            accuracy_m: f64::from(w.accuracy_m),
-        }
+        let (latitude, longitude) = w.degrees();
+        Location { latitude, longitude, accuracy_m: f64::from(w.accuracy_m) }
     }
 }
 

@@ -1,5 +1,5 @@
 //! `province_at` against the documented test set (core/tests/data/province_points.csv, made by
-//! tools/provinces/build.py; sources in core/data/PROVENANCE.md): county and city centres,
+//! tools/provinces/build.py; sources in protocol/data/PROVENANCE.md): county and city centres,
 //! GeoNames places, hand-picked border and island points, and places abroad.
 
 use std::collections::BTreeMap;

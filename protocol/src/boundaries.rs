@@ -1,6 +1,6 @@
 //! Which province a WGS-84 position is in, offline, from embedded boundaries
 //! (`protocol/data/provinces.bin`, made by `tools/provinces/build.py`; source, licence and accuracy
-//! in `core/data/PROVENANCE.md` and docs/regions.md).
+//! in `protocol/data/PROVENANCE.md` and docs/regions.md).
 //!
 //! The file is a grid of cells over China. A cell is empty (sea or abroad), wholly inside one
 //! province, or mixed: then it holds each province's boundary clipped to the cell, as rings of

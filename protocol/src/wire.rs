@@ -335,8 +335,15 @@ pub struct LocationWire {
     pub accuracy_m: u32,
 }
 
+impl LocationWire {
+    /// Latitude and longitude in degrees, as the cross-province rule takes them.
+    pub fn degrees(&self) -> (f64, f64) {
+        (f64::from(self.latitude_e6) / 1e6, f64::from(self.longitude_e6) / 1e6)
+    }
+}
+
 /// The customer's signature on a payment: base64 of the compressed strokes
-/// (`payments/signature.rs`).
+/// (`protocol/src/signature.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureUpload {
     pub strokes: String,

@@ -173,7 +173,7 @@ pub fn decrypt_card(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use starpos_core::onboarding::checks::check_bank_card;
+    use starpos_protocol::checks::check_bank_card;
 
     #[test]
     fn test_cards_are_valid_distinct_and_known_to_the_bin_table() {

@@ -3,9 +3,10 @@
 //! fees and limits build on these.
 
 mod cards;
-pub mod checks;
 pub(crate) use cards::Cards;
 pub use cards::{CardElements, PendingCardBinding, RealName, SettlementCard};
+/// The form checks, shared with the platform (which applies the same rules to what it receives).
+pub use starpos_protocol::checks;
 /// The fee rule, shared with the platform.
 pub use starpos_protocol::fees;
 mod merchant;

@@ -28,7 +28,8 @@ pub mod receipt;
 mod recovery;
 mod reversal;
 mod sale;
-pub mod signature;
+/// The strokes' format, shared with the platform (which stores and renders what the phone sends).
+pub use starpos_protocol::signature;
 mod signatures;
 
 use control::InFlight;

@@ -24,7 +24,7 @@ impl Payments {
         let bytes = self.keys()?.sealer.open(sale_id, &sealed).ok_or_else(|| {
             Error::invalid("sale_id", "the stored signature does not open on this phone (its key is gone)")
         })?;
-        Signature::decode(&bytes).map(Some)
+        Ok(Some(Signature::decode(&bytes)?))
     }
 
     /// Uploads queued signatures (all, or with `only_due` those whose back-off has passed);

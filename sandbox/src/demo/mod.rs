@@ -104,7 +104,7 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
 
     step(6, "Onboarding: the form checks answer as the merchant types");
     for card in ["6222 0212 3456 7890 129", "6222 0212 3456 7890 128"] {
-        let c = starpos_core::onboarding::check_bank_card(card);
+        let c = starpos_protocol::checks::check_bank_card(card);
         match (c.valid, c.issuer_bank) {
             (true, Some(bank)) => println!("   card {}: {bank}, {}", c.masked, c.card_kind.as_str()),
             (true, None) => println!("   card {}: issuer unknown", c.masked),
@@ -112,7 +112,7 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
         }
     }
     for id in ["110105194912310021", "11010519491231002X"] {
-        let c = starpos_core::onboarding::check_resident_id(id);
+        let c = starpos_protocol::checks::check_resident_id(id);
         match c.birth_date {
             Some(born) => println!("   resident ID accepted (born {born})"),
             None => println!("   resident ID refused: {}", c.reason.unwrap_or_default()),

@@ -9,7 +9,7 @@ use axum::extract::State as St;
 use axum::http::StatusCode;
 use axum::Json;
 use rusqlite::{Connection, OptionalExtension};
-use starpos_core::onboarding::checks::{check_bank_card, check_credit_code, check_holder_name, check_resident_id};
+use starpos_protocol::checks::{check_bank_card, check_credit_code, check_holder_name, check_resident_id};
 use starpos_protocol::util::{mask_phone, random_hex};
 use starpos_protocol::wire::{
     BindCardConfirm, BindCardRequest, BindCardStarted, CardIdRequest, CardsResponse, MerchantProfileWire,

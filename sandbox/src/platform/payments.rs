@@ -10,12 +10,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rusqlite::{OptionalExtension, Transaction};
-use starpos_core::onboarding::checks::check_bank_card;
-use starpos_core::payments::signature::Signature;
 use starpos_protocol::calendar::business_day;
+use starpos_protocol::checks::check_bank_card;
 use starpos_protocol::fees::{self, SettlementCycle};
 use starpos_protocol::reader::card::bcd_amount;
 use starpos_protocol::reader::tlv::{self, Tag};
+use starpos_protocol::signature::Signature;
 use starpos_protocol::util::random_hex;
 use starpos_protocol::wire::{
     AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse, SignatureUpload,

@@ -7,7 +7,7 @@ use crate::hsm::{
     validate_transaction_counter, Key, KeyUsage,
 };
 use ring::rand::{SecureRandom, SystemRandom};
-use starpos_core::onboarding::checks::check_bank_card;
+use starpos_protocol::checks::check_bank_card;
 use starpos_protocol::reader::card::{
     amount_bcd, bcd_currency, CardResult, CompleteRequest, CompleteResult, EntryMode, PinResult, ReadCardRequest,
 };

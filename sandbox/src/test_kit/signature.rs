@@ -1,4 +1,4 @@
-use starpos_core::payments::signature::{Point, Signature};
+use starpos_protocol::signature::{Point, Signature};
 
 /// A name written in three strokes of 150 points, sampled every 8 ms, on a 1080 x 360 canvas:
 /// what a phone's signature pad reports for a customer's signature.

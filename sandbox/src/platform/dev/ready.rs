@@ -10,7 +10,7 @@ use axum::extract::State as St;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use starpos_core::onboarding::checks::check_bank_card;
+use starpos_protocol::checks::check_bank_card;
 use starpos_protocol::validate;
 
 use crate::platform::error::{ApiError, ApiJson, ApiResult};

@@ -3,7 +3,6 @@
 
 use axum::http::StatusCode;
 use rusqlite::Connection;
-use starpos_core::location::Location;
 use starpos_protocol::cross_province::{decide, Decision, LocationPolicy};
 use starpos_protocol::wire::{AuthorizeRequest, CrossProvinceApplicationWire, CrossProvinceWire};
 
@@ -94,9 +93,9 @@ pub fn check_payment(
     default_review_secs: i64,
 ) -> ApiResult<(Option<String>, Option<&'static str>)> {
     let s = settings(tx, merchant_id, default_review_secs)?;
-    let location = req.location.as_ref().map(Location::from_wire);
+    let location = req.location.as_ref().map(|l| l.degrees());
     let mut failed = None;
-    let decision = decide(location.map(|l| (l.latitude, l.longitude)), &s.registered, s.policy, |code| {
+    let decision = decide(location, &s.registered, s.policy, |code| {
         approved_in(tx, merchant_id, code, now).unwrap_or_else(|e| {
             failed = Some(e);
             false

@@ -1,5 +1,5 @@
 //! Electronic signatures (电子签名). The app passes the strokes the customer drew on its canvas;
-//! the core keeps them compressed (that is also what goes to the platform: a few hundred bytes
+//! the phone keeps them compressed (that is also what goes to the platform: a few hundred bytes
 //! where an image would be kilobytes, which matters on a roaming SIM) and renders them as a
 //! 1-bit image: PNG for the e-receipt, a raster bit image for the receipt printer.
 //!
@@ -9,7 +9,15 @@
 
 use std::io::{Read, Write};
 
-use crate::error::Error;
+/// What is wrong with a signature, in words for the person who can fix it (the phone's core
+/// turns it into its invalid-input error for the field `signature`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SignatureError(pub String);
+
+fn invalid(why: impl Into<String>) -> SignatureError {
+    SignatureError(why.into())
+}
 
 /// Largest canvas side and point count the core accepts (a phone canvas is ~1,000 px; a long
 /// signature ~2,000 points).
@@ -40,22 +48,19 @@ pub struct Signature {
 
 impl Signature {
     /// Checks what the app passed; the error names the field to fix.
-    pub fn check(&self) -> Result<(), Error> {
+    pub fn check(&self) -> Result<(), SignatureError> {
         if !(1..=MAX_SIDE).contains(&self.width) || !(1..=MAX_SIDE).contains(&self.height) {
-            return Err(Error::invalid("signature", format!("the canvas is 1 to {MAX_SIDE} pixels each way")));
+            return Err(invalid(format!("the canvas is 1 to {MAX_SIDE} pixels each way")));
         }
         let points: usize = self.strokes.iter().map(Vec::len).sum();
         if points < 2 || self.strokes.iter().any(Vec::is_empty) {
-            return Err(Error::invalid(
-                "signature",
-                "nothing was drawn (every stroke needs a point, at least two in all)",
-            ));
+            return Err(invalid("nothing was drawn (every stroke needs a point, at least two in all)"));
         }
         if points > MAX_POINTS {
-            return Err(Error::invalid("signature", format!("at most {MAX_POINTS} points")));
+            return Err(invalid(format!("at most {MAX_POINTS} points")));
         }
         if self.strokes.iter().flatten().any(|p| p.x >= self.width || p.y >= self.height) {
-            return Err(Error::invalid("signature", "a point lies outside the canvas"));
+            return Err(invalid("a point lies outside the canvas"));
         }
         Ok(())
     }
@@ -85,8 +90,8 @@ impl Signature {
     }
 
     /// Reads the compressed form back; anything malformed is an invalid-signature error.
-    pub fn decode(bytes: &[u8]) -> Result<Signature, Error> {
-        let bad = |why: &str| Error::invalid("signature", format!("the signature data is damaged: {why}"));
+    pub fn decode(bytes: &[u8]) -> Result<Signature, SignatureError> {
+        let bad = |why: &str| invalid(format!("the signature data is damaged: {why}"));
         let (&version, body) = bytes.split_first().ok_or_else(|| bad("empty"))?;
         if version != VERSION {
             return Err(bad("unknown version"));
@@ -324,14 +329,14 @@ mod tests {
     fn damaged_data_is_a_typed_error() {
         let good = sample().encode();
         for bad in [vec![], vec![2], vec![1, 0xFF, 0xFF], good[..good.len() / 2].to_vec()] {
-            assert!(matches!(Signature::decode(&bad), Err(Error::InvalidInput { .. })), "{bad:?}");
+            assert!(matches!(Signature::decode(&bad), Err(SignatureError(_))), "{bad:?}");
         }
         // A deflate bomb: a megabyte of zeros is refused after the cap, not inflated whole.
         let mut bomb = vec![VERSION];
         let mut z = flate2::write::DeflateEncoder::new(&mut bomb, flate2::Compression::best());
         z.write_all(&vec![0u8; 1 << 20]).unwrap();
         z.finish().unwrap();
-        assert!(matches!(Signature::decode(&bomb), Err(Error::InvalidInput { .. })));
+        assert!(matches!(Signature::decode(&bomb), Err(SignatureError(_))));
     }
 
     #[test]
@@ -391,8 +396,7 @@ mod tests {
     /// Raster bytes equal python-escpos 3.1's for the same images (core/tests/data/PROVENANCE.md).
     #[test]
     fn raster_bytes_match_python_escpos() {
-        let cases: serde_json::Value =
-            serde_json::from_str(include_str!("../../tests/data/escpos_raster.json")).unwrap();
+        let cases: serde_json::Value = serde_json::from_str(include_str!("../tests/data/escpos_raster.json")).unwrap();
         for case in cases.as_array().unwrap() {
             let input = &case["input"];
             let mut b =

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// The embedded BIN table (`prefix,issuer_bank,card_kind`).
-const CARD_BINS_CSV: &str = include_str!("../../../data/card_bins.csv");
+const CARD_BINS_CSV: &str = include_str!("../../data/card_bins.csv");
 
 /// Shortest and longest BIN prefix length accepted in the table.
 const MIN_PREFIX_LEN: usize = 4;

@@ -117,7 +117,7 @@ pub fn check_resident_id_on(id: &str, today: (i32, u8, u8)) -> ResidentIdCheck {
         return invalid("ID number must be 17 digits followed by a digit or X.");
     }
     // The first 17 bytes are ASCII digits (checked above), so this slice is valid UTF-8.
-    if !crate::regions::is_province_code(std::str::from_utf8(&bytes[..2]).unwrap_or_default()) {
+    if !crate::provinces::is_province_code(std::str::from_utf8(&bytes[..2]).unwrap_or_default()) {
         return invalid("ID number starts with an unknown province code.");
     }
     // number() of <= 4 digits fits comfortably in i32 / u8.
