@@ -54,6 +54,10 @@ pub enum StarPosError {
     /// A refund above what remains of the sale; `remaining_fen` may still be refunded.
     #[error("at most {} yuan of this sale can still be refunded", starpos_core::money::yuan(*remaining_fen))]
     RefundExceedsRemaining { remaining_fen: i64 },
+    /// A void or refund of this sale is still unanswered (the network failed after it was
+    /// sent): repeat that one (it never applies twice) until it is answered, then start another.
+    #[error("a {kind} of {} yuan of this sale is still unanswered: repeat it before starting another", starpos_core::money::yuan(*amount_fen))]
+    AdjustmentUnanswered { kind: String, amount_fen: i64 },
     /// Card payments need a bound settlement card (the money has to go somewhere): bind one.
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,
@@ -237,6 +241,7 @@ impl From<Core> for StarPosError {
             Core::VoidNotAllowed => Self::VoidNotAllowed,
             Core::RefundNotAllowed => Self::RefundNotAllowed,
             Core::RefundExceedsRemaining { remaining_fen } => Self::RefundExceedsRemaining { remaining_fen },
+            Core::AdjustmentUnanswered { kind, amount_fen } => Self::AdjustmentUnanswered { kind, amount_fen },
             Core::SettlementCardRequired => Self::SettlementCardRequired,
             Core::CrossProvinceNotApproved { here, registered } => {
                 Self::CrossProvinceNotApproved { here: (*here).into(), registered: (*registered).into() }
@@ -316,6 +321,7 @@ mod tests {
             Core::VoidNotAllowed,
             Core::RefundNotAllowed,
             Core::RefundExceedsRemaining { remaining_fen: -3 },
+            Core::AdjustmentUnanswered { kind: "refund".into(), amount_fen: 250 },
             Core::SettlementCardRequired,
             Core::CrossProvinceNotApproved {
                 here: Box::new(starpos_core::regions::province("44").unwrap()),
@@ -435,6 +441,7 @@ mod tests {
             Core::Storage { .. } => 59,
             Core::Internal { .. } => 60,
             Core::ReaderNotPaired { .. } => 61,
+            Core::AdjustmentUnanswered { .. } => 62,
         }
     }
 
@@ -443,7 +450,7 @@ mod tests {
         let all = samples();
         let mut seen: Vec<usize> = all.iter().map(ordinal).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..62).collect::<Vec<_>>(), "one sample of every variant");
+        assert_eq!(seen, (0..63).collect::<Vec<_>>(), "one sample of every variant");
         for core in all {
             let ffi = StarPosError::from(core.clone());
             assert_eq!(ffi.to_string(), core.to_string(), "{core:?}");

@@ -60,6 +60,10 @@ pub enum Error {
     /// A refund above what remains of the sale; `remaining_fen` may still be refunded.
     #[error("at most {} yuan of this sale can still be refunded", crate::money::yuan(*remaining_fen))]
     RefundExceedsRemaining { remaining_fen: i64 },
+    /// A void or refund of this sale is still unanswered (the network failed after it was
+    /// sent): repeat that one (it never applies twice) until it is answered, then start another.
+    #[error("a {kind} of {} yuan of this sale is still unanswered: repeat it before starting another", crate::money::yuan(*amount_fen))]
+    AdjustmentUnanswered { kind: String, amount_fen: i64 },
     /// Card payments need a bound settlement card (the money has to go somewhere): bind one.
     #[error("bind a settlement card before taking card payments")]
     SettlementCardRequired,

@@ -210,11 +210,14 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     for run in 0..runs {
         let card = &TEST_CARDS[rng.below(TEST_CARDS.len() as u64) as usize];
         reader.lock().unwrap().present(card);
-        let (fault_name, fault) = match rng.below(5) {
+        let page = |status: u16| json!({ "count": 100, "status": status, "body": "<html>gateway</html>" });
+        let (fault_name, fault) = match rng.below(7) {
             0 => ("none", json!({})),
             1 => ("answer lost once", json!({ "drop_response_after_commit": 1 })),
             2 => ("answers lost", json!({ "drop_response_after_commit": 100 })),
             3 => ("5xx twice", json!({ "fail_5xx": 2 })),
+            4 => ("gateway 502 page after commit", json!({ "answer_after_commit": page(502) })),
+            5 => ("429 page after commit", json!({ "answer_after_commit": page(429) })),
             _ => ("slow platform", json!({ "delay_ms": 150 })),
         };
         dev.set_faults(fault).await.unwrap();
@@ -275,8 +278,9 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             let out = app(true, amount).output().unwrap();
             assert!(
                 out.status.success(),
-                "run {run}: the restarted app failed: {}",
-                String::from_utf8_lossy(&out.stdout)
+                "run {run}: the restarted app failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
             );
             let journal = read_journal(&data);
             let sales_final = journal

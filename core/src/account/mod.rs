@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, InternalError};
+use crate::platform::delivery::Delivery;
 use crate::platform::wire::{self, SmsPurposeWire};
 use crate::platform::{Auth, PlatformClient};
 use crate::secure_store::SecureStore;
@@ -165,11 +166,24 @@ impl Accounts {
         body: Option<&Req>,
         idempotent: bool,
     ) -> Result<Resp, Error> {
+        self.signed_tracked(method, path, body, idempotent, &mut Delivery::default()).await
+    }
+
+    /// [`Self::signed`], noting in `delivery` how every attempt ended, the retry after a
+    /// refresh included (money requests decide "refused" or "unknown" from it).
+    pub async fn signed_tracked<Req: Serialize + Sync, Resp: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Req>,
+        idempotent: bool,
+        delivery: &mut Delivery,
+    ) -> Result<Resp, Error> {
         let mut session = self.vault.current().ok_or(Error::NotLoggedIn)?;
         if session.access_expires_at - REFRESH_MARGIN_SECS <= self.platform.platform_now() {
             session = self.refresh_from(&session).await?;
         }
-        match self.send_signed(&session, method.clone(), path, body, idempotent).await {
+        match self.send_signed(&session, method.clone(), path, body, idempotent, delivery).await {
             // Expired, or rotated by a racing call's refresh while this request was on the
             // wire (the platform no longer knows the token): after the refresh lock, either that
             // refresh's token or a refresh of our own; then one retry.
@@ -177,12 +191,16 @@ impl Accounts {
                 if b.code == "access_token_expired" || b.code == "unauthorized" =>
             {
                 let session = self.refresh_from(&session).await?;
-                Ok(self.send_signed(&session, method, path, body, idempotent).await.map_err(|e| self.ended(e))?)
+                Ok(self
+                    .send_signed(&session, method, path, body, idempotent, delivery)
+                    .await
+                    .map_err(|e| self.ended(e))?)
             }
             // The answer corrected our idea of the platform's clock: one retry, newly signed.
-            Err(InternalError::Platform { body: b, .. }) if b.code == "timestamp_stale" => {
-                Ok(self.send_signed(&session, method, path, body, idempotent).await.map_err(|e| self.ended(e))?)
-            }
+            Err(InternalError::Platform { body: b, .. }) if b.code == "timestamp_stale" => Ok(self
+                .send_signed(&session, method, path, body, idempotent, delivery)
+                .await
+                .map_err(|e| self.ended(e))?),
             other => Ok(other.map_err(|e| self.ended(e))?),
         }
     }
@@ -194,10 +212,11 @@ impl Accounts {
         path: &str,
         body: Option<&Req>,
         idempotent: bool,
+        delivery: &mut Delivery,
     ) -> Result<Resp, InternalError> {
         let key = session.signing_key()?;
         let auth = Auth::Signed { access_token: &session.access_token, signing_key: &key };
-        self.platform.send(method, path, body, auth, idempotent).await
+        self.platform.send_tracked(method, path, body, auth, idempotent, delivery).await
     }
 
     /// Refreshes unless another caller already replaced the session `seen`.

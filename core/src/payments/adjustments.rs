@@ -37,9 +37,11 @@ impl Payments {
             password: password.into(),
         };
         let path = format!("v1/payments/{sale_id}/{kind}");
-        match accounts.signed::<_, PaymentWire>(Method::POST, &path, Some(&body), true).await {
+        let mut delivery = Delivery::default();
+        match accounts.signed_tracked::<_, PaymentWire>(Method::POST, &path, Some(&body), true, &mut delivery).await {
             Ok(_) => journal::adjustment_done(&self.db, &key, accounts.platform_now())?,
-            Err(e) if outcome_unknown(&e) => return Err(e),
+            // Kept unanswered: the next call for this sale reuses the key, and a restart settles it.
+            Err(e) if delivery.may_have_landed() => return Err(e),
             Err(e) => {
                 journal::adjustment_failed(&self.db, &key, accounts.platform_now())?;
                 return Err(e);

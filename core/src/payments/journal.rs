@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction};
 
-use crate::error::InternalError;
+use crate::error::{Error, InternalError};
 use crate::history::ledger;
 use crate::limits::{self, Reservation};
 use crate::platform::wire::{LocationWire, PaymentWire};
@@ -426,21 +426,26 @@ pub fn begin_adjustment(
     now: i64,
 ) -> Result<String, InternalError> {
     db.write(|tx| {
-        let pending: Option<String> = tx
+        // At most one unanswered adjustment per sale: the same one again reuses its key (the
+        // platform applies a key once); another would get a key of its own, and both could apply.
+        let pending: Option<(String, String, i64)> = tx
             .query_row(
-                "SELECT key FROM adjustments WHERE payment_key = ?1 AND kind = ?2 AND amount_fen = ?3 AND state = 'sending'",
-                (payment_key, kind, amount_fen),
-                |r| r.get(0),
+                "SELECT key, kind, amount_fen FROM adjustments WHERE payment_key = ?1 AND state = 'sending'",
+                [payment_key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        if let Some(key) = pending {
-            return Ok(key);
+        match pending {
+            Some((key, k, a)) if k == kind && a == amount_fen => return Ok(key),
+            Some((_, kind, amount_fen)) => return Err(Error::AdjustmentUnanswered { kind, amount_fen }.into()),
+            None => {}
         }
         let key = crate::util::random_hex(16);
-        tx.prepare_cached("INSERT INTO adjustments (key, payment_key, kind, amount_fen, state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?5)")?.execute(
-            (&key, payment_key, kind, amount_fen, now),
-        )?;
+        tx.prepare_cached(
+            "INSERT INTO adjustments (key, payment_key, kind, amount_fen, state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?5)",
+        )?
+        .execute((&key, payment_key, kind, amount_fen, now))?;
         Ok(key)
     })
 }

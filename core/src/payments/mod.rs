@@ -49,6 +49,7 @@ use crate::error::Error;
 use crate::limits::{business_day, LimitBook, LimitKind};
 use crate::location::Location;
 use crate::onboarding::CardKind;
+use crate::platform::delivery::Delivery;
 use crate::platform::wire::{
     AdjustmentRequest, AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse,
     SignatureUpload,

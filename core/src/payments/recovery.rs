@@ -14,31 +14,46 @@ impl Payments {
             if self.is_in_flight(&entry.key) {
                 continue;
             }
-            let now = accounts.platform_now();
-            let done = match entry.state {
-                State::Sending if !only_due || entry.next_attempt_at.is_none_or(|t| t <= now) => {
-                    self.resolve_sent(accounts, &entry).await?
+            // Each entry on its own: one that fails (a storage error, an answer the core cannot
+            // use) waits for its back-off and never stops the entries after it.
+            match self.resolve_entry(accounts, &entry, only_due).await {
+                Ok(true) => settled.push(self.sale_of(&entry.key)?),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "an unfinished payment could not be resolved now; it waits for its back-off");
+                    let backoff = (RETRY_FIRST_SECS << entry.attempts.clamp(0, 16)).min(RETRY_MAX_SECS);
+                    journal::reversal_retry(&self.db, &entry.key, accounts.platform_now() + backoff)?;
                 }
-                State::Approved => {
-                    journal::reversal_pending(&self.db, &entry.key, "card_not_confirmed", now)?;
-                    self.attempt_due(accounts, &entry.key, "card_not_confirmed", entry.attempts).await?
-                }
-                State::ReversalPending if !only_due || entry.next_attempt_at.is_none_or(|t| t <= now) => {
-                    let reason = entry.reversal_reason.clone().unwrap_or_else(|| "recovery".into());
-                    self.attempt_due(accounts, &entry.key, &reason, entry.attempts).await?
-                }
-                _ => false,
-            };
-            if done {
-                settled.push(self.sale_of(&entry.key)?);
             }
         }
         for (key, sale_key) in journal::unfinished_adjustments(&self.db, &merchant_id)? {
-            if !self.is_in_flight(&key) && self.settle_adjustment(accounts, &key).await? {
-                settled.push(self.sale_of(&sale_key)?);
+            if self.is_in_flight(&key) {
+                continue;
+            }
+            match self.settle_adjustment(accounts, &key).await {
+                Ok(true) => settled.push(self.sale_of(&sale_key)?),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "an unanswered void or refund could not be settled now"),
             }
         }
         Ok(settled)
+    }
+
+    async fn resolve_entry(&self, accounts: &Accounts, entry: &Entry, only_due: bool) -> Result<bool, Error> {
+        let now = accounts.platform_now();
+        let due = !only_due || entry.next_attempt_at.is_none_or(|t| t <= now);
+        Ok(match entry.state {
+            State::Sending if due => self.resolve_sent(accounts, entry).await?,
+            State::Approved => {
+                journal::reversal_pending(&self.db, &entry.key, "card_not_confirmed", now)?;
+                self.attempt_due(accounts, &entry.key, "card_not_confirmed", entry.attempts).await?
+            }
+            State::ReversalPending if due => {
+                let reason = entry.reversal_reason.clone().unwrap_or_else(|| "recovery".into());
+                self.attempt_due(accounts, &entry.key, &reason, entry.attempts).await?
+            }
+            _ => false,
+        })
     }
 
     pub(super) async fn attempt_due(
@@ -61,6 +76,17 @@ impl Payments {
         let path = format!("v1/payments/{}", entry.key);
         let now = accounts.platform_now();
         match accounts.signed::<(), PaymentWire>(Method::GET, &path, None, true).await {
+            Ok(p) if p.idempotency_key != entry.key || p.amount_fen != entry.amount_fen => {
+                // Not the payment this entry sent: ask again later rather than record it.
+                tracing::warn!("a payment lookup answered for another key or amount");
+                self.later(accounts, entry)
+            }
+            Ok(p) if !matches!(p.status.as_str(), "approved" | "declined" | "reversed") => {
+                // A status this core does not know is no outcome (never a decline): reverse.
+                tracing::warn!(status = %p.status, "a payment lookup with an unknown status; reversing it");
+                journal::reversal_pending(&self.db, &entry.key, "recovery", now)?;
+                self.attempt_due(accounts, &entry.key, "recovery", 0).await
+            }
             Ok(p) if p.status == "approved" && entry.entry_mode == EntryMode::Insert.as_str() => {
                 // The card never confirmed the approval: the stated rule is to reverse.
                 journal::answered(&self.db, &entry.key, &p, false, now)?;
@@ -77,14 +103,19 @@ impl Payments {
                 journal::reversal_pending(&self.db, &entry.key, "recovery", now)?;
                 self.attempt_due(accounts, &entry.key, "recovery", 0).await
             }
-            Err(e) if outcome_unknown(&e) => {
-                // Ask again later, with the same back-off as reversals.
-                let backoff = (RETRY_FIRST_SECS << entry.attempts.clamp(0, 16)).min(RETRY_MAX_SECS);
-                journal::reversal_retry(&self.db, &entry.key, now + backoff)?;
-                Ok(false)
+            Err(e) => {
+                // Whatever went wrong, the outcome is still unknown: ask again later, with the
+                // same back-off as reversals.
+                tracing::info!(error = %e, "the payment's outcome is not known yet");
+                self.later(accounts, entry)
             }
-            Err(e) => Err(e),
         }
+    }
+
+    fn later(&self, accounts: &Accounts, entry: &Entry) -> Result<bool, Error> {
+        let backoff = (RETRY_FIRST_SECS << entry.attempts.clamp(0, 16)).min(RETRY_MAX_SECS);
+        journal::reversal_retry(&self.db, &entry.key, accounts.platform_now() + backoff)?;
+        Ok(false)
     }
 
     /// When the earliest unfinished entry or queued signature is next due (platform time), if

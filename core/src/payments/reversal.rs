@@ -3,8 +3,9 @@
 
 use super::*;
 
-/// Whether a failed authorisation may have been processed by the platform (so must be
-/// reversed), rather than refused before processing.
+/// Whether a failed request of the background kind (a signature upload, settling an
+/// adjustment) is worth repeating later: no answer, or the platform failing. Money requests
+/// decide "refused or unknown" from how every attempt ended instead (`platform::delivery`).
 pub(super) fn outcome_unknown(e: &Error) -> bool {
     match e {
         Error::Network { .. } | Error::Internal { .. } => true,
@@ -42,29 +43,46 @@ impl Payments {
         Ok(journal::reversal_retry(&self.db, key, next)?)
     }
 
-    /// One reversal attempt; true when the platform acknowledged it.
+    /// One reversal attempt; true when the platform's answer settles the key: it says the
+    /// payment is reversed, was declined, or never arrived (the key is then refused for good).
+    /// Anything else (no answer, an error, an answer for another key or amount, a status that
+    /// is not one of those) is not an acknowledgement: the reversal stays pending and is tried
+    /// again. It never fails the caller, so one stuck reversal cannot stop the others.
     pub(super) async fn try_reverse(&self, accounts: &Accounts, key: &str, reason: &str) -> Result<bool, Error> {
         let body = ReverseRequest { reason: reason.into() };
         let path = format!("v1/payments/{key}/reverse");
-        match accounts.signed::<_, ReverseResponse>(Method::POST, &path, Some(&body), true).await {
-            Ok(answer) => {
-                let declined = answer.payment.as_ref().is_some_and(|p| p.status == "declined");
-                if declined {
-                    // Nothing to reverse: the platform had declined it. Record the decline.
-                    if let Some(p) = &answer.payment {
-                        journal::answered(&self.db, key, p, true, accounts.platform_now())?;
-                    }
-                } else {
-                    journal::reversed(&self.db, key, answer.payment.as_ref(), !answer.found, accounts.platform_now())?;
-                }
-                Ok(true)
-            }
-            // Offline: not sent this time; the background loop tries again.
-            Err(e) if outcome_unknown(&e) || e == Error::Offline => {
+        let answer = match accounts.signed::<_, ReverseResponse>(Method::POST, &path, Some(&body), true).await {
+            Ok(answer) => answer,
+            Err(e) => {
                 tracing::info!(error = %e, "reversal not acknowledged yet");
-                Ok(false)
+                return Ok(false);
             }
-            Err(e) => Err(e),
+        };
+        let now = accounts.platform_now();
+        let Some(payment) = &answer.payment else {
+            if answer.found {
+                tracing::warn!("a reversal answer that says found but carries no payment; trying again later");
+                return Ok(false);
+            }
+            journal::reversed(&self.db, key, None, true, now)?;
+            return Ok(true);
+        };
+        let amount = journal::get(&self.db, key)?.map(|e| e.amount_fen);
+        if payment.idempotency_key != key || Some(payment.amount_fen) != amount {
+            tracing::warn!("a reversal answer for another key or amount; trying again later");
+            return Ok(false);
         }
+        match payment.status.as_str() {
+            "reversed" => journal::reversed(&self.db, key, Some(payment), false, now)?,
+            // Nothing to reverse: the platform had declined it. Record the decline.
+            "declined" => {
+                journal::answered(&self.db, key, payment, true, now)?;
+            }
+            other => {
+                tracing::warn!(status = other, "the platform did not say reversed; trying again later");
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }

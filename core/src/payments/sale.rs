@@ -152,13 +152,25 @@ impl Payments {
             note,
             location: wire_location,
         };
+        let mut delivery = Delivery::default();
         let answer: Result<PaymentWire, Error> =
-            accounts.signed(Method::POST, "v1/payments/authorize", Some(&request), true).await;
+            accounts.signed_tracked(Method::POST, "v1/payments/authorize", Some(&request), true, &mut delivery).await;
         drop(request);
         match answer {
-            Ok(payment) => self.answered(accounts, reader, &read, &key, &payment, listener).await?,
-            Err(e) if outcome_unknown(&e) => {
-                tracing::warn!(error = %e, "no answer to an authorisation; reversing it");
+            Ok(payment) => match answer_problem(&payment, &key, amount_fen) {
+                None => self.answered(accounts, reader, &read, &key, &payment, listener).await?,
+                Some(problem) => {
+                    // Not an answer to this request as sent: whatever it says, the outcome of
+                    // ours is unknown, and the card is not told it was approved.
+                    tracing::warn!(problem, "an authorisation answer that does not match its request; reversing it");
+                    if read.entry_mode == EntryMode::Insert {
+                        let _ = reader.cancel().await;
+                    }
+                    self.reverse_now(accounts, &key, "no_answer", listener).await?;
+                }
+            },
+            Err(e) if delivery.may_have_landed() => {
+                tracing::warn!(error = %e, attempts = delivery.attempts(), "no usable answer to an authorisation; reversing it");
                 self.reverse_now(accounts, &key, "no_answer", listener).await?;
             }
             Err(e) => {
@@ -217,4 +229,19 @@ impl Payments {
             }
         }
     }
+}
+
+/// What is wrong with an answer to the authorisation of `key` for `amount_fen`, if anything:
+/// an answer for another key or amount, or a status this core does not know, is no answer.
+pub(super) fn answer_problem(payment: &PaymentWire, key: &str, amount_fen: i64) -> Option<&'static str> {
+    if payment.idempotency_key != key {
+        return Some("the answer is for another payment key");
+    }
+    if payment.amount_fen != amount_fen {
+        return Some("the answer is for another amount");
+    }
+    if !matches!(payment.status.as_str(), "approved" | "declined") {
+        return Some("the answer's status is not approved or declined");
+    }
+    None
 }

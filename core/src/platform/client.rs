@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
+use super::delivery::Delivery;
 use super::link::{ConnectionStatus, LinkState};
 use super::meter::{DataMeter, NetworkType};
 use super::{compress, signing, tls, wire};
@@ -127,6 +128,20 @@ impl PlatformClient {
         auth: Auth<'_>,
         idempotent: bool,
     ) -> Result<Resp, InternalError> {
+        self.send_tracked(method, path, body, auth, idempotent, &mut Delivery::default()).await
+    }
+
+    /// [`Self::send`], noting in `delivery` how each attempt ended (for money requests: could
+    /// the platform have acted on one of them).
+    pub async fn send_tracked<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Req>,
+        auth: Auth<'_>,
+        idempotent: bool,
+        delivery: &mut Delivery,
+    ) -> Result<Resp, InternalError> {
         let url = self.base.join(path).map_err(|e| InternalError::BadResponse(format!("bad path {path}: {e}")))?;
         let body_bytes = match body {
             Some(b) => serde_json::to_vec(b)?,
@@ -144,6 +159,7 @@ impl PlatformClient {
             let left = self.timeouts.total.saturating_sub(started.elapsed());
             let timeout = self.timeouts.request.min(left).max(Duration::from_millis(1));
             let result = self.send_once(method.clone(), &url, &body_bytes, &auth, timeout).await;
+            delivery.note_result(&result);
             let retryable = match &result {
                 Err(InternalError::Http(e)) => e.is_connect() || e.is_timeout() || e.is_request(),
                 Err(InternalError::Platform { status, .. }) => *status >= 500,

@@ -2,6 +2,7 @@
 //! request signing, TLS with optional key pinning, and a client with time-outs and retries.
 
 mod client;
+pub mod delivery;
 pub mod link;
 pub mod meter;
 pub mod tls;

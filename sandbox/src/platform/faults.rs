@@ -23,6 +23,31 @@ pub struct PaymentFaults {
     /// read (as a carrier's proxy might mangle it).
     #[serde(default)]
     pub garble_response_after_commit: u32,
+    /// Answer the next `count` authorisations, after committing them, with this answer instead
+    /// of the payment: what a gateway or proxy between phone and platform sends when it fails
+    /// after passing the request on (a 502 or 504 page, a 429, a 500 with another JSON code).
+    #[serde(default)]
+    pub answer_after_commit: Option<InjectedAnswer>,
+}
+
+/// An answer in place of the platform's, for [`PaymentFaults::answer_after_commit`].
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct InjectedAnswer {
+    pub count: u32,
+    pub status: u16,
+    /// `text/html` unless given.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+impl PaymentFaults {
+    /// Takes one injected answer from the budget if there is one.
+    pub fn take_injected_answer(&mut self) -> Option<InjectedAnswer> {
+        let injected = self.answer_after_commit.as_mut().filter(|a| a.count > 0)?;
+        injected.count -= 1;
+        Some(injected.clone())
+    }
 }
 
 /// Takes one 5xx from the fault budget if there is one.

@@ -102,6 +102,11 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
 /// breaks mid-body after the platform has committed, as after a mobile network drop, and the
 /// client cannot know the outcome.
 fn answer(state: &State, payment: PaymentWire) -> ApiResult<Response> {
+    if let Some(injected) = state.payment_faults().take_injected_answer() {
+        let status = StatusCode::from_u16(injected.status).map_err(|e| ApiError::internal(e.to_string()))?;
+        let content_type = injected.content_type.unwrap_or_else(|| "text/html".into());
+        return Ok((status, [(header::CONTENT_TYPE, content_type)], injected.body).into_response());
+    }
     let (lose, garble) = {
         let mut faults = state.payment_faults();
         let lose = faults.drop_response_after_commit > 0;

@@ -172,6 +172,44 @@ async fn no_answer_at_all_means_a_reversal_never_a_new_sale() {
     assert_eq!(c.payments().recent_sales(10).unwrap().len(), 1, "no second sale under a new key");
 }
 
+/// Whatever stands between phone and platform may fail after the platform committed: a gateway's
+/// 502 or 504 page, a 429, a 401 page, a 500 with a code the core has never seen. None of these
+/// says "refused", so each sale ends reversed (the customer is not charged), never "failed"
+/// with an approval left standing on the platform.
+#[tokio::test]
+async fn every_unclear_answer_after_the_platform_committed_ends_reversed_never_failed() {
+    let w = World::start().await;
+    let (c, _link, reader) = merchant(&w, "behind-a-gateway").await;
+    let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
+    let html = |status: u16, title: &str| json!({ "count": 100, "status": status, "body": format!("<html><title>{title}</title></html>") });
+    let cases = [
+        ("502 page", html(502, "502 Bad Gateway")),
+        ("504 page", html(504, "504 Gateway Time-out")),
+        ("429 page", html(429, "429 Too Many Requests")),
+        ("401 page", html(401, "401 Authorization Required")),
+        (
+            "500 with another code",
+            json!({ "count": 100, "status": 500, "content_type": "application/json", "body": "{\"code\":\"ledger_busy\",\"message\":\"try later\"}" }),
+        ),
+    ];
+    for (i, (case, answer)) in cases.into_iter().enumerate() {
+        w.dev.set_faults(json!({ "answer_after_commit": answer })).await.unwrap();
+        let amount = 2_100 + i as i64;
+        let (sale, _) = sell(&c, &reader, amount).await;
+        w.dev.set_faults(json!({})).await.unwrap();
+        assert_eq!(sale.status, SaleStatus::Reversed { reason: ReversalReason::NoAnswer }, "{case}");
+        assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "reversed", "{case}: approved, then reversed");
+    }
+    assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before, "nothing held or spent");
+
+    // One bad answer and then the retry gets through: the approval under the same key, once.
+    w.dev.set_faults(json!({ "answer_after_commit": html(502, "502 Bad Gateway").as_object().map(|o| { let mut o = o.clone(); o["count"] = json!(1); o }) })).await.unwrap();
+    let (sale, _) = sell(&c, &reader, 2_200).await;
+    w.dev.set_faults(json!({})).await.unwrap();
+    assert_eq!(sale.status, SaleStatus::Approved);
+    assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "approved");
+}
+
 #[tokio::test]
 async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged() {
     let w = World::start().await;
@@ -265,6 +303,12 @@ async fn void_the_same_day_refund_after_settlement_never_twice() {
     w.dev.set_faults(json!({ "drop_response_after_commit": 100 })).await.unwrap();
     assert!(c.payments().refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.is_err());
     w.dev.set_faults(json!({})).await.unwrap();
+    // ...and no other refund of the sale starts while it is unanswered (it would get a key of
+    // its own, and both could apply):
+    assert_eq!(
+        c.payments().refund_sale(second.id.clone(), 2_000, PASSWORD.into()).await,
+        Err(Error::AdjustmentUnanswered { kind: "refund".into(), amount_fen: 3_000 })
+    );
     // ...so the retry uses the same key and the platform answers the refund it already made:
     // refunded once, not twice.
     let refunded = c.payments().refund_sale(second.id.clone(), 3_000, PASSWORD.into()).await.unwrap();
