@@ -11,7 +11,8 @@ pub struct StarPosConfig {
     pub data_dir: String,
     /// A stable id of this installation, chosen by the app.
     pub device_id: String,
-    /// Optional SHA-256 pins (base64) of the platform's public keys.
+    /// SHA-256 pins (base64) of the platform's public keys, checked on the verified path; at
+    /// least two (key in use and backup) unless the platform is on loopback.
     #[uniffi(default)]
     pub pinned_key_hashes: Vec<String>,
     /// Extra trusted root certificates (DER) for a private platform CA.

@@ -11,7 +11,9 @@ pub struct Config {
     /// A stable identifier of this phone installation, chosen by the app (e.g. a UUID kept in
     /// secure storage). The platform binds accounts to devices by it.
     pub device_id: String,
-    /// Optional SHA-256 pins (base64) of the platform's public keys; empty means web PKI only.
+    /// SHA-256 pins (base64) of the platform's public keys, checked on the verified path. A
+    /// platform URL other than loopback needs at least two (the key in use and a backup), or
+    /// construction fails with `InvalidConfig`; the sandbox on loopback may have none.
     pub pinned_key_hashes: Vec<String>,
     /// Extra trusted root certificates (DER), for a private platform CA.
     pub extra_roots_der: Vec<Vec<u8>>,

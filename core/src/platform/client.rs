@@ -19,6 +19,8 @@ use crate::util::{random_hex, unix_now};
 
 /// Attempts for an idempotent request (the first try included).
 const IDEMPOTENT_ATTEMPTS: u32 = 3;
+/// Pinned keys a non-loopback platform needs: the key in use and a backup.
+const MIN_PINS: usize = 2;
 
 /// How long the client waits (docs/network.md has the reasoning and the measurements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,9 +80,23 @@ impl PlatformClient {
             }
             other => return Err(Error::invalid("platform_url", format!("unsupported scheme {other}"))),
         }
-        let tls = tls::client_config(tls::parse_pins(pins)?, extra_roots_der)?;
+        let pins = tls::parse_pins(pins)?;
+        // A real platform's identity is pinned, with a backup key so it can move to a new one
+        // without stranding every installed app; only the sandbox on loopback goes without.
+        if !is_loopback(&base) && pins.len() < MIN_PINS {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "a platform URL other than loopback needs at least {MIN_PINS} pinned key hashes (primary and backup); {} given",
+                    pins.len()
+                ),
+            });
+        }
+        let tls = tls::client_config(pins, extra_roots_der)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
+            // A redirect would send a signed money request somewhere the app was not
+            // configured for: the platform never redirects, so any redirect is an error.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .user_agent(concat!("starpos-core/", env!("CARGO_PKG_VERSION")))
@@ -305,13 +321,29 @@ fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn plain_http_only_to_loopback() {
         assert!(PlatformClient::new("http://127.0.0.1:8080/", &[], &[], Timeouts::default()).is_ok());
         assert!(PlatformClient::new("http://localhost:1/", &[], &[], Timeouts::default()).is_ok());
         assert!(PlatformClient::new("http://[::1]:1/", &[], &[], Timeouts::default()).is_ok());
-        assert!(PlatformClient::new("https://pay.example.com/", &[], &[], Timeouts::default()).is_ok());
+        let pins = [[1u8; 32], [2u8; 32]].map(|p| base64::engine::general_purpose::STANDARD.encode(p));
+        assert!(PlatformClient::new("https://pay.example.com/", &pins, &[], Timeouts::default()).is_ok());
+        for few in [&pins[..0], &pins[..1]] {
+            assert!(
+                matches!(
+                    PlatformClient::new("https://pay.example.com/", few, &[], Timeouts::default()),
+                    Err(Error::InvalidConfig { .. })
+                ),
+                "{} pins accepted for a remote platform",
+                few.len()
+            );
+        }
+        assert!(
+            PlatformClient::new("https://localhost:1/", &[], &[], Timeouts::default()).is_ok(),
+            "loopback needs none"
+        );
         for bad in ["http://pay.example.com/", "http://10.0.0.1/", "ftp://127.0.0.1/", "not a url"] {
             assert!(
                 matches!(PlatformClient::new(bad, &[], &[], Timeouts::default()), Err(Error::InvalidInput { ref field, .. }) if field == "platform_url"),

@@ -3,9 +3,13 @@
 //!
 //! A pin is the SHA-256 of a certificate's DER `SubjectPublicKeyInfo`, written in base64 (the
 //! `pin-sha256` form of RFC 7469, with or without the `sha256/` prefix). The chain must first
-//! pass normal web PKI validation; then at least one certificate in it must carry a pinned key.
+//! pass normal web PKI validation; then a pinned key must sit on a *verified path* from the
+//! server's certificate to a trusted root (the certificate itself, an intermediate that signed
+//! it, or the root). Certificates the server merely sends along do not count: a mis-issued
+//! certificate with the genuine pinned certificate appended as an unused extra is refused.
 //! Pinning keys rather than certificates lets the platform renew certificates without an app
-//! release as long as it keeps its key (or a pinned intermediate's).
+//! release as long as it keeps its key (or a pinned intermediate's); a second, backup pin lets
+//! it move to a new key (a platform URL other than loopback needs at least two pins).
 
 use std::sync::Arc;
 
@@ -48,6 +52,8 @@ pub fn client_config(pins: Vec<[u8; 32]>, extra_roots_der: &[Vec<u8>]) -> Result
             .add(CertificateDer::from(der.clone()))
             .map_err(|e| Error::invalid("extra_roots_der", format!("not a usable CA certificate: {e}")))?;
     }
+    let roots_for_paths = roots.clone();
+    let algorithms = provider.signature_verification_algorithms.all;
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| Error::InvalidConfig { reason: format!("TLS verifier: {e}") })?;
@@ -59,17 +65,63 @@ pub fn client_config(pins: Vec<[u8; 32]>, extra_roots_der: &[Vec<u8>]) -> Result
     } else {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinningVerifier { inner: webpki, pins }))
+            .with_custom_certificate_verifier(Arc::new(PinningVerifier {
+                inner: webpki,
+                roots: Arc::new(roots_for_paths),
+                algorithms,
+                pins,
+            }))
             .with_no_client_auth()
     };
     Ok(config)
 }
 
-/// Web PKI validation first, then the pin check.
+/// Web PKI validation first, then the pin check on a verified path.
 #[derive(Debug)]
 struct PinningVerifier {
     inner: Arc<WebPkiServerVerifier>,
+    roots: Arc<RootCertStore>,
+    algorithms: &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm],
     pins: Vec<[u8; 32]>,
+}
+
+impl PinningVerifier {
+    fn pinned(&self, spki_der: &[u8]) -> bool {
+        let hash = digest::digest(&digest::SHA256, spki_der);
+        self.pins.iter().any(|pin| pin.as_slice() == hash.as_ref())
+    }
+
+    /// Whether some path from `end_entity` through `intermediates` to a trusted root, with
+    /// every signature checked, carries a pinned key. The path builder tries every candidate
+    /// path and keeps the first the check accepts.
+    fn pinned_path_exists(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> bool {
+        let Ok(cert) = webpki::EndEntityCert::try_from(end_entity) else { return false };
+        let check = |path: &webpki::VerifiedPath<'_>| {
+            let mut on_path = std::iter::once(path.end_entity().subject_public_key_info())
+                .chain(path.intermediate_certificates().map(|c| c.subject_public_key_info()))
+                .chain(std::iter::once(webpki::spki_for_anchor(path.anchor())));
+            if on_path.any(|spki| self.pinned(spki.as_ref())) {
+                Ok(())
+            } else {
+                Err(webpki::Error::UnknownIssuer)
+            }
+        };
+        cert.verify_for_usage(
+            self.algorithms,
+            &self.roots.roots,
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            Some(&check),
+        )
+        .is_ok()
+    }
 }
 
 impl ServerCertVerifier for PinningVerifier {
@@ -82,13 +134,7 @@ impl ServerCertVerifier for PinningVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
-        let pinned = std::iter::once(end_entity).chain(intermediates).any(|cert| {
-            spki_of(cert).is_some_and(|spki| {
-                let hash = digest::digest(&digest::SHA256, spki);
-                self.pins.iter().any(|pin| pin.as_slice() == hash.as_ref())
-            })
-        });
-        if pinned {
+        if self.pinned_path_exists(end_entity, intermediates, now) {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(PIN_FAILURE_MARKER.into()))
