@@ -70,7 +70,8 @@ pub struct SmsResponse {
     pub resend_after: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// No `Debug`: it holds a secret, and a `{:?}` in a log line must not print it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RegisterRequest {
     pub phone: String,
     pub password: String,
@@ -78,7 +79,8 @@ pub struct RegisterRequest {
     pub device_id: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// No `Debug`: it holds a secret, and a `{:?}` in a log line must not print it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct LoginRequest {
     pub phone: String,
     pub password: String,
@@ -87,7 +89,8 @@ pub struct LoginRequest {
     pub sms_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// No `Debug`: it holds a secret, and a `{:?}` in a log line must not print it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RefreshRequest {
     pub refresh_token: String,
     pub device_id: String,
@@ -181,7 +184,8 @@ pub struct MerchantProfileWire {
     pub cross_province: Option<CrossProvinceWire>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// No `Debug`: it holds a secret, and a `{:?}` in a log line must not print it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SetLimitsRequest {
     pub limits: LimitsWire,
     /// Step-up: the account password, needed when any limit goes up.
@@ -240,7 +244,8 @@ pub struct BindCardStarted {
     pub expires_in: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// No `Debug`: it holds a secret, and a `{:?}` in a log line must not print it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct BindCardConfirm {
     pub bind_id: String,
     pub sms_code: String,
@@ -539,4 +544,28 @@ pub struct ApplyCrossProvinceRequest {
     pub province: String,
     pub reason: String,
     pub days: u32,
+}
+
+/// Wipes the secrets a request or answer held once it is dropped (passwords, SMS codes,
+/// tokens, the signing key), so they do not linger in freed memory.
+macro_rules! wipe_on_drop {
+    ($($ty:ident { $($field:ident),+ })+) => {
+        $(impl Drop for $ty {
+            fn drop(&mut self) {
+                use zeroize::Zeroize;
+                $(self.$field.zeroize();)+
+            }
+        })+
+    };
+}
+
+wipe_on_drop! {
+    RegisterRequest { password, sms_code }
+    LoginRequest { password, sms_code }
+    RefreshRequest { refresh_token }
+    TokenResponse { access_token, refresh_token, signing_key }
+    SetLimitsRequest { password }
+    BindCardConfirm { sms_code }
+    UnbindCardRequest { password }
+    AdjustmentRequest { password }
 }

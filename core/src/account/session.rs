@@ -40,21 +40,34 @@ impl std::fmt::Debug for StoredSession {
     }
 }
 
+/// The tokens and the signing key are wiped when the last holder lets the session go.
+impl Drop for StoredSession {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.access_token.zeroize();
+        self.refresh_token.zeroize();
+        self.signing_key_b64.zeroize();
+    }
+}
+
 impl StoredSession {
-    pub fn from_tokens(t: TokenResponse, now: i64) -> Self {
+    pub fn from_tokens(mut t: TokenResponse, now: i64) -> Self {
+        let take = std::mem::take::<String>;
         StoredSession {
-            merchant_id: t.merchant_id,
-            phone_masked: t.phone_masked,
-            access_token: t.access_token,
+            merchant_id: take(&mut t.merchant_id),
+            phone_masked: take(&mut t.phone_masked),
+            access_token: take(&mut t.access_token),
             access_expires_at: now + t.access_expires_in as i64,
-            refresh_token: t.refresh_token,
-            signing_key_b64: t.signing_key,
+            refresh_token: take(&mut t.refresh_token),
+            signing_key_b64: take(&mut t.signing_key),
         }
     }
 
-    pub fn signing_key(&self) -> Result<Vec<u8>, InternalError> {
+    /// The decoded signing key, wiped when the request that used it is signed and dropped.
+    pub fn signing_key(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, InternalError> {
         base64::engine::general_purpose::STANDARD
             .decode(&self.signing_key_b64)
+            .map(zeroize::Zeroizing::new)
             .map_err(|_| InternalError::BadResponse("signing key is not base64".into()))
     }
 

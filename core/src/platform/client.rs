@@ -267,8 +267,7 @@ impl PlatformClient {
         }
         if status.is_success() {
             let parse_from = if bytes.is_empty() { &b"{}"[..] } else { &bytes[..] };
-            return serde_json::from_slice(parse_from)
-                .map_err(|e| InternalError::BadResponse(format!("undecodable {status} answer: {e}")));
+            return serde_json::from_slice(parse_from).map_err(|e| InternalError::BadResponse(undecodable(status, &e)));
         }
         let body = serde_json::from_slice::<wire::ErrorBody>(&bytes).unwrap_or_else(|_| {
             let code = if status == StatusCode::TOO_MANY_REQUESTS { "rate_limited" } else { "http_status" };
@@ -308,6 +307,12 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// Why an answer could not be read, without serde's own text: it quotes values from the body
+/// (a token, a card number), and this goes to logs and to the app.
+fn undecodable(status: StatusCode, e: &serde_json::Error) -> String {
+    format!("undecodable {status} answer ({:?} at line {}, column {})", e.classify(), e.line(), e.column())
 }
 
 /// Exponential back-off with full jitter: a random delay in [0, base * 2^attempt).
@@ -350,6 +355,20 @@ mod tests {
                 "{bad} accepted"
             );
         }
+    }
+
+    #[test]
+    fn an_unreadable_answer_is_described_without_its_values() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Tokens {
+            access_token: u64,
+        }
+        let e = serde_json::from_str::<Tokens>(r#"{"access_token":"secret-token-123"}"#).unwrap_err();
+        assert!(e.to_string().contains("secret-token-123"), "serde quotes the value: {e}");
+        let said = undecodable(StatusCode::OK, &e);
+        assert!(!said.contains("secret-token-123"), "{said}");
+        assert!(said.contains("line 1"), "{said}");
     }
 
     #[test]
