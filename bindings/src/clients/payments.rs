@@ -34,6 +34,12 @@ impl PaymentsClient {
         Ok(self.core.sale(id)?.into())
     }
 
+    /// Sales still unsettled 15 minutes after they started (a reversal not yet acknowledged, a
+    /// payment not yet answered): show them until they leave this list (no network I/O).
+    pub fn needing_attention(&self) -> Result<Vec<Sale>> {
+        Ok(self.core.needing_attention()?.into_iter().map(Into::into).collect())
+    }
+
     /// The latest sales, newest first (no network I/O).
     pub fn recent_sales(&self, limit: u32) -> Result<Vec<Sale>> {
         Ok(self.core.recent_sales(limit)?.into_iter().map(Into::into).collect())

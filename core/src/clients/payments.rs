@@ -61,6 +61,14 @@ impl Payments {
         self.inner.payments.sale_of(&id)
     }
 
+    /// Sales whose outcome is still unsettled 15 minutes (platform time) after they started: a
+    /// reversal not yet acknowledged, a payment not yet answered. Show them to the merchant
+    /// until they leave this list; the core keeps resolving them in the background.
+    pub fn needing_attention(&self) -> Result<Vec<Sale>> {
+        let now = self.inner.accounts.platform_now();
+        self.inner.payments.needing_attention(&self.inner.merchant_id()?, now)
+    }
+
     /// The latest sales from the journal, newest first.
     pub fn recent_sales(&self, limit: u32) -> Result<Vec<Sale>> {
         self.inner.payments.recent(&self.inner.merchant_id()?, limit.min(500))

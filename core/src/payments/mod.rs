@@ -75,6 +75,10 @@ const QUICK_REVERSAL_DELAYS_MS: [u64; 3] = [0, 500, 1_500];
 const QUICK_REVERSAL_BUDGET: Duration = Duration::from_secs(10);
 /// Back-off between later reversal attempts: doubles from 5 s up to 5 minutes.
 const RETRY_FIRST_SECS: i64 = 5;
+/// How long (platform time) a sale may stay unsettled before the merchant is told: well past
+/// the quick reversal and a few background retries, short enough to still be at the counter
+/// or the same shift.
+pub const ATTENTION_AFTER_SECS: i64 = 15 * 60;
 const RETRY_MAX_SECS: i64 = 300;
 const CARD_HASH_KEY: &str = "starpos.card_hash_key.v1";
 

@@ -118,6 +118,18 @@ impl Payments {
         Ok(false)
     }
 
+    /// Sales the core has not been able to settle within [`ATTENTION_AFTER_SECS`] of platform
+    /// time: a reversal the platform has not acknowledged, a sent payment it has not answered.
+    /// The core keeps trying; the app shows these (with their reference, for support) until
+    /// they resolve, since until then the customer may have been charged.
+    pub fn needing_attention(&self, merchant_id: &str, now: i64) -> Result<Vec<Sale>, Error> {
+        journal::unfinished(&self.db, merchant_id)?
+            .into_iter()
+            .filter(|e| now - e.created_at >= ATTENTION_AFTER_SECS && !self.is_in_flight(&e.key))
+            .map(|e| self.with_adjustments(e))
+            .collect()
+    }
+
     /// When the earliest unfinished entry or queued signature is next due (platform time), if
     /// any is waiting. Entries this process is working on are not waiting.
     pub fn next_due(&self, merchant_id: &str) -> Result<Option<i64>, Error> {

@@ -226,6 +226,13 @@ async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged()
         "held until resolved"
     );
 
+    assert!(c.payments().needing_attention().unwrap().is_empty(), "not yet: the core is still on it");
+    // A quarter of an hour later (platform time, learnt from any answer) the merchant is told.
+    w.dev.advance_clock(16 * 60).await.unwrap();
+    let _ = c.merchant().profile().await;
+    let attention = c.payments().needing_attention().unwrap();
+    assert_eq!(attention.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [sale.id.as_str()]);
+
     w.dev.set_faults(json!({})).await.unwrap();
     w.dev.advance_clock(60).await.unwrap();
     let settled = c.payments().resolve_pending().await.unwrap();
@@ -235,6 +242,7 @@ async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged()
     assert_eq!((platform["status"].as_str(), platform["tombstone"].as_bool()), (Some("none"), Some(true)));
     assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
     assert!(c.payments().resolve_pending().await.unwrap().is_empty());
+    assert!(c.payments().needing_attention().unwrap().is_empty(), "kept only until resolved");
 }
 
 #[tokio::test]

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use axum::extract::State as St;
-use axum::http::StatusCode;
 use axum::Json;
-use rusqlite::OptionalExtension;
 use serde::Deserialize;
 use starpos_protocol::cross_province::LocationPolicy;
 use starpos_protocol::provinces::is_province_code;
 
+use super::merchant_by_phone;
 use crate::platform::error::{ApiError, ApiJson, ApiResult};
 use crate::platform::state::State;
 
@@ -40,10 +39,7 @@ pub async fn dev_settings(
     ApiJson(b): ApiJson<DevSettings>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let db = state.db();
-    let id: String = db
-        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&b.phone], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let id = merchant_by_phone(&db, &b.phone)?;
     db.execute("INSERT OR IGNORE INTO cross_province_settings (merchant_id) VALUES (?1)", [&id])?;
     if let Some(p) = &b.location_policy {
         if LocationPolicy::parse(p).is_none() {

@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use axum::extract::State as St;
-use axum::http::StatusCode;
 use axum::Json;
-use rusqlite::OptionalExtension;
 use serde::Deserialize;
 use starpos_protocol::wire::PaymentWire;
 
+use super::merchant_by_phone;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::records::feed::sale_in;
 use crate::platform::state::State;
@@ -28,10 +27,7 @@ pub async fn shortfall(
     Json(req): Json<ShortfallRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let db = state.db();
-    let merchant: String = db
-        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&req.phone], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let merchant = merchant_by_phone(&db, &req.phone)?;
     db.execute(
         "INSERT INTO settlement_shortfalls (merchant_id, business_day, fen) VALUES (?1, ?2, ?3)
          ON CONFLICT (merchant_id, business_day) DO UPDATE SET fen = ?3",
@@ -55,10 +51,7 @@ pub async fn other_device_sale(
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;
-    let merchant: String = tx
-        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&req.phone], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let merchant = merchant_by_phone(&tx, &req.phone)?;
     let key = starpos_protocol::util::random_hex(16);
     let fee = (req.amount_fen * 6 + 500) / 1_000;
     let payment = PaymentWire {

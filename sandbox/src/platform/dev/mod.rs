@@ -5,6 +5,13 @@ pub mod cross_province;
 pub mod history;
 pub mod ready;
 
+/// The merchant number of the merchant with `phone` (every knob names merchants by phone).
+fn merchant_by_phone(db: &rusqlite::Connection, phone: &str) -> ApiResult<String> {
+    db.query_row("SELECT id FROM merchants WHERE phone = ?1", [phone], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))
+}
+
 use std::sync::Arc;
 
 use axum::extract::{Query, State as St};
@@ -71,10 +78,7 @@ pub struct Stats {
 
 pub async fn stats(St(state): St<Arc<State>>, Query(q): Query<PhoneBody>) -> ApiResult<Json<Stats>> {
     let db = state.db();
-    let id: String = db
-        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&q.phone], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let id = merchant_by_phone(&db, &q.phone)?;
     let stats = db.query_row(
         "SELECT (SELECT logins FROM merchants WHERE id = ?1),
                 (SELECT COALESCE(SUM(refreshes), 0) FROM sessions WHERE merchant_id = ?1),
@@ -170,10 +174,7 @@ pub struct PhoneQuery {
 /// `reversed`, or `tombstone` for a key reversed before any authorisation arrived).
 pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>) -> ApiResult<Json<serde_json::Value>> {
     let db = state.db();
-    let merchant: String = db
-        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&q.phone], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let merchant = merchant_by_phone(&db, &q.phone)?;
     let mut out = serde_json::Map::new();
     let mut rows = db.prepare("SELECT key, status FROM payments WHERE merchant_id = ?1")?;
     for row in rows.query_map([&merchant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
@@ -194,10 +195,7 @@ pub async fn adjustments_of(
     Query(q): Query<PhoneQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let db = state.db();
-    let merchant: String = db
-        .query_row("SELECT id FROM merchants WHERE phone = ?1", [&q.phone], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such merchant"))?;
+    let merchant = merchant_by_phone(&db, &q.phone)?;
     let mut out = serde_json::Map::new();
     let mut rows = db.prepare(
         "SELECT a.key, a.payment_key, a.kind, a.amount_fen FROM adjustments a
