@@ -65,6 +65,10 @@ class Dev:
     def payment(self, key):
         return self._call(f"/dev/payments/{key}")
 
+    def advance_clock(self, secs):
+        """Moves the platform's clock forward (review times, lifetimes) without sleeping."""
+        return self._call("/dev/clock/advance", {"secs": secs})
+
     def ready_merchant(self, phone, password, device_id):
         """A merchant ready to sell: registered with `device_id` bound, real-name details accepted,
         the registry's test card bound for settlement."""

@@ -60,6 +60,8 @@ object Dev {
     /// registry's test card bound for settlement (`POST /dev/merchants/ready`).
     fun readyMerchant(phone: String, password: String, device: String) =
         call("/dev/merchants/ready", "{\"phone\":\"$phone\",\"password\":\"$password\",\"device_id\":\"$device\"}")
+    /// Moves the platform's clock forward (review times, lifetimes) without sleeping.
+    fun advanceClock(secs: Int) = call("/dev/clock/advance", "{\"secs\":$secs}")
     /// Cross-province settings of a merchant, e.g. `"review_secs":1`.
     fun crossProvince(phone: String, settings: String) = call("/dev/cross-province", "{\"phone\":\"$phone\",$settings}")
 }
