@@ -245,3 +245,41 @@ pub(super) fn answer_problem(payment: &PaymentWire, key: &str, amount_fen: i64) 
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(key: &str, amount_fen: i64, status: &str) -> PaymentWire {
+        PaymentWire {
+            idempotency_key: key.into(),
+            status: status.into(),
+            response_code: "00".into(),
+            message: String::new(),
+            amount_fen,
+            fee_fen: 0,
+            net_fen: amount_fen,
+            masked_pan: "622202******0128".into(),
+            card_kind: "debit".into(),
+            issuer_bank: None,
+            auth_code: None,
+            reference_number: String::new(),
+            batch_number: String::new(),
+            voucher_number: String::new(),
+            issuer_data: String::new(),
+            processed_at: 0,
+            refunded_fen: 0,
+        }
+    }
+
+    #[test]
+    fn only_an_answer_for_this_key_and_amount_with_a_known_status_is_an_answer() {
+        assert_eq!(answer_problem(&answer("k1", 500, "approved"), "k1", 500), None);
+        assert_eq!(answer_problem(&answer("k1", 500, "declined"), "k1", 500), None);
+        assert!(answer_problem(&answer("k2", 500, "approved"), "k1", 500).is_some(), "another key");
+        assert!(answer_problem(&answer("k1", 50_000, "approved"), "k1", 500).is_some(), "another amount");
+        for status in ["reversed", "pending", "", "APPROVED"] {
+            assert!(answer_problem(&answer("k1", 500, status), "k1", 500).is_some(), "status {status:?}");
+        }
+    }
+}
