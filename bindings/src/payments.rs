@@ -10,6 +10,10 @@ use starpos_core::payments as core;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum SaleStep {
     WaitingForCard,
+    /// The card was swiped but has a chip: ask the customer to insert or tap it instead.
+    UseChip,
+    /// The chip could not be read: ask the customer to swipe the card (a fallback, flagged).
+    SwipeFallback,
     WaitingForPin,
     /// From here the sale can no longer be cancelled.
     Authorizing,
@@ -21,6 +25,8 @@ impl From<core::SaleStep> for SaleStep {
     fn from(s: core::SaleStep) -> Self {
         match s {
             core::SaleStep::WaitingForCard => SaleStep::WaitingForCard,
+            core::SaleStep::UseChip => SaleStep::UseChip,
+            core::SaleStep::SwipeFallback => SaleStep::SwipeFallback,
             core::SaleStep::WaitingForPin => SaleStep::WaitingForPin,
             core::SaleStep::Authorizing => SaleStep::Authorizing,
             core::SaleStep::CompletingOnCard => SaleStep::CompletingOnCard,
@@ -156,6 +162,9 @@ pub struct Sale {
     /// The province (GB/T 2260 code) the sale was made in; `None` when the position was
     /// unknown and the platform's policy allowed the sale.
     pub province: Option<String>,
+    /// A swipe taken as the fallback after the card's chip could not be read: approved, and
+    /// flagged as the issuer sees it.
+    pub fallback: bool,
     pub signature: SignatureState,
 }
 
@@ -184,6 +193,7 @@ impl From<core::Sale> for Sale {
             refunded_fen: s.refunded_fen,
             location: s.location.map(Into::into),
             province: s.province,
+            fallback: s.fallback,
             signature: s.signature.into(),
         }
     }

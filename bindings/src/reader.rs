@@ -312,7 +312,7 @@ impl CardReader {
                 }
             })?;
         let core = self.core.clone();
-        let read = run(async move { core.read_card(amount_fen, modes(&allowed), timeout_secs).await }).await?;
+        let read = run(async move { core.read_card(amount_fen, modes(&allowed), false, timeout_secs).await }).await?;
         Ok(CardSummary {
             entry_mode: read.entry_mode.into(),
             amount_fen: read.amount_fen as i64,

@@ -341,12 +341,17 @@ fn from_platform(body: ErrorBody) -> Error {
         "reader_unknown" => Error::ReaderNotRecognised { serial: body.field.unwrap_or_default() },
         "reader_paired_elsewhere" => Error::ReaderPairedElsewhere { serial: body.field.unwrap_or_default() },
         "step_up_failed" => Error::invalid("password", body.message),
+        "limit_exceeded" => Error::LimitExceeded {
+            limit: limit_kind(body.field.as_deref()),
+            // The platform names what remains; the sale fills in what it tried.
+            attempted: 0,
+            remaining: body.cap.unwrap_or(0),
+        },
+        "reader_mac_invalid" | "cryptogram_invalid" | "card_read_replayed" | "chip_required" => {
+            Error::CardDataRefused { reason: body.message }
+        }
         "limit_above_cap" => Error::LimitAboveCap {
-            limit: match body.field.as_deref() {
-                Some("per_txn_fen") => crate::limits::kind::LimitKind::PerTransaction,
-                Some("per_card_daily_count") => crate::limits::kind::LimitKind::PerCardDailyCount,
-                _ => crate::limits::kind::LimitKind::DailyTotal,
-            },
+            limit: limit_kind(body.field.as_deref()),
             // The platform names the cap; the caller fills in what was requested.
             requested: 0,
             cap: body.cap.unwrap_or(0),
@@ -363,6 +368,15 @@ fn from_platform(body: ErrorBody) -> Error {
         "location_required" => Error::LocationRequired { reason: body.message },
         "session_revoked" | "refresh_token_reused" | "unauthorized" | "session_expired" => Error::SessionExpired,
         _ => Error::Platform { code: body.code, detail: body.message },
+    }
+}
+
+/// The limit a platform refusal names in its `field`.
+fn limit_kind(field: Option<&str>) -> crate::limits::kind::LimitKind {
+    match field {
+        Some("per_txn_fen") => crate::limits::kind::LimitKind::PerTransaction,
+        Some("per_card_daily_count") => crate::limits::kind::LimitKind::PerCardDailyCount,
+        _ => crate::limits::kind::LimitKind::DailyTotal,
     }
 }
 

@@ -325,6 +325,14 @@ pub struct AuthorizeRequest {
     pub pin_block: Option<String>,
     /// Hex of ISO 8583 field 55 (allow-listed EMV tags); empty for a swipe.
     pub field55: String,
+    /// Hex of the card read's nonce (the phone's, echoed by the reader under its MAC).
+    pub nonce: String,
+    /// A fallback swipe after the chip could not be read (the reader's MAC covers it).
+    #[serde(default)]
+    pub fallback: bool,
+    /// Hex of the reader's MAC over the card result (`reader::card::mac_input`), checked by the
+    /// platform with the DUKPT key of `ksn`.
+    pub reader_mac: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// Where the sale happened, when the phone knew.
@@ -401,6 +409,9 @@ pub struct PaymentWire {
     /// Refunded so far (refunds after settlement; a void instead sets `status` to `voided`).
     #[serde(default)]
     pub refunded_fen: i64,
+    /// A fallback swipe (the chip could not be read): approved, and flagged for the issuer.
+    #[serde(default)]
+    pub fallback: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,8 +8,10 @@ use crate::hsm::{
     decipher_pin_block_format4, decrypt_track2, derive_initial_key, derive_transaction_key, derive_working_key, Key,
     KeyUsage,
 };
+use ring::hmac;
 use ring::signature::Ed25519KeyPair;
 use starpos_protocol::reader::card::EntryMode;
+use starpos_protocol::reader::tlv::{self, Tag, Tlv};
 use zeroize::Zeroizing;
 
 /// The AES-128 BDK of the ANSI X9.24-3-2017 samples. A test key, published: never use it for
@@ -29,6 +31,16 @@ pub enum Outcome {
     ChipDeclinesAfterApproval,
 }
 
+/// The card's chip, as the simulated reader finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chip {
+    /// A magstripe-only card (service code 1xx).
+    None,
+    Works,
+    /// The chip cannot be read: the reader says so and the phone may ask for a fallback swipe.
+    Broken,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TestCard {
     pub name: &'static str,
@@ -36,7 +48,9 @@ pub struct TestCard {
     /// YYMM.
     pub expiry: &'static str,
     pub service_code: &'static str,
+    /// How the customer presents the card first; asked for the chip, a chip card is inserted.
     pub mode: EntryMode,
+    pub chip: Chip,
     /// The card's PIN, known to the issuer.
     pub pin: &'static str,
     /// What the simulated customer types on the reader.
@@ -58,6 +72,7 @@ const fn card(
         expiry: "3012",
         service_code: "220",
         mode,
+        chip: Chip::Works,
         pin: "123456",
         typed_pin: "123456",
         app_label,
@@ -70,7 +85,20 @@ const fn card(
 pub const TEST_CARDS: &[TestCard] = &[
     card("chip-approve", "6217001234567890015", EntryMode::Insert, "CCB DEBIT", Outcome::Approve),
     card("tap-approve", "6217001234567890023", EntryMode::Tap, "CCB QUICKPASS", Outcome::Approve),
-    card("swipe-approve", "6228480012345670017", EntryMode::Swipe, "", Outcome::Approve),
+    // A magstripe-only card (service code 101): a swipe is its only way.
+    TestCard {
+        service_code: "101",
+        chip: Chip::None,
+        ..card("swipe-approve", "6228480012345670017", EntryMode::Swipe, "", Outcome::Approve)
+    },
+    // A chip card the customer swipes first: the phone refuses the swipe and asks for the chip.
+    card("chip-swiped", "6228480012345670025", EntryMode::Swipe, "ABC DEBIT", Outcome::Approve),
+    // A chip that cannot be read: the phone then asks for a swipe, sent as a fallback.
+    TestCard {
+        service_code: "201",
+        chip: Chip::Broken,
+        ..card("chip-fallback", "6228480012345670033", EntryMode::Insert, "ABC DEBIT", Outcome::Approve)
+    },
     card("credit-approve", "6259071234567895", EntryMode::Insert, "BOC CREDIT", Outcome::Approve),
     card("insufficient-funds", "6217001234567890031", EntryMode::Insert, "CCB DEBIT", Outcome::InsufficientFunds),
     TestCard {
@@ -122,6 +150,51 @@ pub fn reader_identity(serial: &str) -> Ed25519KeyPair {
     ctx.update(serial.as_bytes());
     let seed = ctx.finish();
     Ed25519KeyPair::from_seed_unchecked(seed.as_ref()).expect("32 bytes is an Ed25519 seed")
+}
+
+/// The sandbox issuer's master key, from which each test card's own key is derived. A test
+/// value, published: no real card has it.
+const ISSUER_MASTER_KEY: &[u8] = b"starpos-sandbox-issuer-master-key-v1";
+
+/// A test card's chip key: what a real card keeps in its chip, derived by its issuer from a
+/// master key and the card number. The simulated chip makes its cryptogram with it and the
+/// sandbox issuer checks the cryptogram with it; the reader and the phone never hold it.
+fn card_key(pan: &str) -> hmac::Key {
+    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, ISSUER_MASTER_KEY), pan.as_bytes());
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+}
+
+/// The chip data the cryptogram covers, in this order: amount, currency, terminal country,
+/// TVR, date, transaction type, unpredictable number, AIP, ATC (the data EMV's ARQC covers).
+const CRYPTOGRAM_TAGS: [u32; 9] = [0x9F02, 0x5F2A, 0x9F1A, 0x95, 0x9A, 0x9C, 0x9F37, 0x82, 0x9F36];
+
+/// The chip's application cryptogram (tag 9F26) over `objects`, or `None` if one of the covered
+/// objects is missing. A stand-in for EMV's ARQC: the same role (the card's key binds the
+/// amount, the date, the terminal's random number and the card's counter), not the same
+/// algorithm (HMAC-SHA256 cut to 8 bytes, not a CMAC under a session key).
+pub fn cryptogram(pan: &str, objects: &[Tlv]) -> Option<[u8; 8]> {
+    let mut data = Vec::new();
+    for tag in CRYPTOGRAM_TAGS {
+        let value = tlv::find_value(objects, Tag::new(tag)?)?;
+        data.push(u8::try_from(value.len()).ok()?);
+        data.extend_from_slice(value);
+    }
+    let tag = hmac::sign(&card_key(pan), &data);
+    tag.as_ref()[..8].try_into().ok()
+}
+
+/// The DUKPT MAC-generation key of the transaction `ksn` names, as an HMAC key: the reader
+/// MACs its card result with it, the platform derives it from the BDK to check that MAC.
+pub fn reader_mac_key(initial: &Key, ksn: &[u8; 12]) -> Option<hmac::Key> {
+    let transaction = derive_transaction_key(initial, ksn).ok()?;
+    let mac_key = derive_working_key(&transaction, KeyUsage::MacGeneration, ksn);
+    Some(hmac::Key::new(hmac::HMAC_SHA256, mac_key.as_bytes()))
+}
+
+/// Whether `mac` is the reader's MAC over `input` under the key of `ksn` (the platform side).
+pub fn reader_mac_valid(ksn: &[u8; 12], input: &[u8], mac: &[u8]) -> bool {
+    let Ok(initial) = derive_initial_key(&TEST_BDK, ksn[..8].try_into().expect("8 bytes")) else { return false };
+    reader_mac_key(&initial, ksn).is_some_and(|key| hmac::verify(&key, input, mac).is_ok())
 }
 
 /// What the platform learns from a reader's blobs.

@@ -91,6 +91,8 @@ pub struct Entry {
     pub location: Option<LocationWire>,
     /// GB/T 2260 code of the province the sale was made in, when known.
     pub province: Option<String>,
+    /// A fallback swipe after the chip could not be read.
+    pub fallback: bool,
 }
 
 /// What is sealed in a journal row: the masked card number and where the sale happened.
@@ -134,7 +136,7 @@ impl CardDetails {
 const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
     reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,
     voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at, tvr, tsi,
-    sealed, last4, province";
+    sealed, last4, province, fallback";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let state: String = r.get(2)?;
@@ -169,6 +171,7 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
         sealed: r.get(27)?,
         last4: r.get(28)?,
         province: r.get(29)?,
+        fallback: r.get(30)?,
         location: None,
     })
 }
@@ -180,6 +183,8 @@ pub struct NewSale<'a> {
     pub amount_fen: i64,
     pub note: Option<&'a str>,
     pub entry_mode: &'a str,
+    /// A fallback swipe after the chip could not be read.
+    pub fallback: bool,
     /// [`CardDetails`] sealed under the journal key with this row's key.
     pub sealed: &'a [u8],
     pub last4: &'a str,
@@ -199,8 +204,8 @@ pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
         let reservation = limits::reserve_in(tx, s.merchant_id, s.business_day, s.amount_fen, s.card_key, s.now)?;
         tx.prepare_cached(
             "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, note, entry_mode, masked_pan, sealed,
-                 last4, app_label, aid, reservation_id, business_day, created_at, updated_at, province)
-             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
+                 last4, app_label, aid, reservation_id, business_day, created_at, updated_at, province, fallback)
+             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
         )?
         .execute(rusqlite::params![
             s.key,
@@ -215,7 +220,8 @@ pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
             reservation.id,
             s.business_day,
             s.now,
-            s.province
+            s.province,
+            s.fallback
         ])?;
         Ok(reservation)
     })

@@ -14,12 +14,14 @@
 //!   stands.
 //!
 //! By lifecycle: `model` (what the app sees: steps, status, the sale), `control` (the order,
-//! its cancel, the in-flight set), `sale` (card to last commit), `reversal`, `recovery` (what a
+//! its cancel, the in-flight set), `card_entry` (chip first, fallback by rule), `sale` (card to
+//! last commit), `reversal`, `recovery` (what a
 //! stopped app left), `adjustments` (voids and refunds), `signatures` (keep and upload),
 //! `keys` (the journal's keys), `journal` (the SQLite rows), `receipt`, `signature` (the
 //! strokes' format). The background worker that retries them is `crate::worker`.
 
 mod adjustments;
+mod card_entry;
 mod control;
 pub mod journal;
 mod keys;
@@ -54,7 +56,7 @@ use crate::platform::wire::{
     AdjustmentRequest, AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse,
     SignatureUpload,
 };
-use crate::reader::card::{CardRead, EntryMode, EntryModes};
+use crate::reader::card::{CardRead, EntryMode};
 use crate::reader::controller::CardReader;
 use crate::reader::tlv;
 use crate::regions::CrossProvince;

@@ -46,6 +46,11 @@ impl std::fmt::Display for ReversalReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaleStep {
     WaitingForCard,
+    /// The card was swiped but has a chip: ask the customer to insert or tap it instead.
+    UseChip,
+    /// The chip could not be read: ask the customer to swipe the card (an EMV fallback, flagged
+    /// on the sale and to the issuer).
+    SwipeFallback,
     WaitingForPin,
     /// The authorisation is on its way: from here the sale can no longer be cancelled.
     Authorizing,
@@ -146,6 +151,9 @@ pub struct Sale {
     /// unknown and the platform's policy allowed the sale (it is flagged there).
     pub province: Option<String>,
     pub signature: SignatureState,
+    /// A swipe taken as the fallback after the card's chip could not be read (EMV fallback):
+    /// approved like any sale, and flagged, as the issuer sees it.
+    pub fallback: bool,
 }
 
 impl From<Entry> for Sale {
@@ -187,6 +195,7 @@ impl From<Entry> for Sale {
             refunded_fen: 0,
             location: e.location.as_ref().map(Location::from_wire),
             province: e.province,
+            fallback: e.fallback,
             signature: SignatureState::NotSigned,
         }
     }

@@ -70,6 +70,8 @@ impl Receipt {
         reprint: bool,
     ) -> Receipt {
         let entry_mode = match sale.entry_mode {
+            // A fallback swipe is printed as such, as issuers and acquirers mark it.
+            EntryMode::Swipe if sale.fallback => "F",
             EntryMode::Swipe => "S",
             EntryMode::Tap => "C",
             EntryMode::Insert => "I",
@@ -348,6 +350,7 @@ mod tests {
             refunded_fen: 0,
             location: None,
             province: None,
+            fallback: false,
             signature: super::super::SignatureState::NotSigned,
         }
     }

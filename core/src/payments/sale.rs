@@ -61,7 +61,7 @@ impl Payments {
 
         listener.on_step(SaleStep::WaitingForCard);
         let read = tokio::select! {
-            read = reader.read_card(amount_fen as u64, EntryModes::ALL, CARD_TIMEOUT_SECS) => read.map_err(Error::from)?,
+            read = card_entry::read_chip_first(reader, amount_fen as u64, listener) => read.map_err(Error::from)?,
             _ = control.cancelled() => return Err(self.cancelled_on(reader).await),
         };
         let key = crate::util::random_hex(16);
@@ -97,6 +97,7 @@ impl Payments {
                 amount_fen,
                 note: note.as_deref(),
                 entry_mode: read.entry_mode.as_str(),
+                fallback: read.fallback,
                 sealed: &sealed,
                 last4,
                 app_label: &read.app_label,
@@ -149,6 +150,9 @@ impl Payments {
             encrypted_track2: hex::encode(&read.encrypted_track2),
             pin_block: pin.as_ref().map(|p| hex::encode(p.pin_block)),
             field55: hex::encode(&read.field55),
+            nonce: hex::encode(read.nonce),
+            fallback: read.fallback,
+            reader_mac: hex::encode(read.mac),
             note,
             location: wire_location,
         };
@@ -178,7 +182,13 @@ impl Payments {
                 if read.entry_mode == EntryMode::Insert {
                     let _ = reader.cancel().await;
                 }
-                return Err(e);
+                return Err(match e {
+                    // Another device used the day's limit first: the platform says what remains.
+                    Error::LimitExceeded { limit, remaining, .. } => {
+                        Error::LimitExceeded { limit, attempted: amount_fen, remaining }
+                    }
+                    e => e,
+                });
             }
         }
         self.sale_of(&key)
@@ -269,6 +279,7 @@ mod tests {
             issuer_data: String::new(),
             processed_at: 0,
             refunded_fen: 0,
+            fallback: false,
         }
     }
 

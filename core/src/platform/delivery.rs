@@ -25,11 +25,20 @@ const REFUSED_BEFORE_PROCESSING: &[&str] = &[
 
 /// Codes a money request is answered with when the platform holds no payment under the key
 /// and will not make one from this request: malformed requests (the same bytes are refused every
-/// time), a chip amount that differs, a key reversed before it arrived or used by another
-/// request, the cross-province rule, and a void or refund the sale does not allow.
+/// time), card data that fails the platform's checks (reader MAC, cryptogram, a swiped chip
+/// card, a replayed card read, the chip amount), the merchant's limits, a key reversed before
+/// it arrived or used by another request, the cross-province rule, a wrong step-up password or
+/// a locked account, and a void or refund the sale does not allow.
 const REFUSED_WITHOUT_PAYMENT: &[&str] = &[
     "invalid_request",
     "amount_mismatch",
+    "reader_mac_invalid",
+    "cryptogram_invalid",
+    "chip_required",
+    "card_read_replayed",
+    "limit_exceeded",
+    "step_up_failed",
+    "account_locked",
     "payment_reversed",
     "idempotency_conflict",
     "cross_province_not_approved",
@@ -158,6 +167,11 @@ mod tests {
             ("key reversed before it arrived", &[answered(409, "payment_reversed")], false),
             ("key used by another request", &[answered(409, "idempotency_conflict")], false),
             ("refund over what remains", &[answered(400, "refund_exceeds_remaining")], false),
+            ("the reader's MAC does not verify", &[answered(422, "reader_mac_invalid")], false),
+            ("a replayed card read", &[answered(409, "card_read_replayed")], false),
+            ("over the merchant's daily total", &[answered(422, "limit_exceeded")], false),
+            ("a wrong step-up password", &[answered(401, "step_up_failed")], false),
+            ("a time-out, then a limit refusal", &[Attempt::NoReadableAnswer, answered(422, "limit_exceeded")], true),
             ("connect failed, then refused", &[Attempt::NotSent, answered(400, "invalid_request")], false),
             ("an answer", &[Attempt::Succeeded], true),
         ];

@@ -195,17 +195,21 @@ impl CardReader {
     }
 
     /// Asks for a card for `amount_fen`, checks the result (bound to this request and amount,
-    /// no clear card data) and returns it with field 55 cut to the allow-list.
+    /// no clear card data, no swiped chip card unless `fallback`) and returns it with field 55
+    /// cut to the allow-list. `fallback` asks for the swipe that may follow a chip the reader
+    /// could not read ([`Status::ChipUnreadable`](card::Status)); the reader refuses it otherwise.
     pub async fn read_card(
         &self,
         amount_fen: u64,
         modes: EntryModes,
+        fallback: bool,
         timeout_secs: u8,
     ) -> Result<CardRead, ReaderError> {
         let conn = self.inner.live().await?;
         let mut nonce = [0u8; 16];
         SystemRandom::new().fill(&mut nonce).map_err(|_| ReaderError::BadResponse)?;
-        let request = ReadCardRequest { amount_fen, currency: card::CURRENCY_CNY, modes, timeout_secs, nonce };
+        let request =
+            ReadCardRequest { amount_fen, currency: card::CURRENCY_CNY, modes, timeout_secs, nonce, fallback };
         let _busy = self.inner.busy();
         let wait = Duration::from_secs(u64::from(timeout_secs) + 5);
         let body = conn.request(commands::READ_CARD, &request.encode(), wait).await?;

@@ -16,7 +16,8 @@ impl From<ReaderError> for Error {
             ReaderError::Timeout => Error::ReaderTimeout,
             ReaderError::Refused(status) => match status {
                 Status::NoCard => Error::NoCard,
-                Status::CardUnreadable => Error::CardUnreadable,
+                // Surfaces only when no fallback swipe was possible: to the merchant the same.
+                Status::CardUnreadable | Status::ChipUnreadable => Error::CardUnreadable,
                 Status::CardRemoved => Error::CardRemoved,
                 Status::PinTimeout => Error::PinTimeout,
                 Status::PinCancelled => Error::PinCancelled,
@@ -63,6 +64,7 @@ mod tests {
         let cases = [
             (Status::NoCard, Error::NoCard),
             (Status::CardUnreadable, Error::CardUnreadable),
+            (Status::ChipUnreadable, Error::CardUnreadable),
             (Status::CardRemoved, Error::CardRemoved),
             (Status::PinTimeout, Error::PinTimeout),
             (Status::PinCancelled, Error::PinCancelled),

@@ -58,7 +58,11 @@ const UPGRADES: &[Step] = &[
     Step::Data(crate::payments::journal::seal_older_rows),
     // 14 -> 15: earlier transactions go into the ledger (schema 11 added it).
     Step::Data(crate::history::ledger::backfill),
+    // 15 -> 16: whether a sale was a fallback swipe after its chip could not be read.
+    Step::Sql(PAYMENTS_FALLBACK),
 ];
+
+const PAYMENTS_FALLBACK: &str = "ALTER TABLE payments ADD COLUMN fallback INTEGER NOT NULL DEFAULT 0;";
 
 const REGIONS_AND_DATA: &str = "
 -- Where each sale happened, as a GB/T 2260 province code (the precise position is sealed).
@@ -346,6 +350,7 @@ CREATE TABLE account (
     HISTORY,
     REGIONS_AND_DATA,
     "ALTER TABLE history ADD COLUMN province INTEGER;",
+    PAYMENTS_FALLBACK,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {

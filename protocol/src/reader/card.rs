@@ -47,6 +47,10 @@ pub struct EntryModes(pub u8);
 
 impl EntryModes {
     pub const ALL: EntryModes = EntryModes(1 | 2 | 4);
+    /// The chip, inserted or tapped: what the phone asks for once a chip card was swiped.
+    pub const CHIP: EntryModes = EntryModes(2 | 4);
+    /// The stripe only: the fallback after a chip that could not be read.
+    pub const SWIPE: EntryModes = EntryModes(1);
 
     pub fn allows(self, mode: EntryMode) -> bool {
         self.0 & mode as u8 != 0
@@ -64,6 +68,12 @@ pub struct ReadCardRequest {
     /// Fresh for every read; the reader puts it back in the result, so an old result cannot be
     /// passed off as the answer to this request.
     pub nonce: [u8; 16],
+    /// A swipe after this reader failed to read the card's chip (EMV fallback). The reader
+    /// refuses it unless its previous read ended with [`Status::ChipUnreadable`], and says so
+    /// in its MAC-covered result, so the platform can tell a fallback from a downgrade.
+    ///
+    /// [`Status::ChipUnreadable`]: super::commands::Status::ChipUnreadable
+    pub fallback: bool,
 }
 
 impl ReadCardRequest {
@@ -73,6 +83,7 @@ impl ReadCardRequest {
         out.push(self.modes.0);
         out.push(self.timeout_secs);
         out.extend_from_slice(&self.nonce);
+        out.push(self.fallback as u8);
         out
     }
 
@@ -84,6 +95,11 @@ impl ReadCardRequest {
             modes: EntryModes(r.u8()?),
             timeout_secs: r.u8()?,
             nonce: r.bytes(16)?.try_into().ok()?,
+            fallback: match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            },
         };
         r.0.is_empty().then_some(request)
     }
@@ -109,6 +125,14 @@ pub struct CardResult {
     pub icc_data: Vec<u8>,
     /// The card asks for an online PIN: PIN entry follows.
     pub pin_required: bool,
+    /// The card's service code (read from its track) says it has a chip (first digit 2 or 6):
+    /// a swipe of it is refused unless it is a fallback.
+    pub chip_card: bool,
+    /// This is a fallback swipe after a chip this reader could not read.
+    pub fallback: bool,
+    /// HMAC-SHA256 under the transaction's DUKPT MAC-generation key over [`mac_input`]: the
+    /// platform verifies it, so the phone cannot change what the reader read.
+    pub mac: [u8; 32],
 }
 
 impl std::fmt::Debug for CardResult {
@@ -120,6 +144,8 @@ impl std::fmt::Debug for CardResult {
             .field("encrypted_track2", &format_args!("<{} bytes>", self.encrypted_track2.len()))
             .field("icc_data", &format_args!("<{} bytes>", self.icc_data.len()))
             .field("pin_required", &self.pin_required)
+            .field("chip_card", &self.chip_card)
+            .field("fallback", &self.fallback)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +162,8 @@ impl CardResult {
         put_blob(&mut out, &self.encrypted_track2);
         put_blob(&mut out, &self.icc_data);
         out.push(self.pin_required as u8);
+        out.push(self.chip_card as u8 | (self.fallback as u8) << 1);
+        out.extend_from_slice(&self.mac);
         out
     }
 
@@ -152,6 +180,19 @@ impl CardResult {
             encrypted_track2: blob(&mut r)?,
             icc_data: blob(&mut r)?,
             pin_required: r.u8()? != 0,
+            chip_card: false,
+            fallback: false,
+            mac: [0; 32],
+        };
+        let flags = r.u8()?;
+        if flags > 3 {
+            return None;
+        }
+        let result = CardResult {
+            chip_card: flags & 1 != 0,
+            fallback: flags & 2 != 0,
+            mac: r.bytes(32)?.try_into().ok()?,
+            ..result
         };
         r.0.is_empty().then_some(result)
     }
@@ -263,6 +304,8 @@ pub enum CardDataError {
     NotThisRequest,
     #[error("the card was read by {mode}, which this payment does not allow")]
     ModeNotAllowed { mode: &'static str },
+    #[error("the card has a chip: insert or tap it (a swipe is taken only after its chip failed)")]
+    ChipCardSwiped,
     #[error("the card result is malformed: {reason}")]
     Malformed { reason: &'static str },
 }
@@ -282,8 +325,13 @@ pub struct CardRead {
     /// ISO 8583 field 55: the allow-listed ICC data, BER-TLV; empty for a swipe.
     pub field55: Vec<u8>,
     pub pin_required: bool,
-    /// The read's nonce, needed for PIN entry and completion.
+    /// The read's nonce, needed for PIN entry and completion (and sent to the platform, which
+    /// finds it in the reader's MAC).
     pub nonce: [u8; 16],
+    /// A fallback swipe after the chip could not be read.
+    pub fallback: bool,
+    /// The reader's MAC over [`mac_input`], for the platform.
+    pub mac: [u8; 32],
 }
 
 impl std::fmt::Debug for CardRead {
@@ -295,8 +343,63 @@ impl std::fmt::Debug for CardRead {
             .field("aid", &self.aid)
             .field("field55", &format_args!("<{} bytes>", self.field55.len()))
             .field("pin_required", &self.pin_required)
+            .field("fallback", &self.fallback)
             .finish_non_exhaustive()
     }
+}
+
+/// What the reader's MAC covers, for the reader that makes it and the platform that checks
+/// it: the amount and currency, the request's nonce, how the card was read and whether as a
+/// fallback, the masked PAN, the KSN, the encrypted track 2 and field 55 (the allow-listed chip
+/// data, [`field55_of`]), each blob with its length. Anything the phone changed on the way (a
+/// swipe called a tap, another amount, a replayed track under a new nonce) fails the check.
+pub struct MacFields<'a> {
+    pub amount_fen: u64,
+    pub currency: u16,
+    pub nonce: &'a [u8; 16],
+    pub entry_mode: EntryMode,
+    pub fallback: bool,
+    pub masked_pan: &'a str,
+    pub ksn: &'a [u8; 12],
+    pub encrypted_track2: &'a [u8],
+    pub field55: &'a [u8],
+}
+
+/// The bytes the reader's MAC is computed over (docs/reader-protocol.md, section 6.2).
+pub fn mac_input(f: &MacFields<'_>) -> Vec<u8> {
+    let mut out = b"STARPOS-CARD-RESULT-MAC-1".to_vec();
+    out.extend_from_slice(&f.amount_fen.to_be_bytes());
+    out.extend_from_slice(&f.currency.to_be_bytes());
+    out.extend_from_slice(f.nonce);
+    out.push(f.entry_mode as u8);
+    out.push(f.fallback as u8);
+    out.extend_from_slice(f.ksn);
+    for part in [f.masked_pan.as_bytes(), f.encrypted_track2, f.field55] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// ISO 8583 field 55 from a chip's data objects: the allow-listed tags, in the order read.
+/// The reader MACs this and the phone sends it, so both build it with this one function.
+pub fn field55_of(objects: &[Tlv]) -> Vec<u8> {
+    tlv::encode(&tlv::field55_filter(objects, tlv::FIELD55_ALLOW))
+}
+
+/// Whether a service code (the three digits after the expiry on track 2) says the card has a
+/// chip: its first digit is 2 or 6 (ISO/IEC 7813).
+pub fn service_code_has_chip(service_code: &str) -> bool {
+    matches!(service_code.as_bytes().first(), Some(b'2' | b'6'))
+}
+
+/// China's small-amount no-PIN rule for contactless: up to 1,000 yuan a tap goes without PIN.
+pub const TAP_NO_PIN_MAX_FEN: u64 = 100_000;
+
+/// Whether a card read this way for this amount needs an online PIN: the reader asks for one
+/// by this rule and the platform decides by it again from the authenticated entry mode.
+pub fn pin_required(entry_mode: EntryMode, amount_fen: u64) -> bool {
+    !(entry_mode == EntryMode::Tap && amount_fen <= TAP_NO_PIN_MAX_FEN)
 }
 
 const AMOUNT_AUTHORISED: Tag = Tag::known(0x9F02);
@@ -313,6 +416,12 @@ pub fn check_result(request: &ReadCardRequest, result: CardResult) -> Result<Car
     }
     if !request.modes.allows(result.entry_mode) {
         return Err(CardDataError::ModeNotAllowed { mode: result.entry_mode.as_str() });
+    }
+    if result.fallback != request.fallback || (result.fallback && result.entry_mode != EntryMode::Swipe) {
+        return Err(CardDataError::Malformed { reason: "the fallback flag does not match the request" });
+    }
+    if result.entry_mode == EntryMode::Swipe && result.chip_card && !request.fallback {
+        return Err(CardDataError::ChipCardSwiped);
     }
     if result.masked_pan.chars().filter(char::is_ascii_digit).count() > 10 {
         return Err(CardDataError::ClearPan);
@@ -344,8 +453,7 @@ pub fn check_result(request: &ReadCardRequest, result: CardResult) -> Result<Car
             return Err(CardDataError::Malformed { reason: "chip currency (5F2A) differs from the request" });
         }
         let aid = tlv::find_value(&objects, DF_NAME).map(hex::encode_upper).unwrap_or_default();
-        let kept: Vec<Tlv> = tlv::field55_filter(&objects, tlv::FIELD55_ALLOW);
-        (tlv::encode(&kept), aid)
+        (field55_of(&objects), aid)
     };
     Ok(CardRead {
         entry_mode: result.entry_mode,
@@ -358,6 +466,8 @@ pub fn check_result(request: &ReadCardRequest, result: CardResult) -> Result<Car
         field55,
         pin_required: result.pin_required,
         nonce: result.nonce,
+        fallback: result.fallback,
+        mac: result.mac,
     })
 }
 
@@ -420,6 +530,7 @@ mod tests {
             modes: EntryModes::ALL,
             timeout_secs: 30,
             nonce: [7; 16],
+            fallback: false,
         }
     }
 
@@ -443,6 +554,9 @@ mod tests {
             encrypted_track2: vec![0xA5; 32],
             icc_data: tlv::encode(&objects),
             pin_required: true,
+            chip_card: true,
+            fallback: false,
+            mac: [9; 32],
         }
     }
 
@@ -513,6 +627,80 @@ mod tests {
             check_result(&swipe_only, chip_result(vec![])),
             Err(CardDataError::ModeNotAllowed { mode: "insert" })
         );
+    }
+
+    fn swipe_result(chip_card: bool, fallback: bool) -> CardResult {
+        CardResult {
+            entry_mode: EntryMode::Swipe,
+            app_label: String::new(),
+            icc_data: Vec::new(),
+            chip_card,
+            fallback,
+            ..chip_result(vec![])
+        }
+    }
+
+    #[test]
+    fn a_swiped_chip_card_is_refused_unless_it_is_the_fallback_asked_for() {
+        assert_eq!(check_result(&request(), swipe_result(true, false)), Err(CardDataError::ChipCardSwiped));
+        let read = check_result(&request(), swipe_result(false, false)).expect("a magstripe-only card swipes");
+        assert!(!read.fallback);
+        let fallback = ReadCardRequest { modes: EntryModes::SWIPE, fallback: true, ..request() };
+        let read = check_result(&fallback, swipe_result(true, true)).expect("the fallback after a failed chip");
+        assert!(read.fallback);
+        // The reader must say "fallback" exactly when it was asked for one, and only for a swipe.
+        for (asked, result) in [
+            (&request(), swipe_result(false, true)),
+            (&fallback, swipe_result(true, false)),
+            (&ReadCardRequest { fallback: true, ..request() }, CardResult { fallback: true, ..chip_result(vec![]) }),
+        ] {
+            assert!(matches!(check_result(asked, result), Err(CardDataError::Malformed { .. })));
+        }
+    }
+
+    #[test]
+    fn the_mac_input_changes_with_every_field_it_covers() {
+        let (nonce, ksn) = ([1; 16], [2; 12]);
+        let base = MacFields {
+            amount_fen: 100,
+            currency: CURRENCY_CNY,
+            nonce: &nonce,
+            entry_mode: EntryMode::Insert,
+            fallback: false,
+            masked_pan: "621700*********0015",
+            ksn: &ksn,
+            encrypted_track2: &[0xA5; 16],
+            field55: &[0x9F, 0x26, 1, 0],
+        };
+        let other_nonce = [3; 16];
+        let other_ksn = [4; 12];
+        let variants = [
+            MacFields { amount_fen: 101, ..base },
+            MacFields { currency: 840, ..base },
+            MacFields { nonce: &other_nonce, ..base },
+            MacFields { entry_mode: EntryMode::Tap, ..base },
+            MacFields { fallback: true, ..base },
+            MacFields { masked_pan: "621700*********0023", ..base },
+            MacFields { ksn: &other_ksn, ..base },
+            MacFields { encrypted_track2: &[0xA5; 32], ..base },
+            MacFields { field55: &[], ..base },
+            // Bytes moved from one blob to the next: the lengths keep them apart.
+            MacFields { encrypted_track2: &[0xA5; 17], field55: &[0x26, 1, 0], ..base },
+        ];
+        for v in variants {
+            assert_ne!(mac_input(&v), mac_input(&base));
+        }
+    }
+
+    #[test]
+    fn chip_service_codes_and_the_no_pin_rule() {
+        for (code, chip) in [("201", true), ("220", true), ("601", true), ("101", false), ("120", false), ("", false)] {
+            assert_eq!(service_code_has_chip(code), chip, "{code}");
+        }
+        assert!(!pin_required(EntryMode::Tap, TAP_NO_PIN_MAX_FEN));
+        assert!(pin_required(EntryMode::Tap, TAP_NO_PIN_MAX_FEN + 1));
+        assert!(pin_required(EntryMode::Insert, 1));
+        assert!(pin_required(EntryMode::Swipe, 1));
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub enum Status {
     CardRemoved = 11,
     /// The customer pressed cancel on the PIN pad.
     PinCancelled = 12,
+    /// The card's chip could not be read: the phone may ask for a fallback swipe of it.
+    ChipUnreadable = 13,
 }
 
 impl Status {
@@ -57,6 +59,7 @@ impl Status {
             10 => Status::PinTimeout,
             11 => Status::CardRemoved,
             12 => Status::PinCancelled,
+            13 => Status::ChipUnreadable,
             _ => return None,
         })
     }

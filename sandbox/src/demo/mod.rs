@@ -201,8 +201,12 @@ pub async fn run(data_dir: Option<PathBuf>, app_exe: Option<PathBuf>) -> Result<
     explain(phone_b.account().profile().await);
 
     step(10, "Five wrong passwords lock the account, and the error says until when");
+    // Another merchant's account: a locked account refuses step-ups (voids, refunds) as well
+    // as logins, and this demo's merchant has sales to void below.
+    let other = if phone.ends_with('0') { format!("{}1", &phone[..10]) } else { format!("{}0", &phone[..10]) };
+    dev.ready_merchant(&other, password, "demo-other-merchant").await?;
     for _ in 0..5 {
-        explain(phone_b.account().login(phone.clone(), "Wrong2026pay".into(), None).await);
+        explain(phone_b.account().login(other.clone(), "Wrong2026pay".into(), None).await);
     }
 
     step(11, "The card reader: pair, connect securely, read a card, survive drops, update its firmware");

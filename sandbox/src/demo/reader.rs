@@ -62,7 +62,7 @@ pub(super) async fn reader_demo(
     let info = reader.connect_by_serial(SERIAL, &paired.identity_public, 3_000).await.map_err(|e| fail(&e))?;
     println!("   connected securely to {} {} firmware {}", info.model, info.serial, info.firmware);
 
-    let read = reader.read_card(8_800, EntryModes::ALL, 30).await.map_err(|e| fail(&e))?;
+    let read = reader.read_card(8_800, EntryModes::ALL, false, 30).await.map_err(|e| fail(&e))?;
     println!(
         "   card read for 88.00 yuan by {}: {} {} (AID {}), {} bytes of field 55 kept, track 2 encrypted ({} bytes)",
         read.entry_mode.as_str(),
@@ -81,7 +81,7 @@ pub(super) async fn reader_demo(
         if opened.pin.is_some() { "recovered for the issuer" } else { "missing" }
     );
     link.with_reader_mut(|r| r.cards.faults.leak_clear_pan = true);
-    match reader.read_card(8_800, EntryModes::ALL, 30).await {
+    match reader.read_card(8_800, EntryModes::ALL, false, 30).await {
         Err(e) => println!("   a reader that leaks the clear card number is refused: {e}"),
         Ok(_) => println!("   (the leaky reader was not noticed)"),
     }

@@ -15,18 +15,10 @@ use starpos_protocol::wire::{
 };
 
 use super::auth::Signed;
-use super::auth::{check_sms, locked, open_session, rotate};
+use super::auth::{check_password, check_sms, open_session, rotate, MAX_WRONG_PASSWORDS};
 use super::error::{ApiError, ApiJson, ApiResult};
 use super::records::onboarding::{check_device, check_phone, create_merchant};
 use super::state::State;
-
-/// id, password salt and hash, locked until, lock-outs so far.
-type MerchantLogin = (String, Vec<u8>, Vec<u8>, i64, u32);
-
-/// Wrong passwords in a row before the account locks.
-pub const MAX_WRONG_PASSWORDS: u32 = 5;
-/// The longest lock-out, however many came before.
-const MAX_LOCKOUT_SECS: i64 = 24 * 3600;
 
 fn purpose_name(p: SmsPurposeWire) -> &'static str {
     match p {
@@ -109,49 +101,18 @@ pub async fn login(St(state): St<Arc<State>>, ApiJson(req): ApiJson<LoginRequest
     check_phone(&req.phone)?;
     check_device(&req.device_id)?;
     let now = state.now();
-    // One transaction under the database lock from the lock-out check to the counters' update:
-    // concurrent wrong guesses cannot slip past a lock-out or read a stale back-off.
-    let mut db = state.db();
-    let tx = db.transaction()?;
-    let row: Option<MerchantLogin> = tx
-        .query_row(
-            "SELECT id, pw_salt, pw_hash, locked_until, lockouts FROM merchants WHERE phone = ?1",
-            [&req.phone],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?;
     let wrong =
         |left: u32| ApiError::unauthorized("invalid_credentials", "phone number or password is wrong").tries_left(left);
-    let Some((merchant_id, salt, hash, locked_until, lockouts)) = row else {
+    let merchant_id: Option<String> =
+        state.db().query_row("SELECT id FROM merchants WHERE phone = ?1", [&req.phone], |r| r.get(0)).optional()?;
+    let Some(merchant_id) = merchant_id else {
         // Note: registration's SMS request already tells whether a phone has an account, so
         // this answer does not try to hide it.
         return Err(wrong(MAX_WRONG_PASSWORDS));
     };
-    if locked_until > now {
-        return Err(locked(locked_until, now));
-    }
-    if !state.password_matches(&salt, &hash, &req.password) {
-        let failed: u32 = tx.query_row(
-            "UPDATE merchants SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
-            [&merchant_id],
-            |r| r.get(0),
-        )?;
-        if failed >= MAX_WRONG_PASSWORDS {
-            let secs =
-                (state.config.lockout_base_secs as i64).saturating_mul(1 << lockouts.min(16)).min(MAX_LOCKOUT_SECS);
-            let until = now + secs;
-            tx.execute(
-                "UPDATE merchants SET failed_logins = 0, lockouts = lockouts + 1, locked_until = ?1 WHERE id = ?2",
-                (until, &merchant_id),
-            )?;
-            tx.commit()?;
-            tracing::warn!(merchant = %merchant_id, secs, "account locked after wrong passwords");
-            return Err(locked(until, now));
-        }
-        tx.commit()?;
-        return Err(wrong(MAX_WRONG_PASSWORDS - failed));
-    }
-    tx.execute("UPDATE merchants SET failed_logins = 0, lockouts = 0 WHERE id = ?1", [&merchant_id])?;
+    check_password(&state, &merchant_id, &req.password, wrong)?;
+    let mut db = state.db();
+    let tx = db.transaction()?;
     let bound: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM devices WHERE merchant_id = ?1 AND device_id = ?2)",
         (&merchant_id, &req.device_id),

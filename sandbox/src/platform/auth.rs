@@ -14,6 +14,14 @@ use super::state::{new_token, token_hash, State};
 /// Wrong tries after which an SMS code is invalidated.
 pub const SMS_MAX_WRONG: u32 = 3;
 
+/// Wrong passwords in a row before the account locks.
+pub const MAX_WRONG_PASSWORDS: u32 = 5;
+/// The longest lock-out, however many came before.
+const MAX_LOCKOUT_SECS: i64 = 24 * 3600;
+
+/// Password salt and hash, locked until, lock-outs so far.
+type PasswordRow = (Vec<u8>, Vec<u8>, i64, u32);
+
 /// Creates a session family for a merchant on a device and returns its first tokens.
 pub fn open_session(state: &State, db: &Connection, merchant_id: &str, device_id: &str) -> ApiResult<TokenResponse> {
     let now = state.now();
@@ -225,4 +233,64 @@ pub fn locked(until: i64, now: i64) -> ApiError {
     e.body.locked_until = Some(until);
     e.body.retry_after = Some((until - now).max(0) as u64);
     e
+}
+
+/// Checks the account's password, for a login or a step-up (void, refund, unbinding a card,
+/// raising a limit): while the account is locked every password is refused, and each wrong one
+/// counts toward the lock-out whatever asked, so a stolen session cannot guess the password
+/// through step-ups five at a time. `wrong` builds the refusal from the tries left.
+pub fn check_password(
+    state: &State,
+    merchant_id: &str,
+    password: &str,
+    wrong: impl Fn(u32) -> ApiError,
+) -> ApiResult<()> {
+    let now = state.now();
+    // One transaction under the database lock from the lock-out check to the counters' update:
+    // concurrent wrong guesses cannot slip past a lock-out or read a stale back-off.
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let (salt, hash, locked_until, lockouts): PasswordRow = tx.query_row(
+        "SELECT pw_salt, pw_hash, locked_until, lockouts FROM merchants WHERE id = ?1",
+        [merchant_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    if locked_until > now {
+        return Err(locked(locked_until, now));
+    }
+    if state.password_matches(&salt, &hash, password) {
+        tx.execute("UPDATE merchants SET failed_logins = 0, lockouts = 0 WHERE id = ?1", [merchant_id])?;
+        tx.commit()?;
+        return Ok(());
+    }
+    let failed: u32 = tx.query_row(
+        "UPDATE merchants SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+        [merchant_id],
+        |r| r.get(0),
+    )?;
+    if failed >= MAX_WRONG_PASSWORDS {
+        let secs = (state.config.lockout_base_secs as i64).saturating_mul(1 << lockouts.min(16)).min(MAX_LOCKOUT_SECS);
+        let until = now + secs;
+        tx.execute(
+            "UPDATE merchants SET failed_logins = 0, lockouts = lockouts + 1, locked_until = ?1 WHERE id = ?2",
+            (until, merchant_id),
+        )?;
+        tx.commit()?;
+        tracing::warn!(merchant = %merchant_id, secs, "account locked after wrong passwords");
+        return Err(locked(until, now));
+    }
+    tx.commit()?;
+    Err(wrong(MAX_WRONG_PASSWORDS - failed))
+}
+
+/// The refusal of a wrong step-up password, saying what stayed as it was and how many tries
+/// are left before the account locks.
+pub fn step_up_failed(unchanged: &'static str) -> impl Fn(u32) -> ApiError {
+    move |left| {
+        ApiError::unauthorized(
+            "step_up_failed",
+            format!("the password is wrong; {unchanged} ({left} tries left before the account locks)"),
+        )
+        .tries_left(left)
+    }
 }

@@ -17,7 +17,7 @@ use starpos_protocol::wire::{
 };
 
 use super::auth::check_sms;
-use super::auth::Signed;
+use super::auth::{check_password, step_up_failed, Signed};
 use super::error::{body, ApiError, ApiResult};
 use super::records::onboarding::{add_card, hash, set_real_name, BoundCard, RealName, BANK_REGISTRY};
 use super::records::profile::profile_of;
@@ -266,13 +266,7 @@ pub async fn unbind(
     Signed { caller, body: bytes }: Signed,
 ) -> ApiResult<Json<CardsResponse>> {
     let req: UnbindCardRequest = body(&bytes)?;
-    let (salt, pw): (Vec<u8>, Vec<u8>) =
-        state.db().query_row("SELECT pw_salt, pw_hash FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    if !state.password_matches(&salt, &pw, &req.password) {
-        return Err(ApiError::unauthorized("step_up_failed", "the password is wrong; the card stays bound"));
-    }
+    check_password(&state, &caller.merchant_id, &req.password, step_up_failed("the card stays bound"))?;
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;

@@ -10,7 +10,7 @@ use axum::Json;
 use starpos_protocol::fees::{self, SettlementCycle};
 use starpos_protocol::wire::{FeeQuoteWire, LimitsWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest};
 
-use super::auth::Signed;
+use super::auth::{check_password, step_up_failed, Signed};
 use super::error::{ApiError, ApiResult};
 use super::records::profile::{caps, fee_schedule, profile_of};
 use super::state::State;
@@ -46,14 +46,7 @@ pub async fn set_limits(St(state): St<Arc<State>>, Signed { caller, body }: Sign
         let Some(password) = &req.password else {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "step_up_required", "raising a limit needs the password"));
         };
-        let (salt, hash): (Vec<u8>, Vec<u8>) = state.db().query_row(
-            "SELECT pw_salt, pw_hash FROM merchants WHERE id = ?1",
-            [&caller.merchant_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        if !state.password_matches(&salt, &hash, password) {
-            return Err(ApiError::unauthorized("step_up_failed", "the password is wrong; the limits are unchanged"));
-        }
+        check_password(&state, &caller.merchant_id, password, step_up_failed("the limits are unchanged"))?;
     }
     state.db().execute(
         "UPDATE merchants SET daily_total_fen = ?1, per_txn_fen = ?2, per_card_daily_count = ?3 WHERE id = ?4",

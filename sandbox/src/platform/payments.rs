@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, Transaction};
 use starpos_protocol::calendar::business_day;
 use starpos_protocol::checks::check_bank_card;
 use starpos_protocol::fees::{self, SettlementCycle};
-use starpos_protocol::reader::card::bcd_amount;
+use starpos_protocol::reader::card::pin_required;
 use starpos_protocol::reader::tlv::{self, Tag};
 use starpos_protocol::signature::Signature;
 use starpos_protocol::util::random_hex;
@@ -21,14 +21,15 @@ use starpos_protocol::wire::{
     AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse, SignatureUpload,
 };
 
-use super::auth::Signed;
+use super::auth::{check_password, step_up_failed, Signed};
 use super::error::{body, ApiError, ApiResult};
 use super::faults::injected_5xx;
+use super::records::card_checks::{self, CardData};
 use super::records::cross_province::check_payment;
 use super::records::feed::{adjustment_in, reversal_in, sale_in};
-use super::records::profile::fee_schedule;
+use super::records::profile::{fee_schedule, profile_of};
 use super::state::State;
-use crate::test_cards::{decrypt_card, test_card_by_pan, Outcome};
+use crate::test_cards::{test_card_by_pan, Outcome};
 
 fn key_ok(key: &str) -> bool {
     (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -48,6 +49,7 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
         return Err(ApiError::invalid("invalid_request", "amount_fen", "a positive amount in fen"));
     }
     let request_hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes));
+    let limits = profile_of(&state, &caller.merchant_id)?.limits;
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;
@@ -67,8 +69,14 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             "this payment was reversed before it arrived; start a new sale",
         ));
     }
+    let card = card_checks::authenticate(&req)?;
+    card_checks::check_chip_first(&card, req.fallback)?;
+    card_checks::check_chip_data(&card, req.amount_fen)?;
+    card_checks::check_fresh_read(&tx, &req.idempotency_key, &card.ksn)?;
+    let day = business_day(now);
+    card_checks::check_limits(&tx, &caller.merchant_id, &limits, req.amount_fen, card.card_hash().as_deref(), now)?;
     let (province, flag) = check_payment(&tx, &caller.merchant_id, &req, now, state.config.cross_province_review_secs)?;
-    let payment = decide(&tx, &caller.merchant_id, &req, now)?;
+    let payment = decide(&tx, &caller.merchant_id, &req, &card, now)?;
     tx.execute(
         "INSERT INTO payments (key, merchant_id, request_hash, status, amount_fen, json, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -82,6 +90,7 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             now,
         ),
     )?;
+    card_checks::remember_read(&tx, &req.idempotency_key, &caller.merchant_id, &card, &day)?;
     sale_in(&tx, &caller.merchant_id, &payment, province.as_deref())?;
     tx.execute(
         "INSERT INTO payment_regions (key, province, flag) VALUES (?1, ?2, ?3)",
@@ -155,49 +164,26 @@ fn existing(tx: &Transaction<'_>, merchant_id: &str, key: &str, request_hash: &s
     }
 }
 
-/// Plays switch and issuer: opens the card data, checks the amount binding, PIN and expiry, and
-/// answers as the test card's issuer would.
-fn decide(tx: &Transaction<'_>, merchant_id: &str, req: &AuthorizeRequest, now: i64) -> ApiResult<PaymentWire> {
-    let ksn: [u8; 12] = hex::decode(&req.ksn)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| ApiError::invalid("invalid_request", "ksn", "12 bytes, hex"))?;
-    let track = hex::decode(&req.encrypted_track2)
-        .map_err(|_| ApiError::invalid("invalid_request", "encrypted_track2", "hex"))?;
-    let pin_block: Option<[u8; 16]> = match &req.pin_block {
-        None => None,
-        Some(h) => Some(
-            hex::decode(h)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| ApiError::invalid("invalid_request", "pin_block", "16 bytes, hex"))?,
-        ),
-    };
-    let chip = matches!(req.entry_mode.as_str(), "insert" | "tap");
-    if !chip && req.entry_mode != "swipe" {
-        return Err(ApiError::invalid("invalid_request", "entry_mode", "swipe, insert or tap"));
-    }
-    if chip {
-        let field55 = hex::decode(&req.field55).map_err(|_| ApiError::invalid("invalid_request", "field55", "hex"))?;
-        let objects =
-            tlv::decode_nested(&field55).map_err(|_| ApiError::invalid("invalid_request", "field55", "BER-TLV"))?;
-        let card_amount = tlv::find_value(&objects, Tag::known(0x9F02)).and_then(bcd_amount);
-        if card_amount != Some(req.amount_fen as u64) {
-            return Err(ApiError::invalid(
-                "amount_mismatch",
-                "amount_fen",
-                "the amount differs from the one the card signed (9F02); nothing was charged",
-            ));
-        }
-    }
+/// Plays switch and issuer: the card data is authenticated and opened (`card_checks`); checks
+/// the PIN (when this entry mode and amount need one) and expiry, and answers as the test
+/// card's issuer would.
+fn decide(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    req: &AuthorizeRequest,
+    data: &CardData,
+    now: i64,
+) -> ApiResult<PaymentWire> {
+    let chip = data.chip();
     let (voucher, batch) = next_voucher(tx, merchant_id)?;
     let reference_number = format!("{:012}", u64::from_str_radix(&random_hex(5), 16).unwrap_or(0) % 1_000_000_000_000);
-    let opened = decrypt_card(&ksn, &track, pin_block.as_ref()).ok();
-    let card = opened.as_ref().and_then(|o| test_card_by_pan(&o.pan));
-    let pan_check = opened.as_ref().map(|o| check_bank_card(&o.pan));
+    let opened = data.opened.as_ref();
+    let card = opened.and_then(|o| test_card_by_pan(&o.pan));
+    let pan_check = opened.map(|o| check_bank_card(&o.pan));
     let today = current_yymm(now);
-    let pin_needed = !(req.entry_mode == "tap" && req.amount_fen <= 100_000);
-    let (code, message) = match (opened.as_ref(), card) {
+    // Decided here from the authenticated entry mode and the amount, not from the phone.
+    let pin_needed = pin_required(data.entry_mode, req.amount_fen as u64);
+    let (code, message) = match (opened, card) {
         (None, _) | (_, None) => ("14", "invalid card"),
         (Some(o), Some(c)) => {
             if c.expiry < today.as_str() {
@@ -253,6 +239,7 @@ fn decide(tx: &Transaction<'_>, merchant_id: &str, req: &AuthorizeRequest, now: 
         issuer_data,
         processed_at: now,
         refunded_fen: 0,
+        fallback: req.fallback,
     })
 }
 
@@ -276,13 +263,7 @@ async fn adjust(state: &State, caller_merchant: &str, key: &str, bytes: &[u8], k
     if !key_ok(&req.adjustment_key) {
         return Err(ApiError::invalid("invalid_request", "adjustment_key", "16 to 64 letters, digits or hyphens"));
     }
-    let (salt, hash): (Vec<u8>, Vec<u8>) =
-        state.db().query_row("SELECT pw_salt, pw_hash FROM merchants WHERE id = ?1", [caller_merchant], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    if !state.password_matches(&salt, &hash, &req.password) {
-        return Err(ApiError::unauthorized("step_up_failed", "the password is wrong; nothing was changed"));
-    }
+    check_password(state, caller_merchant, &req.password, step_up_failed("nothing was changed"))?;
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;

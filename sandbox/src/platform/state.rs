@@ -125,6 +125,16 @@ CREATE TABLE IF NOT EXISTS payments (
     created_at   INTEGER NOT NULL,
     reversed_at  INTEGER
 );
+-- The card read behind each payment: its KSN (a second payment with it is a replay) and a
+-- hash of its card number with the business day (the merchant's limits across devices).
+CREATE TABLE IF NOT EXISTS payment_reads (
+    key          TEXT PRIMARY KEY NOT NULL REFERENCES payments(key),
+    merchant_id  TEXT NOT NULL,
+    ksn          TEXT NOT NULL UNIQUE,
+    card_hash    TEXT,
+    business_day TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payment_reads_day ON payment_reads (merchant_id, business_day);
 -- Keys reversed before any authorisation arrived: such a late authorisation is refused.
 CREATE TABLE IF NOT EXISTS payment_tombstones (
     key         TEXT PRIMARY KEY NOT NULL,

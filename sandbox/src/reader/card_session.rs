@@ -9,13 +9,14 @@ use crate::hsm::{
 use ring::rand::{SecureRandom, SystemRandom};
 use starpos_protocol::checks::check_bank_card;
 use starpos_protocol::reader::card::{
-    amount_bcd, bcd_currency, CardResult, CompleteRequest, CompleteResult, EntryMode, PinResult, ReadCardRequest,
+    self, amount_bcd, bcd_currency, mac_input, service_code_has_chip, CardResult, CompleteRequest, CompleteResult,
+    EntryMode, MacFields, PinResult, ReadCardRequest,
 };
 use starpos_protocol::reader::commands::Status;
 use starpos_protocol::reader::tlv::{self, Tag, Tlv};
 
 use super::device::status_only;
-use crate::test_cards::{self, Outcome, TestCard};
+use crate::test_cards::{self, cryptogram, reader_mac_key, Chip, Outcome, TestCard};
 
 /// Misbehaviour to test the phone's checks with.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +27,9 @@ pub struct CardFaults {
     pub report_amount: Option<u64>,
     /// Answer read card with "no card presented".
     pub no_card: bool,
+    /// A counterfeit chip: its cryptogram (9F26) is not made with the card's key. The reader
+    /// MACs the result honestly, so only the issuer's check can catch it.
+    pub counterfeit_chip: bool,
 }
 
 /// Amounts at which the simulated customer misbehaves (docs/test-cards.md), so a test in any
@@ -59,6 +63,8 @@ pub struct CardSession {
     presented: &'static TestCard,
     current: Option<Transaction>,
     pub faults: CardFaults,
+    /// The last read ended with the chip unreadable: the one next read may be a fallback swipe.
+    chip_failed: bool,
     /// Card reads performed (for tests).
     pub reads: u32,
     /// Every encrypted track 2 and PIN block this reader sent, so a test can prove none of
@@ -76,6 +82,7 @@ impl CardSession {
             presented: &test_cards::TEST_CARDS[0],
             current: None,
             faults: CardFaults::default(),
+            chip_failed: false,
             reads: 0,
             issued: Vec::new(),
         }
@@ -85,14 +92,28 @@ impl CardSession {
         self.presented = card;
     }
 
-    /// The next KSN: the counter moves on, skipping values X9.24-3 does not allow.
+    /// The next KSN: the counter moves on, skipping values X9.24-3 does not allow. A real
+    /// reader keeps its counter in non-volatile memory, so a KSN is never used twice (the
+    /// platform refuses a repeated one as a replay); a simulated reader made again with the
+    /// same serial in this process likewise carries on from the last counter used.
     fn next_ksn(&mut self) -> [u8; 12] {
+        static COUNTERS: std::sync::Mutex<Vec<(String, u32)>> = std::sync::Mutex::new(Vec::new());
+        let mut counters = COUNTERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stored = match counters.iter_mut().find(|(serial, _)| *serial == self.serial) {
+            Some((_, counter)) => counter,
+            None => {
+                counters.push((self.serial.clone(), 0));
+                &mut counters.last_mut().expect("just pushed").1
+            }
+        };
+        self.counter = self.counter.max(*stored);
         loop {
             self.counter += 1;
             if validate_transaction_counter(self.counter).is_ok() {
                 break;
             }
         }
+        *stored = self.counter;
         let mut ksn = [0u8; 12];
         ksn[..8].copy_from_slice(&self.initial_key_id);
         ksn[8..].copy_from_slice(&self.counter.to_be_bytes());
@@ -106,18 +127,40 @@ impl CardSession {
 
     pub fn read(&mut self, payload: &[u8]) -> Vec<u8> {
         let Some(request) = ReadCardRequest::decode(payload) else { return status_only(Status::BadRequest) };
+        // A fallback must follow this reader's own failed chip read, immediately.
+        let chip_failed = std::mem::take(&mut self.chip_failed);
+        if request.fallback && !(chip_failed && request.modes == card::EntryModes::SWIPE) {
+            return status_only(Status::BadRequest);
+        }
         if self.faults.no_card {
             return status_only(Status::NoCard);
         }
         match request.amount_fen {
             customer::NO_CARD_FEN => return status_only(Status::NoCard),
-            customer::UNREADABLE_FEN => return status_only(Status::CardUnreadable),
+            // A bad chip and a worn stripe: the chip fails, and so does the fallback swipe.
+            customer::UNREADABLE_FEN if request.fallback => return status_only(Status::CardUnreadable),
+            customer::UNREADABLE_FEN => {
+                self.chip_failed = true;
+                return status_only(Status::ChipUnreadable);
+            }
             customer::REMOVED_FEN => return status_only(Status::CardRemoved),
             _ => {}
         }
         let card = self.presented;
-        if !request.modes.allows(card.mode) {
+        // The customer presents the card their way; asked for the chip, they insert it; asked
+        // for the fallback swipe, they swipe. A way the reader was not asked for is no read.
+        let mode = if request.fallback {
+            EntryMode::Swipe
+        } else if request.modes.allows(card.mode) {
+            card.mode
+        } else if card.chip != Chip::None && request.modes.allows(EntryMode::Insert) {
+            EntryMode::Insert
+        } else {
             return status_only(Status::CardUnreadable);
+        };
+        if mode != EntryMode::Swipe && card.chip == Chip::Broken {
+            self.chip_failed = true;
+            return status_only(Status::ChipUnreadable);
         }
         self.reads += 1;
         let ksn = self.next_ksn();
@@ -127,23 +170,41 @@ impl CardSession {
             return status_only(Status::CardUnreadable);
         };
         let amount = self.faults.report_amount.unwrap_or(request.amount_fen);
-        let icc_data = match card.mode {
+        let icc_data = match mode {
             EntryMode::Swipe => Vec::new(),
-            _ => self.chip_data(card, amount, request.currency, &ksn),
+            _ => self.chip_data(card, amount, request.currency),
         };
-        // Contactless up to 1,000 yuan goes without PIN (China's small-amount no-PIN rule).
-        let pin_required = !(card.mode == EntryMode::Tap && request.amount_fen <= 100_000);
+        let masked_pan = check_bank_card(card.pan).masked;
+        let field55 = tlv::decode_nested(&icc_data).map(|o| card::field55_of(&o)).unwrap_or_default();
+        let mac_fields = MacFields {
+            amount_fen: amount,
+            currency: request.currency,
+            nonce: &request.nonce,
+            entry_mode: mode,
+            fallback: request.fallback,
+            masked_pan: &masked_pan,
+            ksn: &ksn,
+            encrypted_track2: &encrypted_track2,
+            field55: &field55,
+        };
+        let Some(mac_key) = reader_mac_key(&self.initial_key, &ksn) else {
+            return status_only(Status::CardUnreadable);
+        };
+        let mac = ring::hmac::sign(&mac_key, &mac_input(&mac_fields));
         let result = CardResult {
-            entry_mode: card.mode,
+            entry_mode: mode,
             amount_fen: amount,
             currency: request.currency,
             nonce: request.nonce,
-            masked_pan: check_bank_card(card.pan).masked,
-            app_label: card.app_label.into(),
+            masked_pan,
+            app_label: if mode == EntryMode::Swipe { String::new() } else { card.app_label.into() },
             ksn,
             encrypted_track2,
             icc_data,
-            pin_required,
+            pin_required: card::pin_required(mode, request.amount_fen),
+            chip_card: service_code_has_chip(card.service_code),
+            fallback: request.fallback,
+            mac: mac.as_ref().try_into().expect("HMAC-SHA256 is 32 bytes"),
         };
         self.issued.push(result.encrypted_track2.clone());
         self.current = Some(Transaction { nonce: request.nonce, ksn, card, amount_fen: amount });
@@ -152,26 +213,20 @@ impl CardSession {
         body
     }
 
-    fn chip_data(&self, card: &TestCard, amount: u64, currency: u16, ksn: &[u8; 12]) -> Vec<u8> {
+    fn chip_data(&self, card: &TestCard, amount: u64, currency: u16) -> Vec<u8> {
         let counter = self.counter.to_be_bytes();
         let mut unpredictable = [0u8; 4];
         let _ = SystemRandom::new().fill(&mut unpredictable);
         let today = time::OffsetDateTime::now_utc().date();
         let bcd = |n: u8| (n / 10) << 4 | (n % 10);
         let date = [bcd((today.year() % 100) as u8), bcd(today.month() as u8), bcd(today.day())];
-        // A stand-in ARQC: an HMAC over the amount and counter under the reader's DUKPT MAC key,
-        // so it changes with both; the sandbox does not verify it (no card keys are modelled).
-        let mac = ring::hmac::sign(
-            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.key(ksn, KeyUsage::MacGeneration).as_bytes()),
-            &[&amount.to_be_bytes()[..], &counter].concat(),
-        );
         let mut serial8 = [b' '; 8];
         for (d, s) in serial8.iter_mut().zip(self.serial.bytes().rev().take(8).collect::<Vec<_>>().into_iter().rev()) {
             *d = s;
         }
         let t = |raw: u32, v: Vec<u8>| Tlv::new(Tag::new(raw).expect("known EMV tags"), v);
         let mut objects = vec![
-            t(0x9F26, mac.as_ref()[..8].to_vec()),
+            // The cryptogram (9F26) goes first once the chip has computed it over these.
             t(0x9F27, vec![0x80]),
             t(0x9F10, vec![0x07, 0x01, 0x01, 0x03, 0xA0, 0x00, 0x00]),
             t(0x9F37, unpredictable.to_vec()),
@@ -196,6 +251,11 @@ impl CardSession {
             t(0x5F34, vec![0x01]),
             t(0x5F24, hex::decode(format!("{}31", card.expiry)).unwrap_or_default()),
         ];
+        let mut arqc = cryptogram(card.pan, &objects).expect("the chip data holds every object the cryptogram covers");
+        if self.faults.counterfeit_chip {
+            let _ = SystemRandom::new().fill(&mut arqc);
+        }
+        objects.insert(0, t(0x9F26, arqc.to_vec()));
         if self.faults.leak_clear_pan {
             objects.push(t(0x5A, card.pan.as_bytes().to_vec()));
         }

@@ -13,7 +13,7 @@ use starpos_core::reader::controller::{CardReader, ReaderEvent, ReaderListener, 
 use starpos_core::reader::link::LinkError;
 use starpos_core::reader::tlv;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
-use starpos_sandbox::test_cards::{decrypt_card, test_card, TEST_CARDS};
+use starpos_sandbox::test_cards::{decrypt_card, test_card, Chip, TEST_CARDS};
 
 const SERIAL: &str = "SP100-000123";
 
@@ -57,14 +57,35 @@ async fn every_test_card_reads_and_only_the_platform_can_open_it() {
     for card in TEST_CARDS {
         link.with_reader_mut(|r| r.present(card));
         events.take();
-        let read = reader.read_card(12_345, EntryModes::ALL, 30).await.unwrap();
-        assert_eq!(read.entry_mode, card.mode, "{}", card.name);
+        // Chip first, as a sale reads: a swiped chip card is asked for its chip, a chip that
+        // cannot be read for a fallback swipe.
+        let read = match reader.read_card(12_345, EntryModes::ALL, false, 30).await {
+            Ok(read) => read,
+            Err(ReaderError::CardData(CardDataError::ChipCardSwiped)) => {
+                assert_eq!((card.mode, card.chip), (EntryMode::Swipe, Chip::Works), "{}", card.name);
+                let read = reader.read_card(12_345, EntryModes::CHIP, false, 30).await.unwrap();
+                assert_eq!(read.entry_mode, EntryMode::Insert, "{}: asked for the chip", card.name);
+                read
+            }
+            Err(ReaderError::Refused(commands::Status::ChipUnreadable)) => {
+                assert_eq!(card.chip, Chip::Broken, "{}", card.name);
+                let read = reader.read_card(12_345, EntryModes::SWIPE, true, 30).await.unwrap();
+                assert!(read.fallback && read.entry_mode == EntryMode::Swipe, "{}", card.name);
+                read
+            }
+            Err(e) => panic!("{}: {e:?}", card.name),
+        };
+        let mode = read.entry_mode;
+        assert_eq!(read.fallback, card.chip == Chip::Broken, "{}", card.name);
+        if card.chip != Chip::Broken && !(card.mode == EntryMode::Swipe && card.chip == Chip::Works) {
+            assert_eq!(mode, card.mode, "{}", card.name);
+        }
         assert_eq!(read.amount_fen, 12_345);
         assert_eq!(&read.masked_pan[..6], &card.pan[..6]);
         assert_eq!(&read.masked_pan[read.masked_pan.len() - 4..], &card.pan[card.pan.len() - 4..]);
         assert!(read.masked_pan.contains("*****"));
         let pin = if read.pin_required { Some(reader.enter_pin(&read, 30).await.unwrap()) } else { None };
-        assert_eq!(read.pin_required, card.mode != EntryMode::Tap, "{}: no PIN only for a small tap", card.name);
+        assert_eq!(read.pin_required, mode != EntryMode::Tap, "{}: no PIN only for a small tap", card.name);
 
         // Nothing the phone holds shows the card number.
         let held = format!("{read:?} {pin:?}");
@@ -79,7 +100,7 @@ async fn every_test_card_reads_and_only_the_platform_can_open_it() {
         assert_eq!(opened.expiry, card.expiry);
         assert_eq!(opened.pin.as_ref().map(|p| p.as_str()), pin.as_ref().map(|_| card.typed_pin));
 
-        if card.mode == EntryMode::Swipe {
+        if mode == EntryMode::Swipe {
             assert!(read.field55.is_empty());
         } else {
             let objects = tlv::decode_nested(&read.field55).unwrap();
@@ -90,38 +111,39 @@ async fn every_test_card_reads_and_only_the_platform_can_open_it() {
         let seen = prompts(&events.take());
         assert_eq!(&seen[..2], &[Prompt::PresentCard, Prompt::ReadingCard], "{}", card.name);
         if read.pin_required {
-            assert_eq!(seen[2], Prompt::EnterPin);
+            assert_eq!(seen.last(), Some(&Prompt::EnterPin), "{}", card.name);
         }
     }
     // KSNs move on with every read: one DUKPT key per transaction.
     let counters = link.with_reader(|r| r.cards.reads);
-    assert_eq!(counters as usize, TEST_CARDS.len());
+    // (The swiped chip card was read twice: its swipe, refused by the phone, and its chip.)
+    assert_eq!(counters as usize, TEST_CARDS.len() + 1);
 }
 
 #[tokio::test]
 async fn a_large_contactless_amount_asks_for_the_pin() {
     let (link, reader, _, _) = connected(Faults::default()).await;
     link.with_reader_mut(|r| r.present(test_card("tap-approve").unwrap()));
-    assert!(!reader.read_card(100_000, EntryModes::ALL, 30).await.unwrap().pin_required);
-    assert!(reader.read_card(100_001, EntryModes::ALL, 30).await.unwrap().pin_required);
+    assert!(!reader.read_card(100_000, EntryModes::ALL, false, 30).await.unwrap().pin_required);
+    assert!(reader.read_card(100_001, EntryModes::ALL, false, 30).await.unwrap().pin_required);
 }
 
 #[tokio::test]
 async fn completion_carries_the_chips_final_word() {
     let (link, reader, events, _) = connected(Faults::default()).await;
-    let read = reader.read_card(5_000, EntryModes::ALL, 30).await.unwrap();
+    let read = reader.read_card(5_000, EntryModes::ALL, false, 30).await.unwrap();
     let done = reader.complete(&read, *b"00", vec![0x91, 0x02, 0x12, 0x34]).await.unwrap();
     assert!(done.approved);
     assert!(prompts(&events.take()).ends_with(&[Prompt::Processing, Prompt::RemoveCard]));
 
     link.with_reader_mut(|r| r.present(test_card("chip-decline-after-approval").unwrap()));
-    let read = reader.read_card(5_000, EntryModes::ALL, 30).await.unwrap();
+    let read = reader.read_card(5_000, EntryModes::ALL, false, 30).await.unwrap();
     let done = reader.complete(&read, *b"00", Vec::new()).await.unwrap();
     assert!(!done.approved, "the chip refuses after the host approved");
     let tags = tlv::decode_nested(&done.icc_data).unwrap();
     assert_eq!(tlv::find_value(&tags, tlv::Tag::known(0x9F27)), Some(&[0x00][..]), "an AAC");
 
-    let read = reader.read_card(5_000, EntryModes::ALL, 30).await.unwrap();
+    let read = reader.read_card(5_000, EntryModes::ALL, false, 30).await.unwrap();
     assert!(!reader.complete(&read, *b"51", Vec::new()).await.unwrap().approved);
 }
 
@@ -130,7 +152,7 @@ async fn a_reader_that_leaks_clear_card_data_is_refused() {
     let (link, reader, _, _) = connected(Faults::default()).await;
     link.with_reader_mut(|r| r.cards.faults.leak_clear_pan = true);
     assert_eq!(
-        reader.read_card(100, EntryModes::ALL, 30).await,
+        reader.read_card(100, EntryModes::ALL, false, 30).await,
         Err(ReaderError::CardData(CardDataError::ClearCardData { tag: "5A".into() }))
     );
 }
@@ -140,7 +162,7 @@ async fn a_changed_amount_is_refused() {
     let (link, reader, _, _) = connected(Faults::default()).await;
     link.with_reader_mut(|r| r.cards.faults.report_amount = Some(1));
     assert_eq!(
-        reader.read_card(880_000, EntryModes::ALL, 30).await,
+        reader.read_card(880_000, EntryModes::ALL, false, 30).await,
         Err(ReaderError::CardData(CardDataError::AmountMismatch { requested: 880_000, card: 1 }))
     );
 }
@@ -149,9 +171,15 @@ async fn a_changed_amount_is_refused() {
 async fn an_entry_mode_not_allowed_and_no_card_are_typed() {
     let (link, reader, _, _) = connected(Faults::default()).await;
     let tap_only = EntryModes(EntryMode::Tap as u8);
-    assert_eq!(reader.read_card(100, tap_only, 30).await, Err(ReaderError::Refused(commands::Status::CardUnreadable)));
+    assert_eq!(
+        reader.read_card(100, tap_only, false, 30).await,
+        Err(ReaderError::Refused(commands::Status::CardUnreadable))
+    );
     link.with_reader_mut(|r| r.cards.faults.no_card = true);
-    assert_eq!(reader.read_card(100, EntryModes::ALL, 30).await, Err(ReaderError::Refused(commands::Status::NoCard)));
+    assert_eq!(
+        reader.read_card(100, EntryModes::ALL, false, 30).await,
+        Err(ReaderError::Refused(commands::Status::NoCard))
+    );
     assert_eq!(reader.state(), ReaderState::Ready, "a failed read leaves the reader ready, not busy");
 }
 
@@ -168,6 +196,7 @@ async fn a_result_replayed_on_the_air_is_refused_and_the_genuine_one_recovered()
         modes: EntryModes::ALL,
         timeout_secs: 30,
         nonce: [nonce; 16],
+        fallback: false,
     };
     let first = request(100, 1);
     let body = conn.request(commands::READ_CARD, &first.encode(), Duration::from_secs(5)).await.unwrap();
@@ -209,7 +238,7 @@ async fn a_lost_link_is_reconnected_with_back_off_and_reported() {
     // 20 + 40 + 80 ms of back-off, then the handshake.
     assert!(took >= Duration::from_millis(140) && took < Duration::from_secs(2), "took {took:?}");
     assert!(reader.is_connected().await);
-    reader.read_card(100, EntryModes::ALL, 30).await.unwrap();
+    reader.read_card(100, EntryModes::ALL, false, 30).await.unwrap();
 }
 
 #[tokio::test]
@@ -223,13 +252,13 @@ async fn reconnection_gives_up_after_the_policy_and_says_so() {
     assert_eq!(states.len(), 5, "{states:?}");
     assert_eq!(states[3], ReaderEvent::State(ReaderState::Reconnecting { attempt: 4 }));
     assert!(!reader.is_connected().await);
-    assert_eq!(reader.read_card(100, EntryModes::ALL, 30).await, Err(ReaderError::LinkLost));
+    assert_eq!(reader.read_card(100, EntryModes::ALL, false, 30).await, Err(ReaderError::LinkLost));
 }
 
 #[tokio::test]
 async fn a_drop_mid_pin_is_reported_at_once_and_an_explicit_disconnect_stays_down() {
     let (link, reader, events, _) = connected(Faults::default()).await;
-    let read = reader.read_card(100, EntryModes::ALL, 30).await.unwrap();
+    let read = reader.read_card(100, EntryModes::ALL, false, 30).await.unwrap();
     link.set_faults(Faults { drop_after_writes: Some(0), ..Faults::default() });
     let started = Instant::now();
     assert_eq!(reader.enter_pin(&read, 30).await, Err(ReaderError::LinkLost));

@@ -72,6 +72,7 @@ pub async fn other_device_sale(
         issuer_data: String::new(),
         processed_at: now,
         refunded_fen: 0,
+        fallback: false,
     };
     let json = serde_json::to_string(&payment).map_err(|e| ApiError::internal(e.to_string()))?;
     tx.execute(

@@ -125,14 +125,16 @@ pub async fn set_faults(
     Json(faults)
 }
 
-/// The platform's view of a payment key, for tests: its status and amount, or a tombstone.
+/// The platform's view of a payment key, for tests: its status, amount and flags, or a tombstone.
 pub async fn payment(
     St(state): St<Arc<State>>,
     axum::extract::Path(key): axum::extract::Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let db = state.db();
-    let row: Option<(String, i64)> = db
-        .query_row("SELECT status, amount_fen FROM payments WHERE key = ?1", [&key], |r| Ok((r.get(0)?, r.get(1)?)))
+    let row: Option<(String, i64, String)> = db
+        .query_row("SELECT status, amount_fen, json FROM payments WHERE key = ?1", [&key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     let tombstone =
         db.query_row("SELECT 1 FROM payment_tombstones WHERE key = ?1", [&key], |_| Ok(())).optional()?.is_some();
@@ -151,9 +153,10 @@ pub async fn payment(
         .optional()?;
     let (province, flag) = region.unwrap_or_default();
     match row {
-        Some((status, amount)) => Ok(Json(serde_json::json!({
+        Some((status, amount, json)) => Ok(Json(serde_json::json!({
             "status": status,
             "amount_fen": amount,
+            "fallback": serde_json::from_str::<serde_json::Value>(&json).ok().and_then(|p| p["fallback"].as_bool()),
             "tombstone": tombstone,
             "signature_bytes": signature_bytes,
             "location": location,
