@@ -6,6 +6,9 @@
 //! without the phone knowing (or counted without the platform), no limit reservation stranded.
 //! Halfway the platform's clock moves a day on: the first half only sells; in the second half
 //! some runs refund part of a first-half (settled) sale and some void a sale of the new day.
+//! Kills are aimed at random moments or just after a step the app announces; the suite prints
+//! how many kills left a run at each step (`step_left`) and fails if a step was never hit.
+//! Half the recoveries start under the run's network fault.
 //!
 //! `STARPOS_KILL_RUNS` sets the number of runs (default 200; `cargo xtask kill-suite N` runs
 //! more); `STARPOS_KILL_SEED` replays a run sequence (the seed is printed).
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use starpos_core::{Config, StarPos};
 use starpos_sandbox::reader::{tcp, SimReader};
-use starpos_sandbox::test_cards::TEST_CARDS;
+use starpos_sandbox::test_cards::{test_card, TEST_CARDS};
 use starpos_sandbox::test_kit::card_scan::card_data_in;
 use starpos_sandbox::test_kit::file_store::FileSecureStore;
 use starpos_sandbox::test_kit::DevClient;
@@ -42,6 +45,98 @@ impl Rng {
 
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+}
+
+/// Where a kill is aimed: `None` anywhere in the first 300 ms, `START_UP` in the first 15 ms
+/// (the app opening its database and settling the last run), or a moment after a line the app
+/// prints. The short steps are aimed at more often, so a 200-run suite hits each.
+const AIMS: [Option<&str>; 12] = [
+    None,
+    None,
+    Some(START_UP),
+    Some("resolved"),
+    Some("resolved"),
+    Some("step WaitingForPin"),
+    Some("step Authorizing"),
+    Some("step CompletingOnCard"),
+    Some("step CompletingOnCard"),
+    Some("step CompletingOnCard"),
+    Some("step Reversing"),
+    Some("step Reversing"),
+];
+const START_UP: &str = "";
+
+/// What a killed sale can have left behind, each of which a 200-run suite must hit (a step
+/// with two names is hit by either).
+const SALE_STEPS: [&[&str]; 7] = [
+    &["start-up"],
+    &["before commit 1"],
+    &["commit 1"],
+    &["platform processed"],
+    &["commit 2"],
+    &["reversal journalled", "reversal processed"],
+    &["done"],
+];
+
+/// Where the kill left the run, from what the app had said and what is durable on each side:
+/// - `start-up`: before the app had settled what the last run left (it had not said `resolved`);
+/// - `before commit 1`: no journal entry for the new sale (card and PIN on the reader);
+/// - `commit 1`: journalled `sending`, nothing under its key on the platform;
+/// - `platform processed`: journalled `sending`, the platform has answered it (the answer died
+///   with the app);
+/// - `commit 2`: approved, the card's completion not journalled;
+/// - `reversal journalled` / `reversal processed`: a reversal pending, and the platform has not
+///   / has taken it;
+/// - `done`: the sale's last commit was made;
+/// - the same for a void or refund: `before adjustment`, `adjustment journalled`, `adjustment
+///   processed`, `adjustment done`.
+fn step_left(
+    said: &[String],
+    action: &str,
+    before: &Journal,
+    after: &Journal,
+    platform: &Value,
+    adjustments: &Value,
+) -> &'static str {
+    if !said.iter().any(|l| l.starts_with("resolved")) {
+        return "start-up";
+    }
+    if action != "sale" {
+        let Some((key, (_, _, _, state))) =
+            after.adjustments.iter().find(|(k, _)| !before.adjustments.contains_key(*k))
+        else {
+            return "before adjustment";
+        };
+        return match (state.as_str(), adjustments.get(key).is_some_and(|v| v != "tombstone")) {
+            ("sending", false) => "adjustment journalled",
+            ("sending", true) => "adjustment processed",
+            _ => "adjustment done",
+        };
+    }
+    let Some((key, (state, _))) = after.states.iter().find(|(k, _)| !before.states.contains_key(*k)) else {
+        return "before commit 1";
+    };
+    let on_platform = platform.get(key).and_then(Value::as_str);
+    match state.as_str() {
+        "sending" if matches!(on_platform, None | Some("tombstone")) => "commit 1",
+        "sending" => "platform processed",
+        "approved" => "commit 2",
+        "reversal_pending" if matches!(on_platform, Some("reversed" | "tombstone")) => "reversal processed",
+        "reversal_pending" => "reversal journalled",
+        _ => "done",
+    }
+}
+
+/// A journal state as the fault matrix names it.
+fn state_name(state: &str) -> &'static str {
+    match state {
+        "completed" => "completed",
+        "declined" => "declined",
+        "reversed" => "reversed",
+        // Refused before processing, or never reached the platform (its key is tombstoned).
+        "failed" => "not charged",
+        _ => "unfinished",
     }
 }
 
@@ -204,14 +299,24 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     };
 
     let mut tally: HashMap<&str, u32> = HashMap::new();
+    let mut kills: BTreeMap<&str, u32> = BTreeMap::new();
+    type Row = (BTreeMap<&'static str, u32>, BTreeMap<&'static str, u32>);
+    let mut matrix: BTreeMap<&str, Row> = BTreeMap::new();
     // Sales journalled before the platform's clock moved a day on: settled, refundable.
     let mut settled: std::collections::HashSet<String> = std::collections::HashSet::new();
     let started = Instant::now();
     for run in 0..runs {
-        let card = &TEST_CARDS[rng.below(TEST_CARDS.len() as u64) as usize];
+        let aim = AIMS[rng.below(AIMS.len() as u64) as usize];
+        // A kill aimed at the card's completion needs a sale that gets there: an approved chip
+        // card on a network that answers.
+        let at_completion = aim == Some("step CompletingOnCard");
+        let card = match at_completion {
+            true => test_card("chip-approve").unwrap(),
+            false => &TEST_CARDS[rng.below(TEST_CARDS.len() as u64) as usize],
+        };
         reader.lock().unwrap().present(card);
         let page = |status: u16| json!({ "count": 100, "status": status, "body": "<html>gateway</html>" });
-        let (fault_name, fault) = match rng.below(7) {
+        let (fault_name, fault) = match if at_completion { 0 } else { rng.below(7) } {
             0 => ("none", json!({})),
             1 => ("answer lost once", json!({ "drop_response_after_commit": 1 })),
             2 => ("answers lost", json!({ "drop_response_after_commit": 100 })),
@@ -255,26 +360,71 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         }
         *tally.entry(action).or_default() += 1;
 
+        // The kill is aimed anywhere in the first 300 ms, or a moment after the app said it
+        // reached a step (`sandbox sell` prints them), so that every step of the money path
+        // is hit, the short ones too.
+        let kill_after = Duration::from_millis(match aim {
+            None => kill_after.as_millis() as u64,
+            Some(START_UP) => rng.below(15),
+            // The card's completion and commit 3, or the first reversal attempt, take a few
+            // milliseconds: aim closely.
+            Some("step CompletingOnCard" | "step Reversing") => rng.below(3),
+            Some(_) => rng.below(40),
+        });
+        let before = read_journal(&data);
         let mut child = command.spawn().unwrap();
-        let deadline = Instant::now() + kill_after;
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let listener = {
+            let (said, out) = (said.clone(), child.stdout.take().unwrap());
+            std::thread::spawn(move || {
+                for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
+                    said.lock().unwrap().push(line);
+                }
+            })
+        };
+        let mut deadline = matches!(aim, None | Some(START_UP)).then(|| Instant::now() + kill_after);
         let killed = loop {
             if child.try_wait().unwrap().is_some() {
                 break false;
             }
-            if Instant::now() >= deadline {
+            if deadline.is_none() && said.lock().unwrap().iter().any(|l| Some(l.as_str()) == aim) {
+                deadline = Some(Instant::now() + kill_after);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 child.kill().unwrap(); // SIGKILL
                 child.wait().unwrap();
                 break true;
             }
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(1));
         };
-        *tally.entry(if killed { "killed mid-flight" } else { "finished" }).or_default() += 1;
+        listener.join().unwrap();
+        let mut killed_at = None;
+        if killed {
+            let platform = dev.payments_of(&phone).await.unwrap();
+            let adjustments = dev.adjustments_of(&phone).await.unwrap();
+            let said = said.lock().unwrap();
+            let step = step_left(&said, action, &before, &read_journal(&data), &platform, &adjustments);
+            *kills.entry(step).or_default() += 1;
+            killed_at = Some(step);
+            *tally.entry(if step == "start-up" { "killed at start-up" } else { "killed mid-flight" }).or_default() += 1;
+        } else {
+            *tally.entry("finished").or_default() += 1;
+        }
         *tally.entry(fault_name).or_default() += 1;
 
-        // The app starts again with the network healthy and resolves what was left.
-        dev.set_faults(json!({})).await.unwrap();
+        // The app starts again and resolves what was left: half the time first under the same
+        // network fault (recovery has to hold up on a bad network too), then on a healthy one.
+        let recover_under_fault = rng.below(2) == 0;
+        if recover_under_fault {
+            *tally.entry("recovery under the fault").or_default() += 1;
+        } else {
+            dev.set_faults(json!({})).await.unwrap();
+        }
         let mut resolved = false;
-        for _ in 0..3 {
+        for attempt in 0..3 {
+            if attempt == 1 {
+                dev.set_faults(json!({})).await.unwrap();
+            }
             let out = app(true, amount).output().unwrap();
             assert!(
                 out.status.success(),
@@ -302,6 +452,25 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
                 card.name
             );
         }
+        // The fault matrix: where each fault's kills landed, and how its sales ended.
+        let row = matrix.entry(fault_name).or_default();
+        if let Some(step) = killed_at {
+            *row.0.entry(step).or_default() += 1;
+        }
+        if action == "sale" {
+            let ended = journal
+                .states
+                .iter()
+                .find(|(k, _)| !before.states.contains_key(*k))
+                .map_or("no sale (nothing journalled)", |(_, (state, _))| state_name(state));
+            *row.1.entry(ended).or_default() += 1;
+        }
+    }
+    println!("fault matrix (kills per step; how the sales ended after recovery):");
+    for (fault, (steps, ended)) in &matrix {
+        let steps: Vec<String> = steps.iter().map(|(s, n)| format!("{s}={n}")).collect();
+        let ended: Vec<String> = ended.iter().map(|(s, n)| format!("{s}={n}")).collect();
+        println!("  {fault}: kills {}; sales {}", steps.join(" "), ended.join(" "));
     }
     // The data scan after the test day: the database with its WAL and the logs hold no card
     // data. (The secure-store file stands in for Keystore / Keychain and is scanned too.)
@@ -326,6 +495,17 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         *by_state.entry(state.as_str()).or_default() += 1;
     }
     println!("kill suite: {runs} runs in {:?}: {tally:?}; journal {by_state:?}", started.elapsed());
+    // Every run was checked against the platform (`check`): a double charge, a lost approval or
+    // a stranded reservation fails the suite at that run, so reaching this line means none.
+    println!("kill suite: {runs} runs, 0 double charges, 0 lost approvals, 0 stranded reservations");
+    let per_step: Vec<String> = kills.iter().map(|(step, n)| format!("{step}={n}")).collect();
+    println!("kills per step: {}", per_step.join(" "));
+    if runs >= 200 {
+        for names in SALE_STEPS {
+            let hit: u32 = names.iter().map(|n| kills.get(n).copied().unwrap_or(0)).sum();
+            assert!(hit > 0, "no kill left a sale at {}: {kills:?}", names.join(" or "));
+        }
+    }
     assert!(
         tally.get("killed mid-flight").copied().unwrap_or(0) >= (runs as u32) / 4,
         "too few kills to mean anything"

@@ -9,7 +9,8 @@ use std::process::Command;
 
 use crate::cmd;
 
-pub const TARGETS: &[&str] = &["frame_decoder", "tlv_decode"];
+pub const TARGETS: &[&str] =
+    &["frame_decoder", "tlv_decode", "card_payloads", "reader_commands", "secure_open", "platform_bodies"];
 
 const RUSTFLAGS: &str = "-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
     -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -76,7 +77,7 @@ fn run_target(root: &Path, bin: &Path, name: &str, secs: u64, work: &Path) -> (b
 pub fn run(secs: u64) -> Option<Vec<(String, bool)>> {
     let root = cmd::root();
     let Some(host) = nightly_host() else {
-        println!("fuzz: no nightly toolchain (rustup toolchain install nightly --profile minimal); skipped");
+        println!("fuzz: no nightly toolchain (rustup toolchain install nightly --profile minimal)");
         return None;
     };
     let target_dir: PathBuf = cmd::target_dir().join("fuzz");

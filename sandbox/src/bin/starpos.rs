@@ -12,7 +12,8 @@
 //!
 //! `sandbox sell` plays an app for the kill suite (sandbox/tests/kill_suite.rs): it resolves
 //! what an earlier, killed run left unfinished, then (unless `--resolve-only`) makes one sale,
-//! or voids a sale, or refunds `--amount` of one.
+//! or voids a sale, or refunds `--amount` of one. It prints `resolved N` once the earlier run is
+//! settled and `step NAME` as the sale moves on, so the suite can aim its kill at a step.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -184,7 +185,13 @@ async fn sell(args: &[String]) -> Result<(), String> {
 
     use starpos_core::reader::controller::CardReader;
 
-    use starpos_sandbox::test_kit::Quiet;
+    /// Each step on its own line as it happens (stdout is line-buffered).
+    struct PrintSteps;
+    impl starpos_core::payments::SaleListener for PrintSteps {
+        fn on_step(&self, step: starpos_core::payments::SaleStep) {
+            println!("step {step:?}");
+        }
+    }
 
     let mut opts: HashMap<&str, &str> = HashMap::new();
     let mut resolve_only = false;
@@ -225,7 +232,7 @@ async fn sell(args: &[String]) -> Result<(), String> {
     let link = starpos_sandbox::reader::tcp_link::TcpPhoneLink::new(need("reader")?, serial, 185);
     let reader = CardReader::new(Arc::new(link));
     reader.connect(serial, &identity).await.map_err(|e| format!("reader: {e}"))?;
-    match client.payments().start_sale(reader.clone(), amount, None, Arc::new(Quiet)).outcome().await {
+    match client.payments().start_sale(reader.clone(), amount, None, Arc::new(PrintSteps)).outcome().await {
         Ok(sale) => println!("sale {} {:?}", sale.id, sale.status),
         Err(e) => println!("refused {e}"),
     }
