@@ -41,6 +41,21 @@ pub trait SaleListener: Send + Sync {
     fn on_step(&self, step: SaleStep);
 }
 
+/// Hears of sales needing the merchant's attention: the whole list, each time it changes and
+/// once when set (called from a core thread; keep it quick). Empty once everything resolved.
+#[uniffi::export(foreign)]
+pub trait AttentionListener: Send + Sync {
+    fn on_needs_attention(&self, sales: Vec<Sale>);
+}
+
+pub(crate) struct AttentionAdapter(pub std::sync::Arc<dyn AttentionListener>);
+
+impl core::AttentionListener for AttentionAdapter {
+    fn on_needs_attention(&self, sales: Vec<core::Sale>) {
+        self.0.on_needs_attention(sales.into_iter().map(Into::into).collect());
+    }
+}
+
 pub(crate) struct ListenerAdapter(pub std::sync::Arc<dyn SaleListener>);
 
 impl core::SaleListener for ListenerAdapter {

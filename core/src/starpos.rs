@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) wake: tokio::sync::Notify,
     /// Where the phone is, as the app reports it.
     location: RwLock<Option<Arc<dyn LocationProvider>>>,
+    /// The app's listener for sales needing attention, and what it was last told.
+    pub(crate) attention: crate::payments::AttentionWatch,
 }
 
 impl Inner {
@@ -115,6 +117,7 @@ impl StarPos {
                 working: AtomicBool::new(false),
                 wake: tokio::sync::Notify::new(),
                 location: RwLock::new(None),
+                attention: Default::default(),
             }),
         })
     }

@@ -157,6 +157,74 @@ class DropAt(starpos.SaleListener):
             self.link.drop()
 
 
+def test_chip_first_and_the_flagged_fallback(make_client, dev, new_phone, sim_reader):
+    """A swiped chip card is asked for its chip; a chip that cannot be read falls back to a
+    swipe, approved and flagged on the sale, the receipt and the platform."""
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone)
+        reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
+        await reader.connect(SERIAL, sim_reader["identity"])
+        try:
+            steps = Steps()
+            by_chip = await c.payments().start_sale(reader, 6_607, None, steps).outcome()
+            assert isinstance(by_chip.status, starpos.SaleStatus.APPROVED), by_chip
+            assert steps.seen[:2] == [starpos.SaleStep.WAITING_FOR_CARD, starpos.SaleStep.USE_CHIP]
+            assert by_chip.entry_mode == starpos.EntryMode.INSERT and not by_chip.fallback
+
+            steps = Steps()
+            fallback = await c.payments().start_sale(reader, 6_606, None, steps).outcome()
+            assert isinstance(fallback.status, starpos.SaleStatus.APPROVED), fallback
+            assert steps.seen[:2] == [starpos.SaleStep.WAITING_FOR_CARD, starpos.SaleStep.SWIPE_FALLBACK]
+            assert fallback.entry_mode == starpos.EntryMode.SWIPE and fallback.fallback
+            assert dev.payment(fallback.id)["fallback"] is True
+            assert "(F)" in c.payments().receipt_text(fallback.id, False)
+        finally:
+            await reader.disconnect()
+
+    asyncio.run(flow())
+
+class Told(starpos.AttentionListener):
+    """What the app's attention listener heard: each list, as sale ids."""
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.lists = []
+
+    def on_needs_attention(self, sales):
+        with self.lock:
+            self.lists.append([s.id for s in sales])
+
+def test_a_sale_needing_attention_is_pushed_to_the_app(make_client, dev, new_phone, sim_reader):
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone)
+        reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
+        await reader.connect(SERIAL, sim_reader["identity"])
+        try:
+            # The platform is down: the sale is reversed, and the reversal cannot get through.
+            dev.set_faults(fail_5xx=100)
+            sale = await c.payments().start_sale(reader, 7_700, None, Steps()).outcome()
+            assert isinstance(sale.status, starpos.SaleStatus.REVERSAL_PENDING), sale
+            told = Told()
+            c.payments().set_attention_listener(told)
+            assert told.lists == [[]], "told at once: nothing yet"
+            dev.advance_clock(16 * 60)
+            await c.merchant().profile()
+            for _ in range(300):
+                if len(told.lists) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert told.lists[1] == [sale.id], told.lists
+            dev.set_faults()
+            dev.advance_clock(60)
+            await c.payments().resolve_pending()
+            assert told.lists[-1] == [], "told it resolved"
+        finally:
+            dev.set_faults()
+            await reader.disconnect()
+
+    asyncio.run(flow())
+
 def test_each_card_and_pin_failure_is_its_own_error(make_client, dev, new_phone, sim_reader):
     async def flow():
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::{ffi_client, SaleHandle};
 use crate::error::StarPosError;
-use crate::payments::{ListenerAdapter, Receipt, Sale, SaleListener, Signature};
+use crate::payments::{AttentionAdapter, AttentionListener, ListenerAdapter, Receipt, Sale, SaleListener, Signature};
 use crate::reader::CardReader;
 
 type Result<T> = std::result::Result<T, StarPosError>;
@@ -38,6 +38,14 @@ impl PaymentsClient {
     /// payment not yet answered): show them until they leave this list (no network I/O).
     pub fn needing_attention(&self) -> Result<Vec<Sale>> {
         Ok(self.core.needing_attention()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Tells `listener` the `needing_attention()` list now and each time it changes (a sale
+    /// joins it or resolves), so the app can show it without polling; null stops that.
+    pub fn set_attention_listener(&self, listener: Option<Arc<dyn AttentionListener>>) {
+        self.core.set_attention_listener(
+            listener.map(|l| Arc::new(AttentionAdapter(l)) as Arc<dyn starpos_core::payments::AttentionListener>),
+        );
     }
 
     /// The latest sales, newest first (no network I/O).

@@ -7,7 +7,7 @@ use super::client;
 use crate::error::Error;
 use crate::payments::receipt::Receipt;
 use crate::payments::signature::Signature;
-use crate::payments::{Adjust, Order, Sale, SaleControl, SaleListener, SaleStatus};
+use crate::payments::{Adjust, AttentionListener, Order, Sale, SaleControl, SaleListener, SaleStatus};
 use crate::reader::controller::CardReader;
 use crate::task::TaskHandle;
 use crate::Result;
@@ -67,6 +67,13 @@ impl Payments {
     pub fn needing_attention(&self) -> Result<Vec<Sale>> {
         let now = self.inner.accounts.platform_now();
         self.inner.payments.needing_attention(&self.inner.merchant_id()?, now)
+    }
+
+    /// Tells `listener` the [`Self::needing_attention`] list now and each time it changes (a
+    /// sale joins it or resolves), so the app can show it without asking; `None` stops that.
+    pub fn set_attention_listener(&self, listener: Option<Arc<dyn AttentionListener>>) {
+        self.inner.attention.set(listener);
+        self.inner.attention.look(&self.inner.payments, &self.inner.accounts);
     }
 
     /// The latest sales from the journal, newest first.
@@ -135,6 +142,7 @@ impl Payments {
                 if let Err(e) = crate::outbox::replay(&i.db, &i.accounts, &i.merchant_id()?).await {
                     tracing::info!(error = %e, "queued requests not sent yet");
                 }
+                i.attention.look(&i.payments, &i.accounts);
                 Ok(settled)
             })
             .await?;

@@ -17,10 +17,11 @@
 //! its cancel, the in-flight set), `card_entry` (chip first, fallback by rule), `sale` (card to
 //! last commit), `reversal`, `recovery` (what a
 //! stopped app left), `adjustments` (voids and refunds), `signatures` (keep and upload),
-//! `keys` (the journal's keys), `journal` (the SQLite rows), `receipt`, `signature` (the
+//! `attention` (telling the app of sales needing it), `keys` (the journal's keys), `journal` (the SQLite rows), `receipt`, `signature` (the
 //! strokes' format). The background worker that retries them is `crate::worker`.
 
 mod adjustments;
+mod attention;
 mod card_entry;
 mod control;
 pub mod journal;
@@ -34,6 +35,8 @@ mod sale;
 pub use starpos_protocol::signature;
 mod signatures;
 
+pub use attention::AttentionListener;
+pub(crate) use attention::AttentionWatch;
 use control::InFlight;
 pub(crate) use control::{Order, SaleControl};
 use keys::Keys;

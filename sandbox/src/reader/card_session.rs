@@ -46,6 +46,10 @@ pub mod customer {
     pub const PIN_TIMEOUT_FEN: u64 = 6_604;
     /// The customer presses cancel on the PIN pad.
     pub const PIN_CANCELLED_FEN: u64 = 6_605;
+    /// The card's chip cannot be read; its stripe can (the fallback swipe goes through).
+    pub const CHIP_FAILS_FEN: u64 = 6_606;
+    /// The customer swipes a chip card first; asked for the chip, they insert it.
+    pub const SWIPES_CHIP_CARD_FEN: u64 = 6_607;
 }
 
 struct Transaction {
@@ -144,12 +148,18 @@ impl CardSession {
                 return status_only(Status::ChipUnreadable);
             }
             customer::REMOVED_FEN => return status_only(Status::CardRemoved),
+            customer::CHIP_FAILS_FEN if !request.fallback => {
+                self.chip_failed = true;
+                return status_only(Status::ChipUnreadable);
+            }
             _ => {}
         }
         let card = self.presented;
         // The customer presents the card their way; asked for the chip, they insert it; asked
         // for the fallback swipe, they swipe. A way the reader was not asked for is no read.
-        let mode = if request.fallback {
+        let swipes_first =
+            request.amount_fen == customer::SWIPES_CHIP_CARD_FEN && request.modes.allows(EntryMode::Swipe);
+        let mode = if request.fallback || swipes_first {
             EntryMode::Swipe
         } else if request.modes.allows(card.mode) {
             card.mode

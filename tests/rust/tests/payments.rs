@@ -227,11 +227,17 @@ async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged()
     );
 
     assert!(c.payments().needing_attention().unwrap().is_empty(), "not yet: the core is still on it");
+    let told = Arc::new(Told::default());
+    c.payments().set_attention_listener(Some(told.clone()));
+    assert_eq!(told.lists(), vec![Vec::<String>::new()], "told at once: nothing yet");
     // A quarter of an hour later (platform time, learnt from any answer) the merchant is told.
     w.dev.advance_clock(16 * 60).await.unwrap();
     let _ = c.merchant().profile().await;
     let attention = c.payments().needing_attention().unwrap();
     assert_eq!(attention.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [sale.id.as_str()]);
+    // Without asking: the worker's next retry (still refused) tells the listener.
+    let pushed = told.wait_for(|lists| lists.len() >= 2).await;
+    assert_eq!(pushed[1], vec![sale.id.clone()], "pushed once the sale crossed the line: {pushed:?}");
 
     w.dev.set_faults(json!({})).await.unwrap();
     w.dev.advance_clock(60).await.unwrap();
@@ -243,6 +249,34 @@ async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged()
     assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
     assert!(c.payments().resolve_pending().await.unwrap().is_empty());
     assert!(c.payments().needing_attention().unwrap().is_empty(), "kept only until resolved");
+    assert_eq!(told.lists().last(), Some(&Vec::new()), "and the app is told it resolved");
+    assert_eq!(told.lists().len(), 3, "told only when the list changed: {:?}", told.lists());
+}
+
+/// What an app's attention listener heard: each list, as sale ids.
+#[derive(Default)]
+struct Told(Mutex<Vec<Vec<String>>>);
+
+impl starpos_core::payments::AttentionListener for Told {
+    fn on_needs_attention(&self, sales: Vec<Sale>) {
+        self.0.lock().unwrap().push(sales.into_iter().map(|s| s.id).collect());
+    }
+}
+
+impl Told {
+    fn lists(&self) -> Vec<Vec<String>> {
+        self.0.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, done: impl Fn(&[Vec<String>]) -> bool) -> Vec<Vec<String>> {
+        for _ in 0..300 {
+            if done(&self.lists()) {
+                return self.lists();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("not told in 30 s: {:?}", self.lists())
+    }
 }
 
 #[tokio::test]

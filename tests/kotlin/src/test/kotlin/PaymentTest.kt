@@ -10,12 +10,14 @@ import kotlin.concurrent.thread
 import kotlin.random.Random
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
 import uniffi.starpos.ApplicationStatus
 import uniffi.starpos.CardElements
 import uniffi.starpos.CardReader
+import uniffi.starpos.EntryMode
 import uniffi.starpos.Location
 import uniffi.starpos.LocationProvider
 import uniffi.starpos.NetworkType
@@ -165,6 +167,35 @@ class PaymentTest {
             assertEquals(Reachability.OFFLINE, c.network().connectionStatus().reachability)
             assertFailsWith<StarPosException.Offline> { c.payments().startSale(reader, 1_000L, null, StepRecorder()).outcome() }
             c.network().setNetworkType(NetworkType.MOBILE)
+        } finally {
+            reader.disconnect()
+            reader.close()
+            c.close()
+        }
+    }
+
+    /** A swiped chip card is asked for its chip; a chip that cannot be read falls back to a
+     *  swipe, approved and flagged on the sale, the receipt and the platform. */
+    @Test
+    fun chipFirstAndTheFlaggedFallback() = runBlocking {
+        val c = merchant("kt-chip-first")
+        val reader = reader()
+        try {
+            val chipSteps = StepRecorder()
+            val byChip = c.payments().startSale(reader, 6_607L, null, chipSteps).outcome()
+            assertTrue(byChip.status is SaleStatus.Approved, "got ${byChip.status}")
+            assertEquals(listOf(SaleStep.WAITING_FOR_CARD, SaleStep.USE_CHIP), chipSteps.steps.take(2))
+            assertEquals(EntryMode.INSERT, byChip.entryMode)
+            assertFalse(byChip.fallback)
+
+            val fallbackSteps = StepRecorder()
+            val fallback = c.payments().startSale(reader, 6_606L, null, fallbackSteps).outcome()
+            assertTrue(fallback.status is SaleStatus.Approved, "got ${fallback.status}")
+            assertEquals(listOf(SaleStep.WAITING_FOR_CARD, SaleStep.SWIPE_FALLBACK), fallbackSteps.steps.take(2))
+            assertEquals(EntryMode.SWIPE, fallback.entryMode)
+            assertTrue(fallback.fallback)
+            assertEquals("true", Dev.paymentField(fallback.id, "fallback"))
+            assertTrue(c.payments().receiptText(fallback.id, false).contains("(F)"))
         } finally {
             reader.disconnect()
             reader.close()
