@@ -49,6 +49,11 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
         return Err(ApiError::invalid("invalid_request", "amount_fen", "a positive amount in fen"));
     }
     let request_hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes));
+    // The card data's own checks (MAC, chip-first, cryptogram) need no records: done before the
+    // database lock, so the key derivations never hold up other requests.
+    let card = card_checks::authenticate(&req)?;
+    card_checks::check_chip_first(&card, req.fallback)?;
+    card_checks::check_chip_data(&card, req.amount_fen)?;
     let limits = profile_of(&state, &caller.merchant_id)?.limits;
     let now = state.now();
     let mut db = state.db();
@@ -69,12 +74,8 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             "this payment was reversed before it arrived; start a new sale",
         ));
     }
-    let card = card_checks::authenticate(&req)?;
-    card_checks::check_chip_first(&card, req.fallback)?;
-    card_checks::check_chip_data(&card, req.amount_fen)?;
     card_checks::check_fresh_read(&tx, &req.idempotency_key, &card.ksn)?;
-    let day = business_day(now);
-    card_checks::check_limits(&tx, &caller.merchant_id, &limits, req.amount_fen, card.card_hash().as_deref(), now)?;
+    card_checks::check_limits(&tx, &caller.merchant_id, &limits, req.amount_fen, card.card_hash.as_deref(), now)?;
     let (province, flag) = check_payment(&tx, &caller.merchant_id, &req, now, state.config.cross_province_review_secs)?;
     let payment = decide(&tx, &caller.merchant_id, &req, &card, now)?;
     tx.execute(
@@ -90,7 +91,7 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
             now,
         ),
     )?;
-    card_checks::remember_read(&tx, &req.idempotency_key, &caller.merchant_id, &card, &day)?;
+    card_checks::remember_read(&tx, &req.idempotency_key, &caller.merchant_id, &card, now)?;
     sale_in(&tx, &caller.merchant_id, &payment, province.as_deref())?;
     tx.execute(
         "INSERT INTO payment_regions (key, province, flag) VALUES (?1, ?2, ?3)",

@@ -25,17 +25,14 @@ pub struct CardData {
     pub field55: Vec<Tlv>,
     /// `None` when track 2 does not decrypt (the issuer answers "invalid card").
     pub opened: Option<Decrypted>,
+    /// A keyed-hash stand-in for the card number, for the per-card count.
+    pub card_hash: Option<String>,
 }
 
 impl CardData {
     /// Chip or contactless: the chip took part and made a cryptogram.
     pub fn chip(&self) -> bool {
         self.entry_mode != EntryMode::Swipe
-    }
-
-    /// A keyed-hash stand-in for the card number, for the per-card count.
-    pub fn card_hash(&self) -> Option<String> {
-        self.opened.as_ref().map(|o| hash(&format!("card-limit:{}", o.pan)))
     }
 }
 
@@ -92,7 +89,8 @@ pub fn authenticate(req: &AuthorizeRequest) -> ApiResult<CardData> {
         tlv::decode_nested(&field55_bytes).map_err(|_| ApiError::invalid("invalid_request", "field55", "BER-TLV"))?
     };
     let opened = decrypt_card(&ksn, &track, pin_block.as_ref()).ok();
-    Ok(CardData { entry_mode, ksn: req.ksn.to_ascii_uppercase(), field55, opened })
+    let card_hash = opened.as_ref().map(|o| hash(&format!("card-limit:{}", o.pan)));
+    Ok(CardData { entry_mode, ksn: req.ksn.to_ascii_uppercase(), field55, opened, card_hash })
 }
 
 /// The chip-first rule, from the service code the platform decrypted: a chip card may be
@@ -216,10 +214,10 @@ fn day_bounds(now: i64) -> (i64, i64) {
 }
 
 /// Keeps the read's KSN and card (hashed) with the payment, for replays and limits.
-pub fn remember_read(tx: &Transaction<'_>, key: &str, merchant_id: &str, card: &CardData, day: &str) -> ApiResult<()> {
+pub fn remember_read(tx: &Transaction<'_>, key: &str, merchant_id: &str, card: &CardData, now: i64) -> ApiResult<()> {
     tx.execute(
         "INSERT INTO payment_reads (key, merchant_id, ksn, card_hash, business_day) VALUES (?1, ?2, ?3, ?4, ?5)",
-        (key, merchant_id, &card.ksn, card.card_hash(), day),
+        (key, merchant_id, &card.ksn, &card.card_hash, business_day(now)),
     )?;
     Ok(())
 }
