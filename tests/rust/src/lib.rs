@@ -32,6 +32,12 @@ impl HandleSlot {
         let _ = self.0.set(handle.clone());
     }
 
+    /// Cancels now, from the caller's thread (a listener's), if the handle is known; answers
+    /// what `cancel()` said.
+    pub fn cancel_now(&self) -> bool {
+        self.0.get().is_some_and(|handle| handle.cancel())
+    }
+
     /// Cancels from another thread once the handle is known (and `after` has passed); the
     /// thread answers what `cancel()` said.
     pub fn cancel_soon(&self, after: std::time::Duration) -> std::thread::JoinHandle<bool> {

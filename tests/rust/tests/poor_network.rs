@@ -249,8 +249,10 @@ async fn background_history_sync_waits_for_wifi_unless_the_merchant_asks() {
 struct CancelAtCard(HandleSlot);
 impl SaleListener for CancelAtCard {
     fn on_step(&self, step: SaleStep) {
+        // At once, from the listener: a cancel from another thread a moment later can lose the
+        // race with the in-process reader on a loaded machine (seen once in a clean-clone run).
         if step == SaleStep::WaitingForCard {
-            self.0.cancel_soon(Duration::ZERO);
+            assert!(self.0.cancel_now(), "the handle is known by the time the card is asked for");
         }
     }
 }
