@@ -131,6 +131,16 @@ pub enum StarPosError {
     /// Do not use it; pair again only if the merchant replaced the reader.
     #[error("the reader's identity does not match the paired reader")]
     ReaderIdentityMismatch,
+    /// The reader does not accept this phone: the platform's certificate for it is missing,
+    /// from an earlier pairing (the reader has since been paired again), or for another reader.
+    /// `readers().connect` pairs again once by itself; if this still comes, pair the reader again
+    /// from this phone.
+    #[error("the reader does not accept this phone: pair the reader again from this phone")]
+    ReaderRefusedPhone,
+    /// The reader has a secure session open with another phone (or another app on this one):
+    /// disconnect it there first.
+    #[error("the reader is in use by another phone: disconnect it there first")]
+    ReaderInUse,
     /// The secure session with the reader broke (`reason`); reconnect.
     #[error("secure session with the reader failed: {reason}")]
     ReaderSession { reason: String },
@@ -257,6 +267,8 @@ impl From<Core> for StarPosError {
             Core::PinCancelled => Self::PinCancelled,
             Core::CancelledOnReader => Self::CancelledOnReader,
             Core::ReaderBusy => Self::ReaderBusy,
+            Core::ReaderRefusedPhone => Self::ReaderRefusedPhone,
+            Core::ReaderInUse => Self::ReaderInUse,
             Core::ReaderDeclined { status } => Self::ReaderDeclined { status },
             Core::LinkLost => Self::LinkLost,
             Core::ReaderTimeout => Self::ReaderTimeout,
@@ -338,6 +350,8 @@ mod tests {
             Core::PinCancelled,
             Core::CancelledOnReader,
             Core::ReaderBusy,
+            Core::ReaderRefusedPhone,
+            Core::ReaderInUse,
             Core::ReaderDeclined { status: "status text".into() },
             Core::LinkLost,
             Core::ReaderTimeout,
@@ -442,6 +456,8 @@ mod tests {
             Core::Internal { .. } => 60,
             Core::ReaderNotPaired { .. } => 61,
             Core::AdjustmentUnanswered { .. } => 62,
+            Core::ReaderRefusedPhone => 63,
+            Core::ReaderInUse => 64,
         }
     }
 
@@ -450,7 +466,7 @@ mod tests {
         let all = samples();
         let mut seen: Vec<usize> = all.iter().map(ordinal).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..63).collect::<Vec<_>>(), "one sample of every variant");
+        assert_eq!(seen, (0..65).collect::<Vec<_>>(), "one sample of every variant");
         for core in all {
             let ffi = StarPosError::from(core.clone());
             assert_eq!(ffi.to_string(), core.to_string(), "{core:?}");

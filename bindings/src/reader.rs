@@ -118,7 +118,7 @@ impl From<CoreInfo> for ReaderInfo {
 pub struct PairedReader {
     pub serial: String,
     pub model: String,
-    /// Pass to `CardReader.connect_by_serial`.
+    /// The reader's identity key, pinned at pairing (`readers().connect` uses it itself).
     pub identity_public: Vec<u8>,
     pub paired_at: i64,
 }
@@ -265,24 +265,6 @@ impl CardReader {
         let core = self.core.clone();
         let found = run(async move { core.scan(timeout_ms).await }).await?;
         Ok(found.into_iter().map(|d| BleDevice { id: d.id, name: d.name, rssi: d.rssi }).collect())
-    }
-
-    /// Connects securely to a paired reader whose identity key is `pinned_identity`.
-    pub async fn connect(&self, device_id: String, pinned_identity: Vec<u8>) -> Result<ReaderInfo, StarPosError> {
-        let core = self.core.clone();
-        Ok(run(async move { core.connect(&device_id, &pinned_identity).await }).await?.into())
-    }
-
-    /// Finds the reader with this serial number by scanning and connects to it securely; the
-    /// handshake proves it is that reader.
-    pub async fn connect_by_serial(
-        &self,
-        serial: String,
-        pinned_identity: Vec<u8>,
-        scan_ms: u32,
-    ) -> Result<ReaderInfo, StarPosError> {
-        let core = self.core.clone();
-        Ok(run(async move { core.connect_by_serial(&serial, &pinned_identity, scan_ms).await }).await?.into())
     }
 
     /// Events go to `listener` from now on; it hears the current state at once.

@@ -140,6 +140,16 @@ pub enum Error {
     /// Do not use it; pair again only if the merchant replaced the reader.
     #[error("the reader's identity does not match the paired reader")]
     ReaderIdentityMismatch,
+    /// The reader does not accept this phone: the platform's certificate for it is missing,
+    /// from an earlier pairing (the reader has since been paired again), or for another reader.
+    /// `readers().connect` pairs again once by itself; if this still comes, pair the reader again
+    /// from this phone.
+    #[error("the reader does not accept this phone: pair the reader again from this phone")]
+    ReaderRefusedPhone,
+    /// The reader has a secure session open with another phone (or another app on this one):
+    /// disconnect it there first.
+    #[error("the reader is in use by another phone: disconnect it there first")]
+    ReaderInUse,
     /// The secure session with the reader broke (`reason`); reconnect.
     #[error("secure session with the reader failed: {reason}")]
     ReaderSession { reason: String },
@@ -347,7 +357,7 @@ fn from_platform(body: ErrorBody) -> Error {
             attempted: 0,
             remaining: body.cap.unwrap_or(0),
         },
-        "reader_mac_invalid" | "cryptogram_invalid" | "card_read_replayed" | "chip_required" => {
+        "reader_mac_invalid" | "cryptogram_invalid" | "card_read_replayed" | "chip_required" | "reader_not_paired" => {
             Error::CardDataRefused { reason: body.message }
         }
         "limit_above_cap" => Error::LimitAboveCap {

@@ -98,7 +98,7 @@ impl StarPos {
         platform.meter().attach(db.clone());
         let merchant = MerchantBook::new(db.clone(), platform.clone());
         let cards = Cards::new(db.clone());
-        let readers = ReaderBook::new(db.clone());
+        let readers = ReaderBook::new(db.clone(), secure_store.clone());
         let payments = crate::payments::Payments::new(db.clone(), secure_store.clone());
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();

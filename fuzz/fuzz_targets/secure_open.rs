@@ -7,13 +7,32 @@ use std::sync::Mutex;
 
 use libfuzzer_sys::fuzz_target;
 use ring::signature::Ed25519KeyPair;
-use starpos_protocol::reader::secure::{aad, identity_public, reader_answer, PhoneHandshake, Session};
+use ring::signature::KeyPair;
+use starpos_protocol::reader::phone_cert::PhoneCertificate;
+use starpos_protocol::reader::secure::{
+    aad, identity_public, reader_answer, PhoneCredential, PhoneHandshake, ReaderTrust, Session,
+};
 
 /// A phone and a reader session from one real handshake.
 fn sessions() -> (Session, Session) {
     let identity = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).expect("a seed is a key");
-    let (phone, hello) = PhoneHandshake::start().expect("handshake starts");
-    let (answer, reader) = reader_answer(&identity, "SP100-000001", &hello).expect("the reader answers");
+    let authority = Ed25519KeyPair::from_seed_unchecked(&[8; 32]).expect("a seed is a key");
+    let key = Ed25519KeyPair::from_seed_unchecked(&[9; 32]).expect("a seed is a key");
+    let cert = PhoneCertificate {
+        serial: "SP100-000001".into(),
+        merchant_id: "m".into(),
+        phone_key: key.public_key().as_ref().try_into().expect("32 bytes"),
+        generation: 1,
+    };
+    let credential = PhoneCredential { certificate: cert.issue(&authority), key };
+    let (phone, hello) = PhoneHandshake::start(&credential).expect("handshake starts");
+    let trust = ReaderTrust {
+        identity: &identity,
+        serial: "SP100-000001",
+        authority_public: authority.public_key().as_ref(),
+        min_generation: 1,
+    };
+    let (answer, reader, _) = reader_answer(&trust, &hello).expect("the reader answers");
     let phone = phone.finish(&answer, &identity_public(&identity)).expect("the pinned reader is accepted");
     (phone, reader)
 }

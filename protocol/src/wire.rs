@@ -295,6 +295,10 @@ pub struct SettlementRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairReaderRequest {
     pub serial: String,
+    /// The phone's Ed25519 public key (hex) for the platform to certify on this reader; absent
+    /// on a release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_key: Option<String>,
 }
 
 /// The platform's word on a reader: its serial number belongs to this identity key (Ed25519,
@@ -305,6 +309,9 @@ pub struct PairedReaderWire {
     pub model: String,
     pub identity_public: String,
     pub paired_at: i64,
+    /// The platform's certificate (hex) that lets this phone's key open sessions with the
+    /// reader (`reader::phone_cert`); the reader checks it in every handshake.
+    pub phone_certificate: String,
 }
 
 /// An online card authorisation. Carries only what the reader encrypted; `Debug` shows no blob.

@@ -39,7 +39,9 @@ fn transfer(c: &mut Criterion) {
                         let link = SimLink::new(sim, faults);
                         let conn =
                             ReaderConnection::open(Arc::new(link), "SP100-000777", Timing::default()).await.unwrap();
-                        conn.secure(&identity).await.unwrap();
+                        conn.secure(&identity, &starpos_sandbox::test_kit::phone_credential("SP100-000777", 1))
+                            .await
+                            .unwrap();
                         let started = Instant::now();
                         firmware::update(&conn, &image, &key, |_| {}).await.unwrap();
                         total += started.elapsed();

@@ -57,10 +57,8 @@ fn sale(c: &mut Criterion) {
         )
         .unwrap();
         ready_merchant(&client, &dev, "13712345678", "Bench2026sale").await.unwrap();
-        let sim = SimReader::new("SP100-000888");
-        let identity = sim.identity_public();
-        let reader = CardReader::new(Arc::new(SimLink::new(sim, Faults::default())));
-        reader.connect("SP100-000888", &identity).await.unwrap();
+        let reader = CardReader::new(Arc::new(SimLink::new(SimReader::new("SP100-000888"), Faults::default())));
+        starpos_sandbox::test_kit::pair_and_connect(&client, &reader, "SP100-000888").await.unwrap();
         (sandbox, client, reader)
     });
 
@@ -138,17 +136,11 @@ fn sale(c: &mut Criterion) {
     // phone's Bluetooth stack).
     let tcp_reader = runtime.block_on(async {
         let sim = Arc::new(std::sync::Mutex::new(SimReader::new("SP100-000889")));
-        let identity = sim.lock().unwrap().identity_public();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         tokio::spawn(starpos_sandbox::reader::tcp::serve(listener, sim));
         let reader = CardReader::new(Arc::new(TcpPhoneLink::new(&addr, "SP100-000889", 185)));
-        let connecting = reader.clone();
-        starpos_core::runtime::run(async move {
-            connecting.connect("SP100-000889", &identity).await.map_err(starpos_core::Error::from)
-        })
-        .await
-        .unwrap();
+        starpos_sandbox::test_kit::pair_and_connect(&client, &reader, "SP100-000889").await.unwrap();
         reader
     });
     let sales = 1_000;

@@ -152,6 +152,20 @@ pub fn reader_identity(serial: &str) -> Ed25519KeyPair {
     Ed25519KeyPair::from_seed_unchecked(seed.as_ref()).expect("32 bytes is an Ed25519 seed")
 }
 
+/// The sandbox platform's reader authority: it certifies a phone's key on a reader at
+/// pairing, and every simulated reader trusts its public half (burnt in at the "factory").
+/// From a published seed: a test value, like every key here.
+pub fn reader_authority() -> Ed25519KeyPair {
+    let seed = ring::digest::digest(&ring::digest::SHA256, b"starpos-sandbox-reader-authority-v1");
+    Ed25519KeyPair::from_seed_unchecked(seed.as_ref()).expect("32 bytes is an Ed25519 seed")
+}
+
+/// The public half of [`reader_authority`], as simulated readers hold it.
+pub fn reader_authority_public() -> Vec<u8> {
+    use ring::signature::KeyPair;
+    reader_authority().public_key().as_ref().to_vec()
+}
+
 /// The sandbox issuer's master key, from which each test card's own key is derived. A test
 /// value, published: no real card has it.
 const ISSUER_MASTER_KEY: &[u8] = b"starpos-sandbox-issuer-master-key-v1";

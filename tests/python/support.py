@@ -65,6 +65,10 @@ class Dev:
     def payment(self, key):
         return self._call(f"/dev/payments/{key}")
 
+    def take_reader_back(self, serial=SERIAL):
+        """The shop takes the shared simulated reader back from whichever merchant had it."""
+        return self._call("/dev/readers/take-back", {"serial": serial})
+
     def advance_clock(self, secs):
         """Moves the platform's clock forward (review times, lifetimes) without sleeping."""
         return self._call("/dev/clock/advance", {"secs": secs})
@@ -82,6 +86,15 @@ class Dev:
     def other_device_sale(self, phone, amount_fen):
         """An approved sale the merchant made on another device (reaches a phone by sync)."""
         return self._call("/dev/transactions", {"phone": phone, "amount_fen": amount_fen})
+
+
+async def connect_reader(client, reader, dev, scan_ms=500):
+    """Pairs the shared simulated reader for the client's merchant (the platform certifies this
+    phone on it) and connects the way the app does: the core finds the reader's pinned key and
+    this phone's certificate itself."""
+    dev.take_reader_back(SERIAL)
+    await client.readers().pair(SERIAL)
+    return await client.readers().connect(reader, SERIAL, scan_ms)
 
 
 class TcpBleLink(starpos.BleLink):

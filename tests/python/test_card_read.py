@@ -53,6 +53,7 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
 
         with pytest.raises(starpos.StarPosError.ReaderNotRecognised):
             await c.readers().pair("XX000-000000")
+        dev.take_reader_back(SERIAL)
         paired = await c.readers().pair(SERIAL)
         try:
             assert paired.identity_public == sim_reader["identity"], "the platform certifies the factory key"
@@ -64,7 +65,7 @@ def test_pair_read_a_card_and_reconnect(make_client, dev, new_phone, sim_reader)
             reader.set_listener(events)
             with pytest.raises(starpos.StarPosError.ReaderNotPaired):
                 await c.readers().connect(reader, "SP100-000999", 100)
-            info = await reader.connect_by_serial(SERIAL, paired.identity_public, 500)
+            info = await c.readers().connect(reader, SERIAL, 500)
             assert info.serial == SERIAL
             assert isinstance(reader.state(), starpos.ReaderState.READY)
             assert any(isinstance(e, starpos.ReaderEvent.BATTERY) for e in events.seen)

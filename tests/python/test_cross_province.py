@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import starpos
-from support import SERIAL, Steps, TcpBleLink, ready_merchant
+from support import SERIAL, Steps, TcpBleLink, ready_merchant, connect_reader
 
 
 class Gps(starpos.LocationProvider):
@@ -40,7 +40,7 @@ def test_refused_in_hunan_until_approved(make_client, dev, new_phone, sim_reader
         gps = Gps(CHANGSHA)
         c.set_location_provider(gps)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         try:
             assert c.regions().current_province().code == "43"
             with pytest.raises(starpos.StarPosError.CrossProvinceNotApproved) as refused:
@@ -93,7 +93,7 @@ def test_offline_queue_and_link_status(make_client, dev, new_phone, sim_reader):
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c = await ready_merchant(make_client, dev, new_phone)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         try:
             assert c.network().connection_status().reachability == starpos.Reachability.ONLINE
             c.network().set_network_type(starpos.NetworkType.OFFLINE)

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import starpos
-from support import PASSWORD, SERIAL, Steps, TcpBleLink, ready_merchant
+from support import PASSWORD, SERIAL, Steps, TcpBleLink, ready_merchant, connect_reader
 
 
 class Pages(starpos.SyncListener):
@@ -34,7 +34,7 @@ def test_history_pages_statistics_and_export(make_client, dev, new_phone, sim_re
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c = await ready_merchant(make_client, dev, new_phone)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         try:
             sales = [await c.payments().start_sale(reader, amount, None, Steps()).outcome() for amount in (1_000, 2_000, 3_000, 4_000)]
             await c.payments().void_sale(sales[1].id, PASSWORD)

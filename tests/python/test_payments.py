@@ -9,14 +9,14 @@ import time
 import pytest
 
 import starpos
-from support import PASSWORD, SERIAL, Steps, TcpBleLink, ready_merchant
+from support import PASSWORD, SERIAL, Steps, TcpBleLink, ready_merchant, connect_reader
 
 def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, sim_reader):
     async def flow():
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c = await ready_merchant(make_client, dev, new_phone)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         before = c.merchant().remaining_today().daily_total_remaining_fen
         try:
             steps = Steps()
@@ -99,7 +99,7 @@ def test_signature_location_and_cancel(make_client, dev, new_phone, sim_reader):
         # Guangdong merchant who must apply first).
         dev.cross_province(new_phone, registered_province="43")
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         try:
             c.set_location_provider(Here())
             sale = await c.payments().start_sale(reader, 3_000, None, Steps()).outcome()
@@ -164,7 +164,7 @@ def test_chip_first_and_the_flagged_fallback(make_client, dev, new_phone, sim_re
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c = await ready_merchant(make_client, dev, new_phone)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         try:
             steps = Steps()
             by_chip = await c.payments().start_sale(reader, 6_607, None, steps).outcome()
@@ -199,7 +199,7 @@ def test_a_sale_needing_attention_is_pushed_to_the_app(make_client, dev, new_pho
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
         c = await ready_merchant(make_client, dev, new_phone)
         reader = starpos.CardReader(TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185))
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         try:
             # The platform is down: the sale is reversed, and the reversal cannot get through.
             dev.set_faults(fail_5xx=100)
@@ -231,7 +231,7 @@ def test_each_card_and_pin_failure_is_its_own_error(make_client, dev, new_phone,
         c = await ready_merchant(make_client, dev, new_phone)
         link = TcpBleLink(sim_reader["host"], sim_reader["port"], mtu=185)
         reader = starpos.CardReader(link)
-        await reader.connect(SERIAL, sim_reader["identity"])
+        await connect_reader(c, reader, dev)
         before = c.merchant().remaining_today().daily_total_remaining_fen
         try:
             # The simulated customer misbehaves at these amounts (docs/test-cards.md).

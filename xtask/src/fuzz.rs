@@ -9,8 +9,15 @@ use std::process::Command;
 
 use crate::cmd;
 
-pub const TARGETS: &[&str] =
-    &["frame_decoder", "tlv_decode", "card_payloads", "reader_commands", "secure_open", "platform_bodies"];
+pub const TARGETS: &[&str] = &[
+    "frame_decoder",
+    "tlv_decode",
+    "card_payloads",
+    "reader_commands",
+    "secure_open",
+    "platform_bodies",
+    "reader_handshake",
+];
 
 const RUSTFLAGS: &str = "-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
     -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \

@@ -42,6 +42,14 @@ impl Payments {
                     if !inner.accounts.offline() && inner.cards.cached(&merchant_id)?.is_empty() {
                         inner.cards.refresh(&inner.accounts, &merchant_id).await?;
                     }
+                    // The reader must be this merchant's: one still connected from another
+                    // merchant's login on this phone takes no sale (the platform refuses its
+                    // card reads too).
+                    if let Some(serial) = reader.connected_serial().await {
+                        if !inner.readers.paired(&merchant_id)?.iter().any(|r| r.serial == serial) {
+                            return Err(Error::ReaderNotPaired { serial });
+                        }
+                    }
                 }
                 let sale = inner
                     .payments

@@ -26,7 +26,7 @@ const REFUSED_BEFORE_PROCESSING: &[&str] = &[
 /// Codes a money request is answered with when the platform holds no payment under the key
 /// and will not make one from this request: malformed requests (the same bytes are refused every
 /// time), card data that fails the platform's checks (reader MAC, cryptogram, a swiped chip
-/// card, a replayed card read, the chip amount), the merchant's limits, a key reversed before
+/// card, a replayed card read, the chip amount, a reader not paired to the merchant), the merchant's limits, a key reversed before
 /// it arrived or used by another request, the cross-province rule, a wrong step-up password or
 /// a locked account, and a void or refund the sale does not allow.
 const REFUSED_WITHOUT_PAYMENT: &[&str] = &[
@@ -36,6 +36,7 @@ const REFUSED_WITHOUT_PAYMENT: &[&str] = &[
     "cryptogram_invalid",
     "chip_required",
     "card_read_replayed",
+    "reader_not_paired",
     "limit_exceeded",
     "step_up_failed",
     "account_locked",

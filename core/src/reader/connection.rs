@@ -13,7 +13,7 @@ use super::card::CardDataError;
 use super::commands::{self, Prompt, Status};
 use super::frame::{chunks, flags, Decoder, Frame};
 use super::link::{BleLink, LinkError, LinkEvent, LinkEvents};
-use super::secure::{self, PhoneHandshake, SecureError, Session};
+use super::secure::{self, PhoneCredential, PhoneHandshake, SecureError, Session};
 use starpos_protocol::reader::secure::aad;
 
 /// Retransmission timing.
@@ -177,10 +177,11 @@ impl ReaderConnection {
         link_down(&mut self.shared.connected.subscribe()).await;
     }
 
-    /// Runs the handshake and checks the reader's identity against `pinned_identity`; from then
+    /// Runs the handshake: proves this phone with `credential` (the platform's certificate for
+    /// it on this reader) and checks the reader's identity against `pinned_identity`; from then
     /// on every payload is sealed. Returns the reader's serial number.
-    pub async fn secure(&self, pinned_identity: &[u8]) -> Result<String, ReaderError> {
-        let (handshake, hello) = PhoneHandshake::start().map_err(ReaderError::Secure)?;
+    pub async fn secure(&self, pinned_identity: &[u8], credential: &PhoneCredential) -> Result<String, ReaderError> {
+        let (handshake, hello) = PhoneHandshake::start(credential).map_err(ReaderError::Secure)?;
         let answer = self.request(commands::HANDSHAKE, &hello, Duration::from_secs(5)).await?;
         let (ephemeral_public, serial, signature) =
             commands::decode_handshake_answer(&answer).ok_or(ReaderError::BadResponse)?;
@@ -274,6 +275,20 @@ impl ReaderConnection {
     /// A receiver that turns false when the link goes down.
     pub fn watch_link(&self) -> watch::Receiver<bool> {
         self.shared.connected.subscribe()
+    }
+
+    /// Ends the secure session on the reader, so it takes a new handshake at once (the link
+    /// going down ends it too), and forgets it here. Quick and best-effort: a reader that does
+    /// not answer soon is left to notice the disconnect.
+    pub async fn close_session(&self) {
+        if self.is_connected() && self.shared.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            let _ = tokio::time::timeout(
+                self.timing.ack_timeout,
+                self.request(commands::CLOSE_SESSION, &[], self.timing.ack_timeout),
+            )
+            .await;
+        }
+        self.shared.session.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     pub async fn close(&self) {

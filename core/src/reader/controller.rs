@@ -15,6 +15,7 @@ use super::commands::{self, DeviceInfo, Prompt};
 use super::connection::{link_down, ReaderConnection, ReaderError, Signal, SignalSink, Timing};
 use super::firmware::{self, FirmwareError, FirmwareImage, Progress};
 use super::link::{BleDevice, BleLink};
+use super::secure::PhoneCredential;
 
 /// Where the reader stands, as the app shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +73,8 @@ struct Target {
     device_id: String,
     identity: Vec<u8>,
     serial: Option<String>,
+    /// What this phone proves itself with (the platform's certificate for it on this reader).
+    credential: Arc<PhoneCredential>,
 }
 
 struct Inner {
@@ -80,6 +83,8 @@ struct Inner {
     listener: StdMutex<Option<Arc<dyn ReaderListener>>>,
     state: watch::Sender<ReaderState>,
     target: StdMutex<Option<Target>>,
+    /// The serial the live connection's handshake proved (None when disconnected).
+    serial: StdMutex<Option<String>>,
     /// Moves on with every connect and disconnect the app asks for, so an old supervisor
     /// knows it has been replaced.
     generation: AtomicU64,
@@ -106,6 +111,7 @@ impl CardReader {
                 listener: StdMutex::new(None),
                 state,
                 target: StdMutex::new(None),
+                serial: StdMutex::new(None),
                 generation: AtomicU64::new(0),
                 policy,
                 timing,
@@ -136,11 +142,18 @@ impl CardReader {
         self.inner.link.scan(timeout_ms).await.map_err(ReaderError::Link)
     }
 
-    /// Connects to `device_id`, runs the secure handshake against the identity pinned at
-    /// pairing, and answers the reader's info. The link is then kept up: if it drops, the core
-    /// reconnects with back-off and reports each step.
-    pub async fn connect(&self, device_id: &str, pinned_identity: &[u8]) -> Result<DeviceInfo, ReaderError> {
-        let target = Target { device_id: device_id.into(), identity: pinned_identity.to_vec(), serial: None };
+    /// Connects to `device_id`, runs the secure handshake (this phone proven by `credential`,
+    /// the reader by the identity pinned at pairing), and answers the reader's info. The link
+    /// is then kept up: if it drops, the core reconnects with back-off and reports each step.
+    /// The app connects through `readers().connect`, which finds both keys itself.
+    pub async fn connect(
+        &self,
+        device_id: &str,
+        pinned_identity: &[u8],
+        credential: Arc<PhoneCredential>,
+    ) -> Result<DeviceInfo, ReaderError> {
+        let target =
+            Target { device_id: device_id.into(), identity: pinned_identity.to_vec(), serial: None, credential };
         self.connect_target(target).await
     }
 
@@ -150,6 +163,7 @@ impl CardReader {
         &self,
         serial: &str,
         pinned_identity: &[u8],
+        credential: Arc<PhoneCredential>,
         scan_ms: u32,
     ) -> Result<DeviceInfo, ReaderError> {
         let found = self.scan(scan_ms).await?;
@@ -158,7 +172,12 @@ impl CardReader {
             .filter(|d| d.name.ends_with(serial))
             .max_by_key(|d| d.rssi)
             .ok_or(ReaderError::Link(super::link::LinkError::NotFound))?;
-        let target = Target { device_id: device.id, identity: pinned_identity.to_vec(), serial: Some(serial.into()) };
+        let target = Target {
+            device_id: device.id,
+            identity: pinned_identity.to_vec(),
+            serial: Some(serial.into()),
+            credential,
+        };
         self.connect_target(target).await
     }
 
@@ -181,6 +200,18 @@ impl CardReader {
 
     pub async fn is_connected(&self) -> bool {
         self.inner.conn.lock().await.as_ref().is_some_and(|c| c.is_connected())
+    }
+
+    /// The serial number the reader proved in the handshake of the live connection.
+    pub async fn connected_serial(&self) -> Option<String> {
+        let live = self.inner.conn.lock().await.as_ref().is_some_and(|c| c.is_connected());
+        live.then(|| self.inner.serial.lock().unwrap_or_else(|p| p.into_inner()).clone()).flatten()
+    }
+
+    /// Shows one of the reader's templates on its screen (the reader shows no free text).
+    pub async fn display(&self, display: commands::Display) -> Result<(), ReaderError> {
+        let conn = self.inner.live().await?;
+        conn.request(commands::DISPLAY, &display.encode(), Duration::from_secs(5)).await.map(|_| ())
     }
 
     pub async fn device_info(&self) -> Result<DeviceInfo, ReaderError> {
@@ -269,8 +300,10 @@ impl CardReader {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         self.inner.target.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(conn) = self.inner.conn.lock().await.take() {
+            conn.close_session().await;
             conn.close().await;
         }
+        self.inner.serial.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.inner.set_state(ReaderState::Disconnected);
     }
 }
@@ -322,14 +355,14 @@ impl Inner {
         let conn =
             ReaderConnection::open_with_signals(self.link.clone(), &target.device_id, self.timing, Some(sink)).await?;
         let ready = async {
-            let serial = conn.secure(&target.identity).await?;
+            let serial = conn.secure(&target.identity, &target.credential).await?;
             if let Some(expected) = target.serial.as_ref().filter(|s| **s != serial) {
                 return Err(ReaderError::WrongReader { expected: expected.clone(), found: serial });
             }
-            device_info(&conn).await
+            Ok((device_info(&conn).await?, serial))
         };
         match ready.await {
-            Ok(info) => {
+            Ok((info, serial)) => {
                 if self.generation.load(Ordering::SeqCst) != generation {
                     // The app disconnected or connected elsewhere meanwhile.
                     conn.close().await;
@@ -337,6 +370,7 @@ impl Inner {
                 }
                 let conn = Arc::new(conn);
                 let watch = conn.watch_link();
+                *self.serial.lock().unwrap_or_else(|p| p.into_inner()) = Some(serial);
                 *slot = Some(conn);
                 drop(slot);
                 self.set_state(ReaderState::Ready);

@@ -25,6 +25,8 @@ impl From<ReaderError> for Error {
                 Status::Busy => Error::ReaderBusy,
                 Status::BatteryLow => Error::ReaderBatteryLow { percent: 0 },
                 Status::FirmwareInvalid => Error::FirmwareRejected,
+                Status::PhoneNotCertified => Error::ReaderRefusedPhone,
+                Status::SessionLive => Error::ReaderInUse,
                 other @ (Status::Ok | Status::UnknownCommand | Status::BadRequest | Status::NotSecure) => {
                     Error::ReaderDeclined { status: format!("{other:?}") }
                 }
@@ -70,6 +72,8 @@ mod tests {
             (Status::PinCancelled, Error::PinCancelled),
             (Status::Cancelled, Error::CancelledOnReader),
             (Status::Busy, Error::ReaderBusy),
+            (Status::PhoneNotCertified, Error::ReaderRefusedPhone),
+            (Status::SessionLive, Error::ReaderInUse),
         ];
         for (status, expected) in cases {
             assert_eq!(Error::from(ReaderError::Refused(status)), expected);

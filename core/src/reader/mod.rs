@@ -9,4 +9,4 @@ pub mod firmware;
 pub mod link;
 
 /// The protocol's codecs, shared with the simulated reader (`starpos_protocol::reader`).
-pub use starpos_protocol::reader::{card, commands, frame, secure, tlv};
+pub use starpos_protocol::reader::{card, commands, frame, phone_cert, secure, tlv};

@@ -60,7 +60,12 @@ const UPGRADES: &[Step] = &[
     Step::Data(crate::history::ledger::backfill),
     // 15 -> 16: whether a sale was a fallback swipe after its chip could not be read.
     Step::Sql(PAYMENTS_FALLBACK),
+    // 16 -> 17: the platform's certificate of this phone on each paired reader. Rows from
+    // before have none; connecting to such a reader pairs it again first.
+    Step::Sql(READER_CERTIFICATES),
 ];
+
+const READER_CERTIFICATES: &str = "ALTER TABLE paired_readers ADD COLUMN phone_certificate BLOB;";
 
 const PAYMENTS_FALLBACK: &str = "ALTER TABLE payments ADD COLUMN fallback INTEGER NOT NULL DEFAULT 0;";
 
@@ -351,6 +356,7 @@ CREATE TABLE account (
     REGIONS_AND_DATA,
     "ALTER TABLE history ADD COLUMN province INTEGER;",
     PAYMENTS_FALLBACK,
+    READER_CERTIFICATES,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {

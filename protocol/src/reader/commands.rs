@@ -4,7 +4,11 @@
 pub const HELLO: u16 = 0x0001;
 pub const DEVICE_INFO: u16 = 0x0002;
 pub const HANDSHAKE: u16 = 0x0003;
-pub const DISPLAY_TEXT: u16 = 0x0010;
+/// Ends the secure session (sealed): the reader then takes a new handshake on this connection.
+pub const CLOSE_SESSION: u16 = 0x0004;
+/// Shows one of the reader's own templates ([`Display`]); the reader shows no text of the
+/// phone's making.
+pub const DISPLAY: u16 = 0x0010;
 pub const BEEP: u16 = 0x0011;
 pub const READ_CARD: u16 = 0x0020;
 pub const PIN_ENTRY: u16 = 0x0021;
@@ -41,6 +45,12 @@ pub enum Status {
     PinCancelled = 12,
     /// The card's chip could not be read: the phone may ask for a fallback swipe of it.
     ChipUnreadable = 13,
+    /// The handshake's phone is not certified for this reader (no certificate, not the
+    /// platform's, another reader's, an earlier pairing's, or not signed by its key).
+    PhoneNotCertified = 14,
+    /// A secure session is live on this connection: a second handshake is refused until the
+    /// first is closed (or the connection drops).
+    SessionLive = 15,
 }
 
 impl Status {
@@ -60,6 +70,8 @@ impl Status {
             11 => Status::CardRemoved,
             12 => Status::PinCancelled,
             13 => Status::ChipUnreadable,
+            14 => Status::PhoneNotCertified,
+            15 => Status::SessionLive,
             _ => return None,
         })
     }
@@ -129,6 +141,63 @@ impl Prompt {
             5 => Prompt::Processing,
             _ => return None,
         })
+    }
+}
+
+/// What the reader's screen may show: its own templates, filled with typed values. A phone
+/// (or anyone who took over the link) cannot make the reader show words of its choosing,
+/// such as a fake "approved" or a request for a PIN by another route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Display {
+    /// The reader's idle screen.
+    Idle,
+    /// The amount the customer is asked to pay.
+    Amount {
+        fen: u64,
+    },
+    Approved,
+    Declined,
+    ThankYou,
+}
+
+impl Display {
+    /// The largest amount a template shows: the reader's screen has room for 12 characters.
+    pub const MAX_FEN: u64 = 9_999_999_999;
+
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Display::Idle => vec![1],
+            Display::Amount { fen } => [&[2u8][..], &fen.to_be_bytes()].concat(),
+            Display::Approved => vec![3],
+            Display::Declined => vec![4],
+            Display::ThankYou => vec![5],
+        }
+    }
+
+    /// `None` for anything but a known template with well-formed values.
+    pub fn decode(bytes: &[u8]) -> Option<Display> {
+        Some(match bytes {
+            [1] => Display::Idle,
+            [2, fen @ ..] => {
+                let fen = u64::from_be_bytes(fen.try_into().ok()?);
+                (fen <= Self::MAX_FEN).then_some(Display::Amount { fen })?
+            }
+            [3] => Display::Approved,
+            [4] => Display::Declined,
+            [5] => Display::ThankYou,
+            _ => return None,
+        })
+    }
+
+    /// The screen's lines (the reader's language: Chinese, with the amount in yuan).
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Display::Idle => vec!["StarPOS".into()],
+            Display::Amount { fen } => vec!["消费金额".into(), format!("¥{}.{:02}", fen / 100, fen % 100)],
+            Display::Approved => vec!["交易成功".into()],
+            Display::Declined => vec!["交易失败".into()],
+            Display::ThankYou => vec!["谢谢惠顾".into()],
+        }
     }
 }
 
@@ -203,6 +272,20 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert_eq!(DeviceInfo::decode(&long), None);
+    }
+
+    #[test]
+    fn only_templates_reach_the_screen() {
+        for d in
+            [Display::Idle, Display::Amount { fen: 12_345 }, Display::Approved, Display::Declined, Display::ThankYou]
+        {
+            assert_eq!(Display::decode(&d.encode()), Some(d));
+        }
+        assert_eq!(Display::Amount { fen: 12_345 }.lines(), ["消费金额", "¥123.45"]);
+        assert_eq!(Display::decode(b"APPROVED - enter PIN on your phone"), None, "free text is no template");
+        assert_eq!(Display::decode(&[2, 0, 0]), None, "a short amount");
+        assert_eq!(Display::decode(&Display::Amount { fen: Display::MAX_FEN + 1 }.encode()), None);
+        assert_eq!(Display::decode(&[]), None);
     }
 
     #[test]

@@ -6,5 +6,6 @@ pub mod card;
 pub mod commands;
 pub mod firmware;
 pub mod frame;
+pub mod phone_cert;
 pub mod secure;
 pub mod tlv;

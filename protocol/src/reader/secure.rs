@@ -1,7 +1,12 @@
 //! The secure session between phone and reader (docs/reader-protocol.md, section 4).
 //!
 //! Handshake (one round trip, after Bluetooth pairing):
-//! 1. Phone → reader: a fresh X25519 public key `Pe` and 16 random bytes `Np`.
+//! 1. Phone → reader: a fresh X25519 public key `Pe`, 16 random bytes `Np`, the phone's
+//!    Ed25519 signature over `"starpos-phone-hello-v1" ‖ Pe ‖ Np ‖ certificate`, and the
+//!    certificate the platform issued for this phone on this reader at pairing
+//!    ([`super::phone_cert`]). The reader opens a session only for a phone whose certificate
+//!    its authority key verifies, names its own serial, is of the newest pairing generation it
+//!    has seen, and whose key made the signature.
 //! 2. Reader → phone: its fresh X25519 public key `Re`, its serial number, and an Ed25519
 //!    signature with its long-term identity key over `"starpos-reader-hello-v1" ‖ Pe ‖ Re ‖ Np ‖ serial`.
 //!    The phone checks the signature against the identity key it pinned at first pairing (which
@@ -19,7 +24,12 @@ use ring::hkdf;
 use ring::rand::SystemRandom;
 use ring::signature::{self, Ed25519KeyPair, KeyPair};
 
+use super::phone_cert::PhoneCertificate;
+
 const HELLO_CONTEXT: &[u8] = b"starpos-reader-hello-v1";
+const PHONE_CONTEXT: &[u8] = b"starpos-phone-hello-v1";
+/// `Pe`, `Np` and the phone's signature come before the certificate.
+const PHONE_HELLO_FIXED: usize = 32 + 16 + 64;
 const KEYS_INFO: &[u8] = b"starpos-reader-session-v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +42,29 @@ pub enum SecureError {
     Rejected,
     #[error("key agreement failed")]
     Agreement,
+    /// The reader side: no valid certificate for this reader, or the phone did not sign with
+    /// the key it names.
+    #[error("the phone is not certified for this reader")]
+    PhoneNotCertified,
+    /// The reader side: the certificate is from an earlier pairing of the reader (it has since
+    /// passed to another merchant).
+    #[error("the phone's certificate is from an earlier pairing of this reader")]
+    CertificateSuperseded,
+}
+
+/// What the phone proves itself with: the platform's certificate and the key it names.
+pub struct PhoneCredential {
+    pub certificate: Vec<u8>,
+    pub key: Ed25519KeyPair,
+}
+
+/// What the reader trusts: its own identity, and the authority whose certificates it accepts
+/// from the generation it has reached.
+pub struct ReaderTrust<'a> {
+    pub identity: &'a Ed25519KeyPair,
+    pub serial: &'a str,
+    pub authority_public: &'a [u8],
+    pub min_generation: u32,
 }
 
 /// Which way a payload travels; part of the nonce, so one key never seals both ways with the
@@ -42,7 +75,7 @@ enum Direction {
     ReaderToPhone = 2,
 }
 
-/// The phone's opening message.
+/// The phone's opening message (what both sides' transcripts use of it).
 pub struct PhoneHello {
     pub ephemeral_public: [u8; 32],
     pub nonce: [u8; 16],
@@ -62,13 +95,16 @@ pub struct PhoneHandshake {
 }
 
 impl PhoneHandshake {
-    pub fn start() -> Result<(PhoneHandshake, [u8; 48]), SecureError> {
+    pub fn start(credential: &PhoneCredential) -> Result<(PhoneHandshake, Vec<u8>), SecureError> {
         let (private, public) = ephemeral()?;
         let mut nonce = [0u8; 16];
         crate::util::fill_random(&mut nonce);
-        let mut wire = [0u8; 48];
-        wire[..32].copy_from_slice(&public);
-        wire[32..].copy_from_slice(&nonce);
+        let signature = credential.key.sign(&phone_message(&public, &nonce, &credential.certificate));
+        let mut wire = Vec::with_capacity(PHONE_HELLO_FIXED + credential.certificate.len());
+        wire.extend_from_slice(&public);
+        wire.extend_from_slice(&nonce);
+        wire.extend_from_slice(signature.as_ref());
+        wire.extend_from_slice(&credential.certificate);
         Ok((PhoneHandshake { private, hello: PhoneHello { ephemeral_public: public, nonce } }, wire))
     }
 
@@ -87,22 +123,50 @@ impl PhoneHandshake {
     }
 }
 
-/// The reader's side (used by the simulated reader).
+/// The reader's side (used by the simulated reader): checks the phone's certificate and
+/// signature, then answers. Returns the certificate, whose generation the reader keeps.
 pub fn reader_answer(
-    identity: &Ed25519KeyPair,
-    serial: &str,
+    trust: &ReaderTrust<'_>,
     phone_hello_wire: &[u8],
-) -> Result<(ReaderHello, Session), SecureError> {
-    let hello = parse_phone_hello(phone_hello_wire)?;
+) -> Result<(ReaderHello, Session, PhoneCertificate), SecureError> {
+    let (hello, cert) = check_phone_hello(trust, phone_hello_wire)?;
     let (private, public) = ephemeral()?;
-    let signature = identity.sign(&transcript(&hello, &public, serial)).as_ref().to_vec();
+    let serial = trust.serial;
+    let signature = trust.identity.sign(&transcript(&hello, &public, serial)).as_ref().to_vec();
     let peer = UnparsedPublicKey::new(&X25519, hello.ephemeral_public);
     let (phone_to_reader, reader_to_phone) =
         agreement::agree_ephemeral(private, &peer, |secret| derive(secret, &hello.ephemeral_public, &public))
             .map_err(|_| SecureError::Agreement)??;
     // The reader sends with the reader-to-phone key and receives with the other.
     let session = Session::new(reader_to_phone, phone_to_reader, Direction::ReaderToPhone);
-    Ok((ReaderHello { ephemeral_public: public, serial: serial.to_string(), signature }, session))
+    Ok((ReaderHello { ephemeral_public: public, serial: serial.to_string(), signature }, session, cert))
+}
+
+/// The reader's checks of a phone's hello, in the order that costs least first.
+fn check_phone_hello(trust: &ReaderTrust<'_>, wire: &[u8]) -> Result<(PhoneHello, PhoneCertificate), SecureError> {
+    // A hello without a certificate (the version before phones were certified) is refused.
+    if wire.len() <= PHONE_HELLO_FIXED {
+        return Err(SecureError::PhoneNotCertified);
+    }
+    let ephemeral_public: [u8; 32] = wire[..32].try_into().map_err(|_| SecureError::Malformed)?;
+    let nonce: [u8; 16] = wire[32..48].try_into().map_err(|_| SecureError::Malformed)?;
+    let (signature, certificate) = wire[48..].split_at(64);
+    let cert =
+        PhoneCertificate::verify(certificate, trust.authority_public).map_err(|_| SecureError::PhoneNotCertified)?;
+    if cert.serial != trust.serial {
+        return Err(SecureError::PhoneNotCertified);
+    }
+    if cert.generation < trust.min_generation {
+        return Err(SecureError::CertificateSuperseded);
+    }
+    signature::UnparsedPublicKey::new(&signature::ED25519, cert.phone_key)
+        .verify(&phone_message(&ephemeral_public, &nonce, certificate), signature)
+        .map_err(|_| SecureError::PhoneNotCertified)?;
+    Ok((PhoneHello { ephemeral_public, nonce }, cert))
+}
+
+fn phone_message(ephemeral_public: &[u8; 32], nonce: &[u8; 16], certificate: &[u8]) -> Vec<u8> {
+    [PHONE_CONTEXT, ephemeral_public, nonce, certificate].concat()
 }
 
 /// The identity public key of a reader key pair (what the phone pins).
@@ -116,17 +180,6 @@ fn ephemeral() -> Result<(EphemeralPrivateKey, [u8; 32]), SecureError> {
     let public = private.compute_public_key().map_err(|_| SecureError::Agreement)?;
     let public = public.as_ref().try_into().map_err(|_| SecureError::Agreement)?;
     Ok((private, public))
-}
-
-fn parse_phone_hello(wire: &[u8]) -> Result<PhoneHello, SecureError> {
-    if wire.len() != 48 {
-        return Err(SecureError::Malformed);
-    }
-    let mut ephemeral_public = [0u8; 32];
-    ephemeral_public.copy_from_slice(&wire[..32]);
-    let mut nonce = [0u8; 16];
-    nonce.copy_from_slice(&wire[32..]);
-    Ok(PhoneHello { ephemeral_public, nonce })
 }
 
 fn transcript(hello: &PhoneHello, reader_public: &[u8; 32], serial: &str) -> Vec<u8> {
@@ -245,10 +298,30 @@ mod tests {
         Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
     }
 
+    const SERIAL: &str = "SP100-000123";
+
+    /// A phone key and the certificate an authority issued it for `serial` at `generation`.
+    fn credential(authority: &Ed25519KeyPair, serial: &str, generation: u32) -> PhoneCredential {
+        let key = identity();
+        let cert = PhoneCertificate {
+            serial: serial.into(),
+            merchant_id: "m_1".into(),
+            phone_key: key.public_key().as_ref().try_into().unwrap(),
+            generation,
+        };
+        PhoneCredential { certificate: cert.issue(authority), key }
+    }
+
+    fn trust<'a>(id: &'a Ed25519KeyPair, authority: &'a [u8], min_generation: u32) -> ReaderTrust<'a> {
+        ReaderTrust { identity: id, serial: SERIAL, authority_public: authority, min_generation }
+    }
+
     fn pair() -> (Session, Session) {
         let id = identity();
-        let (phone, hello) = PhoneHandshake::start().unwrap();
-        let (answer, reader) = reader_answer(&id, "SP100-000123", &hello).unwrap();
+        let authority = identity();
+        let (phone, hello) = PhoneHandshake::start(&credential(&authority, SERIAL, 1)).unwrap();
+        let (answer, reader, cert) = reader_answer(&trust(&id, authority.public_key().as_ref(), 1), &hello).unwrap();
+        assert_eq!(cert.generation, 1);
         (phone.finish(&answer, &identity_public(&id)).unwrap(), reader)
     }
 
@@ -280,9 +353,37 @@ mod tests {
     fn an_impostor_reader_is_refused() {
         let real = identity();
         let impostor = identity();
-        let (phone, hello) = PhoneHandshake::start().unwrap();
-        let (answer, _) = reader_answer(&impostor, "SP100-000123", &hello).unwrap();
+        let authority = identity();
+        let (phone, hello) = PhoneHandshake::start(&credential(&authority, SERIAL, 1)).unwrap();
+        let (answer, _, _) = reader_answer(&trust(&impostor, authority.public_key().as_ref(), 0), &hello).unwrap();
         assert!(matches!(phone.finish(&answer, &identity_public(&real)), Err(SecureError::IdentityMismatch)));
-        assert!(matches!(reader_answer(&real, "x", &[0u8; 47]), Err(SecureError::Malformed)));
+    }
+
+    #[test]
+    fn the_reader_refuses_a_phone_without_a_valid_certificate_for_it() {
+        let id = identity();
+        let authority = identity();
+        let public = authority.public_key().as_ref().to_vec();
+        let refused = |hello: &[u8], min_generation: u32| {
+            reader_answer(&trust(&id, &public, min_generation), hello).map(|_| ()).unwrap_err()
+        };
+        // The old hello (key and nonce only), and nothing at all.
+        assert_eq!(refused(&[0u8; 48], 0), SecureError::PhoneNotCertified);
+        assert_eq!(refused(&[], 0), SecureError::PhoneNotCertified);
+        // A certificate from another authority (a phone certifying itself).
+        let (_, hello) = PhoneHandshake::start(&credential(&identity(), SERIAL, 1)).unwrap();
+        assert_eq!(refused(&hello, 0), SecureError::PhoneNotCertified);
+        // A genuine certificate, but for another reader.
+        let (_, hello) = PhoneHandshake::start(&credential(&authority, "SP100-000124", 1)).unwrap();
+        assert_eq!(refused(&hello, 0), SecureError::PhoneNotCertified);
+        // A genuine certificate presented by a phone without its key (copied from another
+        // phone's hello, with a fresh ephemeral key of its own).
+        let (_, genuine) = PhoneHandshake::start(&credential(&authority, SERIAL, 1)).unwrap();
+        let mut stolen = genuine.clone();
+        stolen[..32].copy_from_slice(&[9u8; 32]);
+        assert_eq!(refused(&stolen, 0), SecureError::PhoneNotCertified);
+        // A certificate of an earlier pairing generation: the reader has since moved on.
+        assert_eq!(refused(&genuine, 2), SecureError::CertificateSuperseded);
+        assert!(reader_answer(&trust(&id, &public, 1), &genuine).is_ok());
     }
 }

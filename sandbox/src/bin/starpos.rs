@@ -5,7 +5,7 @@
 //! starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N]
 //!                       [--lockout-base-secs N] [--sms-resend-secs N] [--cross-province-review-secs N]
 //! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
-//! starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR
+//! starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR
 //!                      --store FILE --device ID --amount FEN [--resolve-only]
 //!                      [--void SALE_ID | --refund SALE_ID] [--password PW]
 //! ```
@@ -26,7 +26,7 @@ const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
   starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N] [--cross-province-review-secs N]
   starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
-  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --identity HEX --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID] [--password PW]";
+  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID] [--password PW]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -227,11 +227,14 @@ async fn sell(args: &[String]) -> Result<(), String> {
         }
         return Ok(());
     }
-    let identity = hex::decode(need("identity")?).map_err(|_| "--identity: not hex")?;
     let serial = need("serial")?;
+    let paired = client.readers().paired().map_err(|e| format!("readers: {e}"))?;
+    if !paired.iter().any(|r| r.serial == serial) {
+        client.readers().pair(serial.into()).await.map_err(|e| format!("pair: {e}"))?;
+    }
     let link = starpos_sandbox::reader::tcp_link::TcpPhoneLink::new(need("reader")?, serial, 185);
     let reader = CardReader::new(Arc::new(link));
-    reader.connect(serial, &identity).await.map_err(|e| format!("reader: {e}"))?;
+    client.readers().connect(reader.clone(), serial.into(), 500).await.map_err(|e| format!("reader: {e}"))?;
     match client.payments().start_sale(reader.clone(), amount, None, Arc::new(PrintSteps)).outcome().await {
         Ok(sale) => println!("sale {} {:?}", sale.id, sale.status),
         Err(e) => println!("refused {e}"),

@@ -59,8 +59,11 @@ pub(super) async fn reader_demo(
     for d in &found {
         println!("   found {} (signal {} dBm)", d.name, d.rssi);
     }
-    let info = reader.connect_by_serial(SERIAL, &paired.identity_public, 3_000).await.map_err(|e| fail(&e))?;
-    println!("   connected securely to {} {} firmware {}", info.model, info.serial, info.firmware);
+    let info = phone.readers().connect(reader.clone(), SERIAL.into(), 3_000).await.map_err(show)?;
+    println!(
+        "   connected securely to {} {} firmware {}: the reader proved its pinned identity, the phone its platform certificate",
+        info.model, info.serial, info.firmware
+    );
 
     let read = reader.read_card(8_800, EntryModes::ALL, false, 30).await.map_err(|e| fail(&e))?;
     println!(

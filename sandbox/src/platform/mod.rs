@@ -167,6 +167,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/settlements/shortfall", post(dev::history::shortfall))
         .route("/dev/cross-province", post(dev::cross_province::dev_settings))
         .route("/dev/merchants/ready", post(dev::ready::ready_merchant))
+        .route("/dev/readers/take-back", post(dev::take_reader_back))
         .layer(axum::middleware::from_fn(compression::gzip_bodies))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! Reader pairing: the platform knows every reader's identity key from manufacture (the
 //! sandbox "factory" derives it from the serial, see `test_cards::reader_identity`) and binds a
-//! reader to the first merchant that pairs it.
+//! reader to the first merchant that pairs it. It certifies the pairing phone's key on the
+//! reader (`reader::phone_cert`), so the reader opens sessions only for that merchant's phones.
 
 use std::sync::Arc;
 
@@ -8,12 +9,13 @@ use axum::extract::State as St;
 use axum::http::StatusCode;
 use axum::Json;
 use rusqlite::OptionalExtension;
+use starpos_protocol::reader::phone_cert::PhoneCertificate;
 use starpos_protocol::wire::{PairReaderRequest, PairedReaderWire};
 
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
 use super::state::State;
-use crate::test_cards::{reader_identity, SIM_MODEL};
+use crate::test_cards::{reader_authority, reader_identity, SIM_MODEL};
 
 /// Serials the sandbox factory has made: `SP` + three digits, a hyphen, six digits.
 fn manufactured(serial: &str) -> bool {
@@ -29,6 +31,10 @@ pub async fn pair(
     if !manufactured(&req.serial) {
         return Err(ApiError::invalid("reader_unknown", &req.serial, "no reader with this serial number was made"));
     }
+    let phone_key: [u8; 32] =
+        req.phone_key.as_deref().and_then(|k| hex::decode(k).ok()).and_then(|k| k.try_into().ok()).ok_or_else(
+            || ApiError::invalid("invalid_request", "phone_key", "the phone's Ed25519 public key, 32 bytes hex"),
+        )?;
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;
@@ -53,16 +59,29 @@ pub async fn pair(
                 "INSERT INTO readers (serial, merchant_id, paired_at) VALUES (?1, ?2, ?3)",
                 (&req.serial, &caller.merchant_id, now),
             )?;
+            // A new owner: certificates of the reader's earlier owners stop opening it once
+            // this generation's first phone has connected.
+            tx.execute(
+                "INSERT INTO reader_generations (serial, generation) VALUES (?1, 1)
+                 ON CONFLICT (serial) DO UPDATE SET generation = generation + 1",
+                [&req.serial],
+            )?;
             now
         }
     };
+    let generation: u32 =
+        tx.query_row("SELECT generation FROM reader_generations WHERE serial = ?1", [&req.serial], |r| r.get(0))?;
     tx.commit()?;
+    let certificate =
+        PhoneCertificate { serial: req.serial.clone(), merchant_id: caller.merchant_id.clone(), phone_key, generation }
+            .issue(&reader_authority());
     let identity = starpos_protocol::reader::secure::identity_public(&reader_identity(&req.serial));
     Ok(Json(PairedReaderWire {
         serial: req.serial,
         model: SIM_MODEL.into(),
         identity_public: hex::encode(identity),
         paired_at,
+        phone_certificate: hex::encode(certificate),
     }))
 }
 

@@ -114,6 +114,12 @@ CREATE TABLE IF NOT EXISTS readers (
     merchant_id TEXT NOT NULL REFERENCES merchants(id),
     paired_at   INTEGER NOT NULL
 );
+-- How many merchants each reader has been paired to: the generation of the phone
+-- certificates issued for it (a reader refuses certificates of an earlier generation).
+CREATE TABLE IF NOT EXISTS reader_generations (
+    serial     TEXT PRIMARY KEY NOT NULL,
+    generation INTEGER NOT NULL
+);
 -- Card payments: the answer stored under the phone's idempotency key, with a hash of the request.
 CREATE TABLE IF NOT EXISTS payments (
     key          TEXT PRIMARY KEY NOT NULL,

@@ -20,6 +20,13 @@ pub struct SimReader {
     identity: Ed25519KeyPair,
     pub info: DeviceInfo,
     session: Option<Session>,
+    /// The platform's reader-authority public key, as burnt into the reader: it accepts a
+    /// session only from a phone with a certificate signed by it.
+    authority: Vec<u8>,
+    /// The newest pairing generation a phone has proven: certificates of earlier pairings
+    /// (the reader's previous merchants) are refused. A real reader keeps it in flash; this
+    /// one for its lifetime.
+    generation: u32,
     responses: HashMap<u16, Vec<u8>>,
     order: Vec<u16>,
     /// Commands executed (not counting retransmissions answered from the cache).
@@ -60,6 +67,8 @@ impl SimReader {
                 charging: false,
             },
             session: None,
+            authority: test_cards::reader_authority_public(),
+            generation: 0,
             responses: HashMap::new(),
             order: Vec::new(),
             executed: Vec::new(),
@@ -86,6 +95,11 @@ impl SimReader {
     /// The identity key a phone pins at pairing.
     pub fn identity_public(&self) -> Vec<u8> {
         secure::identity_public(&self.identity)
+    }
+
+    /// The newest pairing generation this reader has accepted.
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     /// A new Bluetooth connection: the secure session does not survive it.
@@ -134,9 +148,13 @@ impl SimReader {
         let secure_before = self.session.is_some();
         let (body, seal) = match request.command {
             commands::HELLO => (vec![Status::Ok as u8, commands::PROTOCOL_VERSION], false),
-            commands::HANDSHAKE => match secure::reader_answer(&self.identity, &self.info.serial, &payload) {
-                Ok((answer, session)) => {
+            // One session per connection: a second handshake (another app, or someone who
+            // reached the link) cannot replace the live one; the phone closes it first.
+            commands::HANDSHAKE if secure_before => (status_only(Status::SessionLive), false),
+            commands::HANDSHAKE => match secure::reader_answer(&self.trust(), &payload) {
+                Ok((answer, session, cert)) => {
                     self.session = Some(session);
+                    self.generation = self.generation.max(cert.generation);
                     let mut body = vec![Status::Ok as u8];
                     body.extend(commands::encode_handshake_answer(
                         &answer.ephemeral_public,
@@ -145,7 +163,8 @@ impl SimReader {
                     ));
                     (body, false)
                 }
-                Err(_) => (status_only(Status::BadRequest), false),
+                Err(secure::SecureError::Malformed) => (status_only(Status::BadRequest), false),
+                Err(_) => (status_only(Status::PhoneNotCertified), false),
             },
             _ if !secure_before || request.flags & flags::ENCRYPTED == 0 => (status_only(Status::NotSecure), false),
             commands::DEVICE_INFO => {
@@ -181,13 +200,32 @@ impl SimReader {
                 self.cards.cancel();
                 (status_only(Status::Ok), true)
             }
-            commands::DISPLAY_TEXT => {
-                self.display = String::from_utf8_lossy(&payload).lines().map(str::to_string).collect();
-                (status_only(Status::Ok), true)
+            commands::CLOSE_SESSION => {
+                // Answered under the old session, then it is gone.
+                let answer = self.encode(request, status_only(Status::Ok), true);
+                self.session = None;
+                return answer;
             }
+            commands::DISPLAY => match commands::Display::decode(&payload) {
+                Some(display) => {
+                    self.display = display.lines();
+                    (status_only(Status::Ok), true)
+                }
+                // Free text, an unknown template or a malformed value: nothing is shown.
+                None => (status_only(Status::BadRequest), true),
+            },
             _ => (status_only(Status::UnknownCommand), true),
         };
         self.encode(request, body, seal)
+    }
+
+    fn trust(&self) -> secure::ReaderTrust<'_> {
+        secure::ReaderTrust {
+            identity: &self.identity,
+            serial: &self.info.serial,
+            authority_public: &self.authority,
+            min_generation: self.generation,
+        }
     }
 
     /// Queues a sealed event frame (sent before the response of the command running now).

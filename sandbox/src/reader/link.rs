@@ -149,6 +149,11 @@ impl BleLink for SimLink {
         if state.reader.info.serial != device_id {
             return Err(LinkError::NotFound);
         }
+        // A reader holds one Bluetooth connection and does not advertise while it has one: a
+        // second phone (a clone of this link) finds nothing until the first lets go.
+        if state.up {
+            return Err(LinkError::NotFound);
+        }
         state.reader.reconnected();
         state.decoder = Decoder::new();
         state.events = Some(events);

@@ -8,9 +8,11 @@ pub mod dev_client;
 pub mod file_store;
 pub mod fixtures;
 mod quiet;
+pub mod reader_access;
 mod signature;
 
 pub use dev_client::DevClient;
 pub use fixtures::{ready_merchant, SETTLEMENT_CARD};
 pub use quiet::Quiet;
+pub use reader_access::{pair_and_connect, phone_credential};
 pub use signature::sample_signature;

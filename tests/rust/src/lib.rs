@@ -8,18 +8,26 @@ use starpos_sandbox::{Sandbox, SandboxConfig};
 
 pub const PASSWORD: &str = "Rust2026test";
 
-/// A simulated reader with `serial` on the in-process Bluetooth link, connected and its
-/// identity pinned: what the payment and history tests sell through.
+/// A simulated reader with `serial` on the in-process Bluetooth link, paired for `c`'s
+/// merchant and connected the way the app does: what the payment and history tests sell
+/// through.
 pub async fn connected_reader(
+    c: &StarPos,
     serial: &str,
 ) -> (starpos_sandbox::reader::SimLink, starpos_core::reader::controller::CardReader) {
     use starpos_sandbox::reader::{Faults, SimLink, SimReader};
-    let sim = SimReader::new(serial);
-    let identity = sim.identity_public();
-    let link = SimLink::new(sim, Faults::default());
+    let link = SimLink::new(SimReader::new(serial), Faults::default());
     let reader = starpos_core::reader::controller::CardReader::new(Arc::new(link.clone()));
-    reader.connect(serial, &identity).await.expect("the simulated reader connects");
+    starpos_sandbox::test_kit::pair_and_connect(c, &reader, serial).await.expect("the simulated reader connects");
     (link, reader)
+}
+
+/// A reader serial of the sandbox factory's form, its own for `device` (a reader belongs to one
+/// merchant at a time, so merchants sharing a sandbox need readers of their own).
+pub fn serial_for(device: &str) -> String {
+    // FNV-1a of the name: stable across runs (std's hasher is seeded per process).
+    let n = device.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193)) % 1_000_000;
+    format!("SP200-{n:06}")
 }
 
 /// A sale's handle, filled in once `start_sale` has returned it, for listeners that cancel the

@@ -19,7 +19,7 @@ use starpos_core::reader::controller::CardReader;
 use starpos_core::{Error, InMemorySecureStore, SecureStore, SmsPurpose, StarPos};
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
 use starpos_sandbox::test_cards::test_card;
-use starpos_sandbox::test_kit::ready_merchant;
+use starpos_sandbox::test_kit::{pair_and_connect, phone_credential, ready_merchant};
 use starpos_tests::{new_phone, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000777";
@@ -45,11 +45,9 @@ async fn merchant(w: &World, serial: &str) -> (StarPos, Arc<InMemorySecureStore>
     let (c, store) = w.client("integrity");
     let phone = new_phone();
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
-    let sim = SimReader::new(serial);
-    let identity = sim.identity_public();
-    let link = SimLink::new(sim, Faults::default());
+    let link = SimLink::new(SimReader::new(serial), Faults::default());
     let reader = CardReader::new(Arc::new(link.clone()));
-    reader.connect(serial, &identity).await.unwrap();
+    pair_and_connect(&c, &reader, serial).await.unwrap();
     (c, store, link, reader, phone)
 }
 
@@ -106,7 +104,9 @@ impl RawApp {
     async fn new(w: &World, store: &InMemorySecureStore, link: &SimLink, serial: &str) -> RawApp {
         let identity = link.with_reader(|r| r.identity_public());
         let conn = ReaderConnection::open(Arc::new(link.clone()), serial, Timing::default()).await.unwrap();
-        conn.secure(&identity).await.unwrap();
+        // It holds a certificate for the reader as the merchant's own app does (a modified app
+        // of the merchant's passes the reader's check; the platform's checks are what stop it).
+        conn.secure(&identity, &phone_credential(serial, 1)).await.unwrap();
         let raw = store.get(starpos_core::account::SESSION_KEY).unwrap().expect("a session");
         let session: Value = serde_json::from_slice(&raw).unwrap();
         RawApp {
@@ -196,7 +196,9 @@ fn refused(answer: &(u16, Value)) -> &str {
 #[tokio::test]
 async fn the_platform_refuses_what_the_phone_changed_replayed_or_downgraded() {
     let w = World::start().await;
-    let (_c, store, link, _reader, phone) = merchant(&w, "SP100-000778").await;
+    let (_c, store, link, reader, phone) = merchant(&w, "SP100-000778").await;
+    // The modified app takes the reader over (the real one lets go: one connection at a time).
+    reader.disconnect().await;
     let app = RawApp::new(&w, &store, &link, "SP100-000778").await;
     link.with_reader_mut(|r| r.present(test_card("chip-approve").unwrap()));
 
@@ -266,7 +268,7 @@ async fn the_daily_total_holds_across_the_merchants_devices() {
     b.account().login(phone.clone(), PASSWORD.into(), Some(code)).await.unwrap();
     b.merchant().profile().await.unwrap();
     b.merchant().settlement_cards().await.unwrap();
-    let (_link_b, reader_b) = starpos_tests::connected_reader("SP100-000780").await;
+    let (_link_b, reader_b) = starpos_tests::connected_reader(&b, "SP100-000780").await;
 
     assert_eq!(sell(&a, &reader_a, 6_000).await.0.unwrap().status, SaleStatus::Approved);
     // Phone B's own book knows nothing of A's sale: it lets 6,000 fen through to the platform,

@@ -14,6 +14,7 @@ use starpos_core::reader::link::LinkError;
 use starpos_core::reader::tlv;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
 use starpos_sandbox::test_cards::{decrypt_card, test_card, Chip, TEST_CARDS};
+use starpos_sandbox::test_kit::phone_credential;
 
 const SERIAL: &str = "SP100-000123";
 
@@ -43,7 +44,7 @@ async fn connected(faults: Faults) -> (SimLink, CardReader, Arc<Recorder>, Vec<u
     let reader = CardReader::with_policy(Arc::new(link.clone()), fast_policy(), Timing::default());
     let events = Arc::new(Recorder::default());
     reader.set_listener(events.clone());
-    reader.connect_by_serial(SERIAL, &identity, 500).await.unwrap();
+    reader.connect_by_serial(SERIAL, &identity, phone_credential(SERIAL, 1), 500).await.unwrap();
     (link, reader, events, identity)
 }
 
@@ -189,7 +190,7 @@ async fn a_result_replayed_on_the_air_is_refused_and_the_genuine_one_recovered()
     let identity = sim.identity_public();
     let link = SimLink::new(sim, Faults::default());
     let conn = ReaderConnection::open(Arc::new(link.clone()), SERIAL, Timing::default()).await.unwrap();
-    conn.secure(&identity).await.unwrap();
+    conn.secure(&identity, &phone_credential(SERIAL, 1)).await.unwrap();
     let request = |amount, nonce| ReadCardRequest {
         amount_fen: amount,
         currency: card::CURRENCY_CNY,
@@ -280,9 +281,12 @@ async fn connect_by_serial_finds_only_that_reader() {
     let identity = sim.identity_public();
     let reader = CardReader::new(Arc::new(SimLink::new(sim, Faults::default())));
     assert_eq!(
-        reader.connect_by_serial("SP100-999999", &identity, 200).await,
+        reader.connect_by_serial("SP100-999999", &identity, phone_credential("SP100-999999", 1), 200).await,
         Err(ReaderError::Link(LinkError::NotFound))
     );
     assert_eq!(reader.state(), ReaderState::Disconnected);
-    assert_eq!(reader.connect_by_serial(SERIAL, &identity, 200).await.unwrap().serial, SERIAL);
+    assert_eq!(
+        reader.connect_by_serial(SERIAL, &identity, phone_credential(SERIAL, 1), 200).await.unwrap().serial,
+        SERIAL
+    );
 }

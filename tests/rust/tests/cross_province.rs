@@ -47,7 +47,7 @@ async fn merchant(w: &World, device: &str) -> (StarPos, String, Arc<Gps>) {
 async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
     let w = World::start().await;
     let (c, phone, gps) = merchant(&w, "traveller").await;
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
 
     gps.at(Some(GUANGZHOU));
     let home = c.payments().start_sale(reader.clone(), 1_000, None, Arc::new(Quiet)).outcome().await.unwrap();
@@ -153,7 +153,7 @@ async fn refused_in_hunan_until_the_application_is_approved_then_sold_there() {
 async fn the_platform_enforces_the_rule_even_when_the_phone_thinks_it_may_sell() {
     let w = World::start().await;
     let (c, phone, gps) = merchant(&w, "stale").await;
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     gps.at(Some(GUANGZHOU));
     c.regions().refresh_cross_province().await.unwrap();
     // The platform moves the merchant to Guangxi; the phone's cached rules still say Guangdong.
@@ -174,7 +174,7 @@ async fn the_platform_enforces_the_rule_even_when_the_phone_thinks_it_may_sell()
 async fn without_a_position_the_platforms_location_policy_decides() {
     let w = World::start().await;
     let (c, phone, gps) = merchant(&w, "nofix").await;
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
 
     // Default policy: allow and flag.
     gps.at(None);

@@ -30,10 +30,8 @@ async fn other_devices_sales_arrive_by_sync_and_reconciliation_finds_a_short_pay
     let c = w.client_with("syncer", store.clone());
     let phone = new_phone();
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
-    let sim = SimReader::new(SERIAL);
-    let identity = sim.identity_public();
-    let reader = CardReader::new(Arc::new(SimLink::new(sim, Faults::default())));
-    reader.connect(SERIAL, &identity).await.unwrap();
+    let reader = CardReader::new(Arc::new(SimLink::new(SimReader::new(SERIAL), Faults::default())));
+    starpos_sandbox::test_kit::pair_and_connect(&c, &reader, SERIAL).await.unwrap();
     let mine = c.payments().start_sale(reader.clone(), 10_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     c.payments().start_sale(reader.clone(), 20_000, None, Arc::new(Quiet)).outcome().await.unwrap();
     let elsewhere = w.dev.other_device_sale(&phone, 7_700).await.unwrap();

@@ -31,11 +31,10 @@ async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
     let (c, _) = w.client(device);
     ready_merchant(&c, &w.dev, &new_phone(), PASSWORD).await.unwrap();
 
-    let sim = SimReader::new(SERIAL);
-    let identity = sim.identity_public();
-    let link = SimLink::new(sim, Faults::default());
+    let serial = starpos_tests::serial_for(device);
+    let link = SimLink::new(SimReader::new(&serial), Faults::default());
     let reader = CardReader::new(Arc::new(link.clone()));
-    reader.connect(SERIAL, &identity).await.unwrap();
+    starpos_sandbox::test_kit::pair_and_connect(&c, &reader, &serial).await.unwrap();
     (c, link, reader)
 }
 
@@ -50,7 +49,7 @@ async fn a_merchant_new_to_this_install_sells_without_listing_cards_first() {
     c.account().login(phone, PASSWORD.into(), None).await.unwrap();
     c.merchant().profile().await.unwrap();
     assert!(c.merchant().cached_settlement_cards().unwrap().is_empty(), "nothing listed here yet");
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     let (sale, _) = sell(&c, &reader, 1_200).await;
     assert_eq!(sale.status, SaleStatus::Approved);
     assert_eq!(c.merchant().cached_settlement_cards().unwrap().len(), 1, "and now it is");
@@ -285,11 +284,9 @@ async fn sales_are_refused_before_any_card_is_read_when_they_cannot_succeed() {
     let (c, _) = w.client("unready");
     w.register(&c, &new_phone()).await;
     c.merchant().profile().await.unwrap();
-    let sim = SimReader::new(SERIAL);
-    let identity = sim.identity_public();
-    let link = SimLink::new(sim, Faults::default());
+    let link = SimLink::new(SimReader::new(SERIAL), Faults::default());
     let reader = CardReader::new(Arc::new(link.clone()));
-    reader.connect(SERIAL, &identity).await.unwrap();
+    starpos_sandbox::test_kit::pair_and_connect(&c, &reader, SERIAL).await.unwrap();
     let steps = Arc::new(Steps::default());
     assert_eq!(
         c.payments().start_sale(reader.clone(), 100, None, steps.clone()).outcome().await,
@@ -398,10 +395,8 @@ async fn voids_left_without_an_answer_are_settled_on_restart() {
     let (c, store) = w.client("restarted-voider");
     let phone = new_phone();
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
-    let sim = SimReader::new(SERIAL);
-    let identity = sim.identity_public();
-    let reader = CardReader::new(Arc::new(SimLink::new(sim, Faults::default())));
-    reader.connect(SERIAL, &identity).await.unwrap();
+    let reader = CardReader::new(Arc::new(SimLink::new(SimReader::new(SERIAL), Faults::default())));
+    starpos_sandbox::test_kit::pair_and_connect(&c, &reader, SERIAL).await.unwrap();
     let (applied, _) = sell(&c, &reader, 4_000).await;
     let (never_arrived, _) = sell(&c, &reader, 5_000).await;
 

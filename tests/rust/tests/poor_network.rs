@@ -47,7 +47,7 @@ async fn a_card_sale_fits_the_byte_budget_and_completes_once_over_2g_and_3g() {
     let w = World::start().await;
     let proxy = Netem::start(w.sandbox.addr(), LinkProfile::CLEAR).await.unwrap();
     let (c, phone) = merchant_behind(&w, &proxy, "budget").await;
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     c.network().set_network_type(NetworkType::Mobile);
     // Warm: the connection is open (a real link's TLS handshake is behind us) and the
     // cross-province rules are fresh, as they are for a merchant selling through the day.
@@ -133,7 +133,7 @@ async fn an_answer_lost_on_a_lossy_link_is_fetched_again_never_charged_twice() {
     let w = World::start().await;
     let proxy = Netem::start(w.sandbox.addr(), LinkProfile::CLEAR).await.unwrap();
     let (c, phone) = merchant_behind(&w, &proxy, "lossy").await;
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     proxy.set_profile(LinkProfile { loss: 0.2, ..LinkProfile::edge() });
     w.dev.set_faults(serde_json::json!({ "drop_response_after_commit": 1 })).await.unwrap();
     let sale = c.payments().start_sale(reader.clone(), 2_300, None, Arc::new(Quiet)).outcome().await.unwrap();
@@ -148,7 +148,7 @@ async fn offline_payments_stop_at_once_and_queued_requests_go_when_the_link_retu
     let w = World::start().await;
     let proxy = Netem::start(w.sandbox.addr(), LinkProfile::CLEAR).await.unwrap();
     let (c, phone) = merchant_behind(&w, &proxy, "offline").await;
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
 
     // The app says there is no network: no waiting for time-outs.
     c.network().set_network_type(NetworkType::Offline);
@@ -262,7 +262,7 @@ async fn a_dead_link_holds_the_guard_5_s_at_most_then_its_cached_rules_decide() 
     let w = World::start().await;
     let proxy = Netem::start(w.sandbox.addr(), LinkProfile::CLEAR).await.unwrap();
     let (c, _) = merchant_behind(&w, &proxy, "stale").await;
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     // An hour later (the phone learns the platform's time from any answer) the rules are stale.
     w.dev.advance_clock(3_601).await.unwrap();
     c.account().profile().await.unwrap();
@@ -292,7 +292,7 @@ async fn an_authorisation_into_a_black_hole_is_reversed_within_the_total_time_ou
     let c = StarPos::new(config, Arc::new(InMemorySecureStore::new())).unwrap();
     let phone = new_phone();
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
 
     proxy.set_blackhole(true);
     let started = Instant::now();
@@ -325,7 +325,7 @@ async fn an_approval_whose_answer_cannot_be_read_is_reversed_not_dropped() {
     let (c, _) = w.client("garbled");
     let phone = new_phone();
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
-    let (_link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (_link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     // The platform approves and commits; the answer arrives mangled (a carrier's proxy, say).
     w.dev.set_faults(serde_json::json!({ "garble_response_after_commit": 1 })).await.unwrap();
     let sale = c.payments().start_sale(reader.clone(), 4_400, None, Arc::new(Quiet)).outcome().await.unwrap();

@@ -10,6 +10,7 @@ use starpos_core::reader::connection::{ReaderConnection, ReaderError, Timing};
 use starpos_core::reader::link::BleLink;
 use starpos_core::reader::secure::SecureError;
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
+use starpos_sandbox::test_kit::phone_credential;
 
 const SERIAL: &str = "SP100-000123";
 const LONG: Duration = Duration::from_secs(5);
@@ -26,7 +27,7 @@ async fn connect(link: &SimLink, identity: &[u8]) -> ReaderConnection {
 
 async fn connect_with(link: &SimLink, identity: &[u8], timing: Timing) -> ReaderConnection {
     let conn = ReaderConnection::open(Arc::new(link.clone()), SERIAL, timing).await.unwrap();
-    assert_eq!(conn.secure(identity).await.unwrap(), SERIAL);
+    assert_eq!(conn.secure(identity, &phone_credential(SERIAL, 1)).await.unwrap(), SERIAL);
     conn
 }
 
@@ -40,9 +41,9 @@ async fn secure_conversation_at_the_smallest_and_a_large_mtu() {
         let info = DeviceInfo::decode(&conn.request(commands::DEVICE_INFO, &[], LONG).await.unwrap()).unwrap();
         assert_eq!(info.serial, SERIAL);
         assert_eq!(info.battery_percent, 80);
-        let text = "收款 ¥123.45\n请插卡或挥卡";
-        conn.request(commands::DISPLAY_TEXT, text.as_bytes(), LONG).await.unwrap();
-        assert_eq!(link.with_reader(|r| r.display.clone()), vec!["收款 ¥123.45", "请插卡或挥卡"]);
+        let amount = commands::Display::Amount { fen: 12_345 };
+        conn.request(commands::DISPLAY, &amount.encode(), LONG).await.unwrap();
+        assert_eq!(link.with_reader(|r| r.display.clone()), vec!["消费金额", "¥123.45"]);
     }
 }
 
@@ -51,7 +52,10 @@ async fn an_impostor_reader_is_refused() {
     let (link, _) = reader(Faults::default());
     let someone_else = SimReader::new("SP100-999999").identity_public();
     let conn = ReaderConnection::open(Arc::new(link), SERIAL, Timing::default()).await.unwrap();
-    assert_eq!(conn.secure(&someone_else).await, Err(ReaderError::Secure(SecureError::IdentityMismatch)));
+    assert_eq!(
+        conn.secure(&someone_else, &phone_credential(SERIAL, 1)).await,
+        Err(ReaderError::Secure(SecureError::IdentityMismatch))
+    );
 }
 
 #[tokio::test]

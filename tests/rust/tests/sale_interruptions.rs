@@ -37,7 +37,7 @@ async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader, Str
     let (c, _) = w.client(device);
     let phone = new_phone();
     ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
-    let (link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     (c, link, reader, phone)
 }
 

@@ -20,7 +20,7 @@ const SERIAL: &str = "SP100-000557";
 async fn merchant(w: &World, device: &str) -> (StarPos, SimLink, CardReader) {
     let (c, _) = w.client(device);
     ready_merchant(&c, &w.dev, &new_phone(), PASSWORD).await.unwrap();
-    let (link, reader) = starpos_tests::connected_reader(SERIAL).await;
+    let (link, reader) = starpos_tests::connected_reader(&c, SERIAL).await;
     (c, link, reader)
 }
 

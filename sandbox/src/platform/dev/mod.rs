@@ -116,6 +116,22 @@ pub async fn advance_clock(
     Ok(Json(serde_json::json!({ "offset": offset, "now": state.now() })))
 }
 
+#[derive(Deserialize)]
+pub struct ReaderSerial {
+    serial: String,
+}
+
+/// The shop takes a reader back from whichever merchant has it (the binding tests share one
+/// simulated reader across their merchants): the next merchant to pair it owns it, at a new
+/// generation, as after a release.
+pub async fn take_reader_back(
+    St(state): St<Arc<State>>,
+    ApiJson(r): ApiJson<ReaderSerial>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let taken = state.db().execute("DELETE FROM readers WHERE serial = ?1", [&r.serial])?;
+    Ok(Json(serde_json::json!({ "serial": r.serial, "taken_back": taken == 1 })))
+}
+
 /// Sets the payment fault knobs (replacing the previous ones); answers what is now set.
 pub async fn set_faults(
     St(state): St<Arc<State>>,

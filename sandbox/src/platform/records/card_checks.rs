@@ -15,7 +15,7 @@ use starpos_protocol::calendar::business_day;
 
 use super::onboarding::hash;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::test_cards::{cryptogram, decrypt_card, reader_mac_valid, Decrypted};
+use crate::test_cards::{cryptogram, decrypt_card, initial_key_id, reader_mac_valid, Decrypted};
 
 /// An authorisation's card data, parsed, authenticated and (where it decrypts) opened.
 pub struct CardData {
@@ -131,6 +131,23 @@ pub fn check_chip_data(card: &CardData, amount_fen: i64) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Refuses a card read from a reader not paired to this merchant. The KSN's first eight bytes
+/// are the reader's initial key ID, which the factory derived from its serial: a reader
+/// released to another merchant, or one never paired, reads no card for this one.
+pub fn check_reader_paired(tx: &Transaction<'_>, merchant_id: &str, ksn: &str) -> ApiResult<()> {
+    let key_id = hex::decode(ksn).ok().and_then(|k| k.get(..8).map(<[u8]>::to_vec)).unwrap_or_default();
+    let mut q = tx.prepare("SELECT serial FROM readers WHERE merchant_id = ?1")?;
+    let serials = q.query_map([merchant_id], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    if serials.iter().any(|serial| initial_key_id(serial).as_slice() == key_id) {
+        return Ok(());
+    }
+    Err(refused(
+        StatusCode::FORBIDDEN,
+        "reader_not_paired",
+        "the card was read on a reader not paired to this merchant; pair the reader first",
+    ))
 }
 
 /// Refuses a KSN already used for another payment: each card read is a fresh DUKPT key, so a

@@ -42,6 +42,7 @@ class CardReadTest {
         c.account().requestSmsCode(phone, SmsPurpose.REGISTER)
         c.account().register(phone, "Kt2026test", Dev.smsCode(phone, "register"))
         assertThrows<StarPosException.ReaderNotRecognised> { c.readers().pair("XX000-000000") }
+        Dev.takeReaderBack(serial)
         val paired = c.readers().pair(serial)
         try {
             assertContentEquals(SimReader.identity, paired.identityPublic, "the platform certifies the factory key")

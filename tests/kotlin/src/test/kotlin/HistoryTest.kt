@@ -29,7 +29,7 @@ class HistoryTest {
     @Test
     fun pagesStatisticsAndExport() = runBlocking {
         val c = readyMerchant(newPhone("133"), "kt-historian")
-        val reader = SimReader.connected()
+        val reader = SimReader.connected(c)
         try {
             val sales = listOf(1_500L, 2_500L, 3_500L).map { c.payments().startSale(reader, it, null, StepRecorder()).outcome() }
             val ids = mutableListOf<String>()

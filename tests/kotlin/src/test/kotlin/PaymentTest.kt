@@ -73,12 +73,12 @@ class PaymentTest {
 
     private fun newLink(): SocketBleLink = SimReader.link()
 
-    private suspend fun reader(link: SocketBleLink = newLink()): CardReader = SimReader.connected(link)
+    private suspend fun reader(c: StarPos, link: SocketBleLink = newLink()): CardReader = SimReader.connected(c, link)
 
     @Test
     fun approvedSaleAndAReversal() = runBlocking {
         val c = merchant("kt-seller")
-        val reader = reader()
+        val reader = reader(c)
         try {
             val steps = StepRecorder()
             val sale = c.payments().startSale(reader, 20_000L, "kt", steps).outcome()
@@ -111,7 +111,7 @@ class PaymentTest {
     @Test
     fun signedSaleWithItsLocationAndACancelledOne() = runBlocking {
         val c = merchant("kt-signer")
-        val reader = reader()
+        val reader = reader(c)
         try {
             c.setLocationProvider(Xiangtan())
             c.network().setNetworkType(NetworkType.MOBILE)
@@ -179,7 +179,7 @@ class PaymentTest {
     @Test
     fun chipFirstAndTheFlaggedFallback() = runBlocking {
         val c = merchant("kt-chip-first")
-        val reader = reader()
+        val reader = reader(c)
         try {
             val chipSteps = StepRecorder()
             val byChip = c.payments().startSale(reader, 6_607L, null, chipSteps).outcome()
@@ -207,7 +207,7 @@ class PaymentTest {
     fun eachCardAndPinFailureIsItsOwnError() = runBlocking {
         val c = merchant("kt-failures")
         val link = newLink()
-        val reader = reader(link)
+        val reader = reader(c, link)
         val before = c.merchant().remainingToday().dailyTotalRemainingFen
         try {
             // The simulated customer misbehaves at these amounts (docs/test-cards.md).

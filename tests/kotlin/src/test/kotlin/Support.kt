@@ -62,6 +62,8 @@ object Dev {
         call("/dev/merchants/ready", "{\"phone\":\"$phone\",\"password\":\"$password\",\"device_id\":\"$device\"}")
     /// Moves the platform's clock forward (review times, lifetimes) without sleeping.
     fun advanceClock(secs: Int) = call("/dev/clock/advance", "{\"secs\":$secs}")
+    /// The shop takes the shared simulated reader back from whichever merchant had it.
+    fun takeReaderBack(serial: String = SERIAL) = call("/dev/readers/take-back", "{\"serial\":\"$serial\"}")
     /// Cross-province settings of a merchant, e.g. `"review_secs":1`.
     fun crossProvince(phone: String, settings: String) = call("/dev/cross-province", "{\"phone\":\"$phone\",$settings}")
 }
@@ -115,10 +117,15 @@ object SimReader {
         return SocketBleLink(host, port, mtu)
     }
 
-    /** A card reader on `link`, connected with the reader's pinned identity key. */
-    suspend fun connected(link: SocketBleLink = link()): CardReader {
+    /**
+     * A card reader on `link`, paired for `c`'s merchant (the platform certifies this phone on
+     * it) and connected the way the app does: the core finds the pinned key and the certificate.
+     */
+    suspend fun connected(c: StarPos, link: SocketBleLink = link()): CardReader {
+        Dev.takeReaderBack()
+        c.readers().pair(SERIAL)
         val reader = CardReader(link)
-        reader.connect(SERIAL, identity)
+        c.readers().connect(reader, SERIAL, 500u)
         return reader
     }
 }
