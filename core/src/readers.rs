@@ -179,3 +179,31 @@ impl Readers {
         })?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secure_store::InMemorySecureStore;
+
+    /// A reader paired before phones were certified (schema 16 and older rows have no
+    /// certificate) is still listed, with no credential: connecting pairs it again first.
+    #[test]
+    fn a_reader_paired_before_certificates_is_listed_without_a_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        db.write(|tx| {
+            tx.execute(
+                "INSERT INTO paired_readers (serial, merchant_id, model, identity_public, paired_at)
+                 VALUES ('SP100-000123', 'm_1', 'StarPOS SIM-1', ?1, 1)",
+                [vec![7u8; 32]],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let readers = Readers::new(db, Arc::new(InMemorySecureStore::new()));
+        let (reader, credential) = readers.credential("m_1", "SP100-000123").unwrap().unwrap();
+        assert_eq!(reader.identity_public, vec![7u8; 32]);
+        assert!(credential.is_none());
+        assert!(readers.credential("m_2", "SP100-000123").unwrap().is_none(), "another merchant's list");
+    }
+}

@@ -17,11 +17,14 @@ impl Account {
 
     /// Registers an account for `phone` (with the SMS code for `Register`) and logs in.
     pub async fn register(&self, phone: String, password: String, sms_code: String) -> Result<Session> {
+        // The caller's copy is wiped when the call ends (the wire type wipes its own).
+        let password = zeroize::Zeroizing::new(password);
         self.run(move |i| async move { i.accounts.register(&phone, &password, &sms_code).await }).await
     }
 
     /// Logs in; on a device new to the account, `sms_code` (purpose `Login`) is needed.
     pub async fn login(&self, phone: String, password: String, sms_code: Option<String>) -> Result<Session> {
+        let password = zeroize::Zeroizing::new(password);
         self.run(move |i| async move { i.accounts.login(&phone, &password, sms_code.as_deref()).await }).await
     }
 

@@ -92,11 +92,14 @@ impl Payments {
     /// Voids an approved sale on its business day (before settlement); needs the account
     /// password. The day's limit is given back.
     pub async fn void_sale(&self, sale_id: String, password: String) -> Result<Sale> {
+        // The caller's copy is wiped when the call ends (the wire type wipes its own).
+        let password = zeroize::Zeroizing::new(password);
         self.run(move |i| async move { i.payments.adjust(&i.accounts, &sale_id, Adjust::Void, &password).await }).await
     }
 
     /// Refunds part or all of a settled sale, never more than remains; needs the password.
     pub async fn refund_sale(&self, sale_id: String, amount_fen: i64, password: String) -> Result<Sale> {
+        let password = zeroize::Zeroizing::new(password);
         self.run(move |i| async move {
             i.payments.adjust(&i.accounts, &sale_id, Adjust::Refund { amount_fen }, &password).await
         })

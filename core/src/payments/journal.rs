@@ -95,43 +95,7 @@ pub struct Entry {
     pub fallback: bool,
 }
 
-/// What is sealed in a journal row: the masked card number and where the sale happened.
-/// Layout: version 1, PAN length, PAN, then optionally latitude, longitude (i32 micro-degrees)
-/// and accuracy (u32 metres), big-endian.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CardDetails {
-    pub masked_pan: String,
-    pub location: Option<LocationWire>,
-}
-
-impl CardDetails {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let pan = &self.masked_pan.as_bytes()[..self.masked_pan.len().min(255)];
-        let mut out = vec![1, pan.len() as u8];
-        out.extend_from_slice(pan);
-        if let Some(l) = self.location {
-            out.extend_from_slice(&l.latitude_e6.to_be_bytes());
-            out.extend_from_slice(&l.longitude_e6.to_be_bytes());
-            out.extend_from_slice(&l.accuracy_m.to_be_bytes());
-        }
-        out
-    }
-
-    pub fn from_bytes(b: &[u8]) -> Option<CardDetails> {
-        let (&[1, n], rest) = b.split_first_chunk::<2>()? else { return None };
-        let pan = String::from_utf8(rest.get(..n as usize)?.to_vec()).ok()?;
-        let location = match &rest[n as usize..] {
-            [] => None,
-            l if l.len() == 12 => Some(LocationWire {
-                latitude_e6: i32::from_be_bytes(l[0..4].try_into().ok()?),
-                longitude_e6: i32::from_be_bytes(l[4..8].try_into().ok()?),
-                accuracy_m: u32::from_be_bytes(l[8..12].try_into().ok()?),
-            }),
-            _ => return None,
-        };
-        Some(CardDetails { masked_pan: pan, location })
-    }
-}
+pub use starpos_protocol::sealed_details::CardDetails;
 
 const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
     reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,

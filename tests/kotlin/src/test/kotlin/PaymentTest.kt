@@ -12,9 +12,12 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertTrue
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Test
 import uniffi.starpos.ApplicationStatus
+import uniffi.starpos.AttentionListener
 import uniffi.starpos.CardElements
 import uniffi.starpos.CardReader
 import uniffi.starpos.EntryMode
@@ -26,6 +29,7 @@ import uniffi.starpos.Reachability
 import uniffi.starpos.provinceAt
 import uniffi.starpos.RealName
 import uniffi.starpos.ReversalReason
+import uniffi.starpos.Sale
 import uniffi.starpos.SaleHandle
 import uniffi.starpos.SaleListener
 import uniffi.starpos.SaleStatus
@@ -176,6 +180,36 @@ class PaymentTest {
 
     /** A swiped chip card is asked for its chip; a chip that cannot be read falls back to a
      *  swipe, approved and flagged on the sale, the receipt and the platform. */
+    @Test
+    fun aSaleNeedingAttentionIsPushedToTheApp() = runBlocking {
+        val c = merchant("kt-attention")
+        val reader = reader(c)
+        val told: MutableList<List<String>> = Collections.synchronizedList(mutableListOf())
+        try {
+            // The platform is down: the sale is reversed, and the reversal cannot get through.
+            Dev.setFaults("{\"fail_5xx\":100}")
+            val sale = c.payments().startSale(reader, 7_700L, null, StepRecorder()).outcome()
+            assertTrue(sale.status is SaleStatus.ReversalPending, "got ${sale.status}")
+            c.payments().setAttentionListener(object : AttentionListener {
+                override fun onNeedsAttention(sales: List<Sale>) { told.add(sales.map { it.id }) }
+            })
+            assertEquals(listOf(emptyList<String>()), told.toList(), "told at once: nothing yet")
+            Dev.advanceClock(16 * 60)
+            c.merchant().profile() // any answer carries the platform's time
+            withTimeout(30_000) { while (told.size < 2) delay(100) }
+            assertEquals(listOf(sale.id), told[1])
+            Dev.setFaults()
+            Dev.advanceClock(60)
+            c.payments().resolvePending()
+            assertEquals(emptyList<String>(), told.last(), "told it resolved")
+        } finally {
+            Dev.setFaults()
+            reader.disconnect()
+            reader.close()
+            c.close()
+        }
+    }
+
     @Test
     fun chipFirstAndTheFlaggedFallback() = runBlocking {
         val c = merchant("kt-chip-first")
