@@ -17,6 +17,7 @@ pub const TARGETS: &[&str] = &[
     "secure_open",
     "platform_bodies",
     "reader_handshake",
+    "phone_parsers",
 ];
 
 const RUSTFLAGS: &str = "-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
@@ -101,4 +102,23 @@ pub fn run(secs: u64) -> Option<Vec<(String, bool)>> {
         results.push((name.to_string(), ok));
     }
     Some(results)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A target added to `fuzz/Cargo.toml` but not here would never run.
+    #[test]
+    fn every_fuzz_binary_is_run() {
+        let manifest = include_str!("../../fuzz/Cargo.toml");
+        let mut bins: Vec<&str> = manifest
+            .split("[[bin]]")
+            .skip(1)
+            .filter_map(|section| section.lines().find_map(|l| l.trim().strip_prefix("name = ")))
+            .map(|name| name.trim_matches('"'))
+            .collect();
+        let mut targets = super::TARGETS.to_vec();
+        bins.sort_unstable();
+        targets.sort_unstable();
+        assert_eq!(bins, targets);
+    }
 }
