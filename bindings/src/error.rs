@@ -131,6 +131,14 @@ pub enum StarPosError {
     /// Do not use it; pair again only if the merchant replaced the reader.
     #[error("the reader's identity does not match the paired reader")]
     ReaderIdentityMismatch,
+    /// A scanned text is not a wallet's payment code (`reason` says what it is instead): ask
+    /// the customer to show the payment code of WeChat Pay, Alipay or UnionPay.
+    #[error("not a payment code: {reason}")]
+    InvalidPaymentCode { reason: String },
+    /// A merchant-presented QR payload is malformed: a wrong CRC, a length that runs past the
+    /// end, a missing or invalid mandatory field (`reason` names it). Do not show or pay it.
+    #[error("invalid merchant QR: {reason}")]
+    InvalidMerchantQr { reason: String },
     /// The reader does not accept this phone: the platform's certificate for it is missing,
     /// from an earlier pairing (the reader has since been paired again), or for another reader.
     /// `readers().connect` pairs again once by itself; if this still comes, pair the reader again
@@ -268,6 +276,8 @@ impl From<Core> for StarPosError {
             Core::CancelledOnReader => Self::CancelledOnReader,
             Core::ReaderBusy => Self::ReaderBusy,
             Core::ReaderRefusedPhone => Self::ReaderRefusedPhone,
+            Core::InvalidPaymentCode { reason } => Self::InvalidPaymentCode { reason },
+            Core::InvalidMerchantQr { reason } => Self::InvalidMerchantQr { reason },
             Core::ReaderInUse => Self::ReaderInUse,
             Core::ReaderDeclined { status } => Self::ReaderDeclined { status },
             Core::LinkLost => Self::LinkLost,
@@ -351,6 +361,8 @@ mod tests {
             Core::CancelledOnReader,
             Core::ReaderBusy,
             Core::ReaderRefusedPhone,
+            Core::InvalidPaymentCode { reason: "reason text".into() },
+            Core::InvalidMerchantQr { reason: "reason text".into() },
             Core::ReaderInUse,
             Core::ReaderDeclined { status: "status text".into() },
             Core::LinkLost,
@@ -458,6 +470,8 @@ mod tests {
             Core::AdjustmentUnanswered { .. } => 62,
             Core::ReaderRefusedPhone => 63,
             Core::ReaderInUse => 64,
+            Core::InvalidPaymentCode { .. } => 65,
+            Core::InvalidMerchantQr { .. } => 66,
         }
     }
 
@@ -466,7 +480,7 @@ mod tests {
         let all = samples();
         let mut seen: Vec<usize> = all.iter().map(ordinal).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..65).collect::<Vec<_>>(), "one sample of every variant");
+        assert_eq!(seen, (0..67).collect::<Vec<_>>(), "one sample of every variant");
         for core in all {
             let ffi = StarPosError::from(core.clone());
             assert_eq!(ffi.to_string(), core.to_string(), "{core:?}");

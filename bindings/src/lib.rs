@@ -16,6 +16,7 @@ mod history;
 mod merchant;
 mod network;
 mod payments;
+mod qr;
 mod reader;
 mod regions;
 mod secure_store;

@@ -140,6 +140,14 @@ pub enum Error {
     /// Do not use it; pair again only if the merchant replaced the reader.
     #[error("the reader's identity does not match the paired reader")]
     ReaderIdentityMismatch,
+    /// A scanned text is not a wallet's payment code (`reason` says what it is instead): ask
+    /// the customer to show the payment code of WeChat Pay, Alipay or UnionPay.
+    #[error("not a payment code: {reason}")]
+    InvalidPaymentCode { reason: String },
+    /// A merchant-presented QR payload is malformed: a wrong CRC, a length that runs past the
+    /// end, a missing or invalid mandatory field (`reason` names it). Do not show or pay it.
+    #[error("invalid merchant QR: {reason}")]
+    InvalidMerchantQr { reason: String },
     /// The reader does not accept this phone: the platform's certificate for it is missing,
     /// from an earlier pairing (the reader has since been paired again), or for another reader.
     /// `readers().connect` pairs again once by itself; if this still comes, pair the reader again

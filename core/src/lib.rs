@@ -17,6 +17,7 @@ pub mod onboarding;
 pub(crate) mod outbox;
 pub mod payments;
 pub mod platform;
+pub mod qr;
 pub mod reader;
 pub mod readers;
 pub mod regions;

@@ -3,7 +3,8 @@
 //! province table and boundaries with the cross-province rule, the shared input rules, the signature strokes'
 //! format, and the
 //! reader protocol's codecs (frames, commands, the secure session, card data, TLV, firmware
-//! packages). `starpos-core` (the phone) and `starpos-sandbox` (the development platform and
+//! packages), and QR payments' codecs (the EMVCo merchant-presented payload and its CRC, the
+//! wallets' payment codes). `starpos-core` (the phone) and `starpos-sandbox` (the development platform and
 //! the simulated reader) both build on it; neither reaches into the other for these.
 
 pub mod boundaries;
@@ -14,6 +15,7 @@ pub mod cross_province;
 pub mod der;
 pub mod fees;
 pub mod provinces;
+pub mod qr;
 pub mod reader;
 pub mod sealed_details;
 pub mod signature;

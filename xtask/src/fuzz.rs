@@ -18,6 +18,7 @@ pub const TARGETS: &[&str] = &[
     "platform_bodies",
     "reader_handshake",
     "phone_parsers",
+    "qr_codes",
 ];
 
 const RUSTFLAGS: &str = "-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \

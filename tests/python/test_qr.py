@@ -1,0 +1,64 @@
+"""QR payments' offline functions through the Python bindings: the wallet of a scanned payment
+code, and the EMVCo merchant-presented payload read and written, its CRC checked against
+Python's own CRC-16/CCITT-FALSE (binascii.crc_hqx with initial value 0xFFFF)."""
+
+import binascii
+
+import pytest
+
+import starpos
+
+# The EMVCo merchant-presented mode specification's example payload (CRC A13A over UTF-8).
+EMVCO_EXAMPLE = (
+    "00020101021229300012D156000000000510A93FO3230Q31280012D15600000001030812345678"
+    "520441115802CN5914BEST TRANSPORT6007BEIJING64200002ZH0104最佳运输0202北京540523.72530315655020162"
+    "33030412340603***0708A60086670902ME91320016A0112233449988770708123456786304A13A"
+)
+
+
+def crc(text):
+    return "%04X" % binascii.crc_hqx(text.encode("utf-8"), 0xFFFF)
+
+
+def test_the_wallet_of_a_scanned_payment_code():
+    assert starpos.classify_payment_code("134567890123456789") == starpos.Wallet.WE_CHAT
+    assert starpos.classify_payment_code("2812345678901234\n") == starpos.Wallet.ALIPAY
+    assert starpos.classify_payment_code("6212345678901234567") == starpos.Wallet.UNION_PAY
+    for not_a_code in ["", "https://qr.alipay.com/bax01234", "1345678901234567"]:
+        with pytest.raises(starpos.StarPosError.InvalidPaymentCode):
+            starpos.classify_payment_code(not_a_code)
+
+
+def test_the_emvco_example_decodes_and_a_wrong_crc_is_refused():
+    assert crc(EMVCO_EXAMPLE[:-4]) == "A13A", "the example's CRC, by Python's own CRC"
+    qr = starpos.decode_merchant_qr(EMVCO_EXAMPLE)
+    assert qr.dynamic and qr.amount_fen == 2372 and qr.currency == 156
+    assert (qr.name, qr.city, qr.country) == ("BEST TRANSPORT", "BEIJING", "CN")
+    assert [a.guid for a in qr.accounts] == ["D15600000000", "D15600000001"]
+    assert [(o.id, o.value) for o in qr.alternate_language][1] == ("01", "最佳运输")
+    with pytest.raises(starpos.StarPosError.InvalidMerchantQr):
+        starpos.decode_merchant_qr(EMVCO_EXAMPLE[:-4] + "B333")
+    with pytest.raises(starpos.StarPosError.InvalidMerchantQr):
+        starpos.decode_merchant_qr(EMVCO_EXAMPLE[:40])
+
+
+def test_an_encoded_payload_carries_a_crc_python_agrees_with():
+    order = starpos.QrDataObject(id="01", value="ord_0123456789abcdef")
+    payload = starpos.encode_merchant_qr(
+        starpos.MerchantQrInput(
+            dynamic=True,
+            accounts=[starpos.QrMerchantAccount(id="26", guid="com.starpos.sandbox", value="", fields=[order])],
+            category_code="5411",
+            currency=156,
+            amount_fen=12345,
+            country="CN",
+            name="星标测试店",
+            city="深圳",
+            additional=[starpos.QrDataObject(id="05", value="ord_0123456789abcdef")],
+            alternate_language=[],
+        )
+    )
+    assert payload.endswith(crc(payload[:-4])), payload
+    assert "5905星标测试店" in payload, "the length counts characters (5), not UTF-8 bytes (15)"
+    back = starpos.decode_merchant_qr(payload)
+    assert back.amount == "123.45" and back.amount_fen == 12345 and back.name == "星标测试店"
