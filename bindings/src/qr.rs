@@ -140,3 +140,10 @@ pub fn encode_merchant_qr(input: MerchantQrInput) -> Result<String, StarPosError
     };
     Ok(core::encode_merchant_qr(&input)?)
 }
+
+/// The QR code of `payload` as a black-on-white PNG, `module_px` (1 to 32) pixels a module,
+/// with the quiet zone: what the app shows the customer for a dynamic merchant QR.
+#[uniffi::export]
+pub fn qr_png(payload: String, module_px: u32) -> Result<Vec<u8>, StarPosError> {
+    Ok(core::qr_png(&payload, module_px)?)
+}

@@ -62,3 +62,12 @@ def test_an_encoded_payload_carries_a_crc_python_agrees_with():
     assert "5905星标测试店" in payload, "the length counts characters (5), not UTF-8 bytes (15)"
     back = starpos.decode_merchant_qr(payload)
     assert back.amount == "123.45" and back.amount_fen == 12345 and back.name == "星标测试店"
+
+
+def test_the_qr_png_is_a_png_of_the_asked_size():
+    png = starpos.qr_png(EMVCO_EXAMPLE, 4)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")
+    assert width % 4 == 0 and width == int.from_bytes(png[20:24], "big"), "square, whole modules"
+    with pytest.raises(starpos.StarPosError.InvalidInput):
+        starpos.qr_png(EMVCO_EXAMPLE, 0)
