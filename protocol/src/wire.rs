@@ -587,3 +587,46 @@ wipe_on_drop! {
     UnbindCardRequest { password }
     AdjustmentRequest { password }
 }
+
+/// A payment by the customer's payment code (B scans C, docs/qr.md). The code is the
+/// customer's and single-use: `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrPayRequest {
+    /// Made and journalled by the phone before the first send; the same on every retry.
+    pub idempotency_key: String,
+    /// `wechat`, `alipay` or `unionpay`, as the phone classified the code.
+    pub wallet: String,
+    pub payment_code: String,
+    pub amount_fen: i64,
+}
+
+impl std::fmt::Debug for QrPayRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QrPayRequest")
+            .field("idempotency_key", &self.idempotency_key)
+            .field("wallet", &self.wallet)
+            .field("amount_fen", &self.amount_fen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A QR payment as the platform holds it now. `status`: `paid`, `user_paying` (the customer is
+/// confirming on their phone: query again), `failed` (with `reason`), `reversed` (paid, then
+/// given back) or `closed` (ended unpaid by a reverse or cancel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrPaymentWire {
+    pub idempotency_key: String,
+    pub wallet: String,
+    pub status: String,
+    pub amount_fen: i64,
+    /// The wallet's transaction number, once it has debited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_txn: Option<String>,
+    /// Why it failed: `customer_cancelled`, `insufficient_balance`, `code_used`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: i64,
+    /// When the wallet debited (platform time), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<i64>,
+}

@@ -11,6 +11,7 @@ mod faults;
 mod history;
 mod merchant;
 mod payments;
+mod qr;
 mod readers;
 mod records;
 mod regions;
@@ -45,6 +46,9 @@ pub struct SandboxConfig {
     pub per_card_daily_cap: u32,
     /// How long a cross-province application waits for its review (platform time).
     pub cross_province_review_secs: i64,
+    /// How long a simulated customer takes to confirm (or cancel) a QR payment on their phone
+    /// (platform time; docs/test-cards.md, the sandbox wallets).
+    pub qr_user_paying_secs: i64,
 }
 
 impl Default for SandboxConfig {
@@ -59,6 +63,7 @@ impl Default for SandboxConfig {
             pbkdf2_iterations: 10_000,
             per_card_daily_cap: 5,
             cross_province_review_secs: 300,
+            qr_user_paying_secs: 20,
         }
     }
 }
@@ -153,6 +158,9 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/settlements", get(history::settlements))
         .route("/v1/merchant/cross-province", get(regions::status))
         .route("/v1/merchant/cross-province/applications", post(regions::apply))
+        .route("/v1/qr/pay", post(qr::pay))
+        .route("/v1/qr/payments/{key}", get(qr::get))
+        .route("/v1/qr/payments/{key}/reverse", post(qr::reverse))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))

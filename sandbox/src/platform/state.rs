@@ -120,6 +120,18 @@ CREATE TABLE IF NOT EXISTS reader_generations (
     serial     TEXT PRIMARY KEY NOT NULL,
     generation INTEGER NOT NULL
 );
+-- QR payments by the customer's payment code (the sandbox wallets), by the phone's key.
+CREATE TABLE IF NOT EXISTS qr_payments (
+    key          TEXT PRIMARY KEY NOT NULL,
+    merchant_id  TEXT NOT NULL REFERENCES merchants(id),
+    request_hash TEXT NOT NULL,
+    behaviour    INTEGER NOT NULL,
+    json         TEXT NOT NULL
+);
+-- Payment codes are single-use: a code seen once is refused after, whatever became of it.
+CREATE TABLE IF NOT EXISTS qr_codes_used (
+    code_hash TEXT PRIMARY KEY NOT NULL
+);
 -- Card payments: the answer stored under the phone's idempotency key, with a hash of the request.
 CREATE TABLE IF NOT EXISTS payments (
     key          TEXT PRIMARY KEY NOT NULL,

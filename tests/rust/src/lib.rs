@@ -125,3 +125,53 @@ pub fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Signed platform requests of a test's own making, with the session a client keeps in its
+/// secure store: what a modified app could send, for checks of the platform itself.
+pub struct SignedRequests {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    key: Vec<u8>,
+}
+
+impl SignedRequests {
+    pub fn from_store(w: &World, store: &InMemorySecureStore) -> SignedRequests {
+        use base64::Engine as _;
+        use starpos_core::SecureStore as _;
+        let raw = store.get(starpos_core::account::SESSION_KEY).unwrap().expect("a session");
+        let session: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        SignedRequests {
+            http: reqwest::Client::new(),
+            url: w.sandbox.url(),
+            token: session["access_token"].as_str().unwrap().into(),
+            key: base64::engine::general_purpose::STANDARD
+                .decode(session["signing_key_b64"].as_str().unwrap())
+                .unwrap(),
+        }
+    }
+
+    /// Sends `method path` with `body` (GET sends none); answers the status and the body (JSON,
+    /// or the text as a JSON string when it is not JSON).
+    pub async fn send(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let (ts, nonce) = (starpos_core::util::unix_now(), starpos_core::util::random_hex(12));
+        let signature = starpos_core::platform::signing::sign(&self.key, method, path, ts, &nonce, &bytes);
+        let url = format!("{}{}", self.url, path.trim_start_matches('/'));
+        let request = match method {
+            "GET" => self.http.get(url),
+            _ => self.http.post(url).header("content-type", "application/json").body(bytes),
+        };
+        let answer = request
+            .bearer_auth(&self.token)
+            .header("x-starpos-timestamp", ts.to_string())
+            .header("x-starpos-nonce", nonce)
+            .header("x-starpos-signature", signature)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+}

@@ -8,7 +8,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 use starpos_core::limits::LimitKind;
 use starpos_core::payments::{Sale, SaleListener, SaleStatus, SaleStep};
@@ -16,11 +15,11 @@ use starpos_core::reader::card::{self, CardResult, EntryMode, EntryModes, ReadCa
 use starpos_core::reader::commands;
 use starpos_core::reader::connection::{ReaderConnection, Timing};
 use starpos_core::reader::controller::CardReader;
-use starpos_core::{Error, InMemorySecureStore, SecureStore, SmsPurpose, StarPos};
+use starpos_core::{Error, InMemorySecureStore, SmsPurpose, StarPos};
 use starpos_sandbox::reader::{Faults, SimLink, SimReader};
 use starpos_sandbox::test_cards::test_card;
 use starpos_sandbox::test_kit::{pair_and_connect, phone_credential, ready_merchant};
-use starpos_tests::{new_phone, World, PASSWORD};
+use starpos_tests::{new_phone, SignedRequests, World, PASSWORD};
 
 const SERIAL: &str = "SP100-000777";
 
@@ -94,10 +93,7 @@ async fn a_swiped_chip_card_is_sent_back_to_its_chip_and_a_failed_chip_falls_bac
 /// A modified app: it reads cards through the protocol itself and signs its own requests.
 struct RawApp {
     conn: ReaderConnection,
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    key: Vec<u8>,
+    requests: SignedRequests,
 }
 
 impl RawApp {
@@ -107,17 +103,7 @@ impl RawApp {
         // It holds a certificate for the reader as the merchant's own app does (a modified app
         // of the merchant's passes the reader's check; the platform's checks are what stop it).
         conn.secure(&identity, &phone_credential(serial, 1)).await.unwrap();
-        let raw = store.get(starpos_core::account::SESSION_KEY).unwrap().expect("a session");
-        let session: Value = serde_json::from_slice(&raw).unwrap();
-        RawApp {
-            conn,
-            http: reqwest::Client::new(),
-            url: w.sandbox.url(),
-            token: session["access_token"].as_str().unwrap().into(),
-            key: base64::engine::general_purpose::STANDARD
-                .decode(session["signing_key_b64"].as_str().unwrap())
-                .unwrap(),
-        }
+        RawApp { conn, requests: SignedRequests::from_store(w, store) }
     }
 
     /// The reader's result as it came, before any check of the phone's.
@@ -169,23 +155,7 @@ impl RawApp {
     }
 
     async fn authorize(&self, request: &Value) -> (u16, Value) {
-        let path = "/v1/payments/authorize";
-        let body = serde_json::to_vec(request).unwrap();
-        let (ts, nonce) = (starpos_core::util::unix_now(), starpos_core::util::random_hex(12));
-        let signature = starpos_core::platform::signing::sign(&self.key, "POST", path, ts, &nonce, &body);
-        let answer = self
-            .http
-            .post(format!("{}{}", self.url, path.trim_start_matches('/')))
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .header("x-starpos-timestamp", ts.to_string())
-            .header("x-starpos-nonce", nonce)
-            .header("x-starpos-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        (answer.status().as_u16(), answer.json().await.unwrap())
+        self.requests.send("POST", "/v1/payments/authorize", Some(request)).await
     }
 }
 
