@@ -24,6 +24,11 @@ pub fn encode_merchant_qr(input: &MerchantQrInput) -> Result<String, Error> {
     mpm::encode(input).map_err(|e| Error::InvalidMerchantQr { reason: e.to_string() })
 }
 
+/// CRC-16/CCITT-FALSE of `text`'s UTF-8 bytes: the check of a merchant-presented payload.
+pub fn crc16(text: &str) -> u16 {
+    starpos_protocol::qr::crc::crc16_ccitt_false(text.as_bytes())
+}
+
 /// The largest module size `qr_png` draws: 32 px a module is already a whole screen for a
 /// payload of a few hundred characters.
 pub const MAX_MODULE_PX: u32 = 32;

@@ -630,3 +630,36 @@ pub struct QrPaymentWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<i64>,
 }
+
+/// A dynamic merchant QR order (C scans B, docs/qr.md): the platform makes the payload the
+/// phone shows, and learns from the wallet when the customer has paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrOrderRequest {
+    /// Made and journalled by the phone before the first send; the same on every retry.
+    pub idempotency_key: String,
+    pub amount_fen: i64,
+    /// How long the code may be paid (60 to 7,200 s; 300 if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_secs: Option<i64>,
+}
+
+/// An order as the platform holds it now. `status`: `open` (showing, not paid), `paid`,
+/// `closed` (the merchant cancelled), `expired`, or `refunded_late` (the customer paid after
+/// it was closed or had expired, and the platform gave the money back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrOrderWire {
+    pub idempotency_key: String,
+    pub order_id: String,
+    pub amount_fen: i64,
+    /// The EMVCo merchant-presented payload to show (dynamic, with the amount and the order).
+    pub payload: String,
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_txn: Option<String>,
+}

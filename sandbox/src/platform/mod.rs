@@ -12,6 +12,7 @@ mod history;
 mod merchant;
 mod payments;
 mod qr;
+mod qr_orders;
 mod readers;
 mod records;
 mod regions;
@@ -161,6 +162,9 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/qr/pay", post(qr::pay))
         .route("/v1/qr/payments/{key}", get(qr::get))
         .route("/v1/qr/payments/{key}/reverse", post(qr::reverse))
+        .route("/v1/qr/orders", post(qr_orders::create))
+        .route("/v1/qr/orders/{key}", get(qr_orders::get))
+        .route("/v1/qr/orders/{key}/close", post(qr_orders::close))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))
@@ -176,6 +180,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/cross-province", post(dev::cross_province::dev_settings))
         .route("/dev/merchants/ready", post(dev::ready::ready_merchant))
         .route("/dev/readers/take-back", post(dev::take_reader_back))
+        .route("/dev/qr/scan", post(dev::qr::customer_scans))
         .layer(axum::middleware::from_fn(compression::gzip_bodies))
         .layer(axum::middleware::map_response_with_state(state.clone(), state::stamp_server_time))
         .with_state(state)

@@ -128,6 +128,14 @@ CREATE TABLE IF NOT EXISTS qr_payments (
     behaviour    INTEGER NOT NULL,
     json         TEXT NOT NULL
 );
+-- Dynamic merchant QR orders, by the phone's key and by the order id the payload carries.
+CREATE TABLE IF NOT EXISTS qr_orders (
+    key          TEXT PRIMARY KEY NOT NULL,
+    merchant_id  TEXT NOT NULL REFERENCES merchants(id),
+    order_id     TEXT NOT NULL UNIQUE,
+    request_hash TEXT NOT NULL,
+    json         TEXT NOT NULL
+);
 -- Payment codes are single-use: a code seen once is refused after, whatever became of it.
 CREATE TABLE IF NOT EXISTS qr_codes_used (
     code_hash TEXT PRIMARY KEY NOT NULL

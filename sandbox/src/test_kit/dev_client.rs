@@ -66,6 +66,12 @@ impl DevClient {
         self.post("/dev/transactions", serde_json::json!({ "phone": phone, "amount_fen": amount_fen })).await
     }
 
+    /// The "customer" scans a shown merchant QR with `wallet` and pays it (a late payment, after a
+    /// close or the expiry, is given back: `refunded_late`); the order as it then stands.
+    pub async fn customer_scans(&self, payload: &str, wallet: &str) -> Result<Value, String> {
+        self.post("/dev/qr/scan", serde_json::json!({ "payload": payload, "wallet": wallet })).await
+    }
+
     /// Makes the settlement batch of `business_day` pay `fen` short.
     pub async fn settlement_shortfall(&self, phone: &str, business_day: &str, fen: i64) -> Result<(), String> {
         let body = serde_json::json!({ "phone": phone, "business_day": business_day, "fen": fen });

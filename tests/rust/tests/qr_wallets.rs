@@ -1,8 +1,9 @@
-//! The sandbox wallets (issue #15 item 5): payments by the customer's payment code against the
-//! real sandbox, by signed requests of the test's own making (the core's QR sale comes next):
+//! The sandbox wallets (issue #15 item 5) against the real sandbox, by signed requests of the
+//! test's own making (the core's QR sales come next). Payments by the customer's payment code:
 //! each behaviour the code's last two digits choose, single-use codes, idempotent retries,
-//! reversal and the WeChat 15-second rule, and a tombstone for a key reversed before it
-//! arrived.
+//! reversal and the WeChat 15-second rule, a tombstone for a key reversed before it arrived.
+//! Dynamic merchant QR orders: a payload the core's decoder accepts, paid by the "customer",
+//! closed, expired, and paid late (given back).
 
 use serde_json::{json, Value};
 use starpos_sandbox::test_kit::ready_merchant;
@@ -130,4 +131,53 @@ async fn reversals_give_back_close_and_leave_tombstones() {
     let wrong = pay_body("alipay", &code("wechat", "00"), &key(), 100);
     let (status, refused) = app.send("POST", "/v1/qr/pay", Some(&wrong)).await;
     assert_eq!((status, refused["field"].as_str()), (400, Some("payment_code")));
+}
+
+#[tokio::test]
+async fn a_dynamic_qr_order_is_paid_closed_or_given_back_when_paid_late() {
+    let w = World::start().await;
+    let app = merchant(&w).await;
+    let order = |amount: i64| json!({ "idempotency_key": key(), "amount_fen": amount });
+
+    // The order's payload is a dynamic code for its amount that the phone's decoder accepts.
+    let body = order(8_800);
+    let (status, open) = app.send("POST", "/v1/qr/orders", Some(&body)).await;
+    assert_eq!((status, open["status"].as_str()), (200, Some("open")), "{open}");
+    let payload = open["payload"].as_str().unwrap();
+    let qr = starpos_core::qr::decode_merchant_qr(payload).unwrap();
+    assert_eq!((qr.amount_fen, qr.currency), (Some(8_800), 156));
+    assert_eq!(qr.accounts[0].guid.as_deref(), Some("com.starpos.sandbox"));
+    assert_eq!(app.send("POST", "/v1/qr/orders", Some(&body)).await.1, open, "a retry gets the same order");
+
+    // A tampered payload (another amount, its CRC made good again) is not paid.
+    let tampered = payload.replacen("540588.00", "540511.00", 1);
+    let tampered =
+        format!("{}{:04X}", &tampered[..tampered.len() - 4], starpos_core::qr::crc16(&tampered[..tampered.len() - 4]));
+    assert!(w.dev.customer_scans(&tampered, "wechat").await.unwrap_err().contains("amount_mismatch"));
+
+    // The customer pays; the phone's poll sees it; a second scan is refused; a close keeps it.
+    let paid = w.dev.customer_scans(payload, "alipay").await.unwrap();
+    assert_eq!((paid["status"].as_str(), paid["wallet"].as_str()), (Some("paid"), Some("alipay")));
+    let path = format!("/v1/qr/orders/{}", body["idempotency_key"].as_str().unwrap());
+    assert_eq!(app.send("GET", &path, None).await.1["status"], "paid");
+    assert!(w.dev.customer_scans(payload, "alipay").await.unwrap_err().contains("order_paid"));
+    assert_eq!(app.send("POST", &format!("{path}/close"), Some(&json!({}))).await.1["status"], "paid");
+
+    // Closed by the merchant, then paid: the money goes back.
+    let body = order(1_500);
+    let (_, open) = app.send("POST", "/v1/qr/orders", Some(&body)).await;
+    let path = format!("/v1/qr/orders/{}", body["idempotency_key"].as_str().unwrap());
+    assert_eq!(app.send("POST", &format!("{path}/close"), Some(&json!({}))).await.1["status"], "closed");
+    let late = w.dev.customer_scans(open["payload"].as_str().unwrap(), "wechat").await.unwrap();
+    assert_eq!(late["status"], "refunded_late");
+    assert_eq!(app.send("GET", &path, None).await.1["status"], "refunded_late");
+
+    // Not paid in time: expired (a short expiry, then the clock moves on).
+    let body = json!({ "idempotency_key": key(), "amount_fen": 900, "expires_in_secs": 60 });
+    app.send("POST", "/v1/qr/orders", Some(&body)).await;
+    w.dev.advance_clock(61).await.unwrap();
+    let path = format!("/v1/qr/orders/{}", body["idempotency_key"].as_str().unwrap());
+    assert_eq!(app.send("GET", &path, None).await.1["status"], "expired");
+    let bad = json!({ "idempotency_key": key(), "amount_fen": 900, "expires_in_secs": 5 });
+    assert_eq!(app.send("POST", "/v1/qr/orders", Some(&bad)).await.1["field"], "expires_in_secs");
 }

@@ -3,6 +3,7 @@
 
 pub mod cross_province;
 pub mod history;
+pub mod qr;
 pub mod ready;
 
 /// The merchant number of the merchant with `phone` (every knob names merchants by phone).
