@@ -24,7 +24,11 @@ pub enum TransactionStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum Channel {
     Card,
+    /// A QR payment whose wallet the record does not say.
     Qr,
+    WeChat,
+    Alipay,
+    UnionPay,
 }
 
 macro_rules! both_ways {
@@ -46,7 +50,7 @@ macro_rules! both_ways {
 
 both_ways!(TransactionKind, core::Kind, [Sale, Void, Refund, Reversal]);
 both_ways!(TransactionStatus, core::Status, [Approved, Declined]);
-both_ways!(Channel, core::Channel, [Card, Qr]);
+both_ways!(Channel, core::Channel, [Card, Qr, WeChat, Alipay, UnionPay]);
 
 /// One transaction in the history. Amounts in fen.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -2,6 +2,7 @@
 //! app implements to follow a sale.
 
 use crate::checks::CardKind;
+use crate::qr::Wallet;
 use crate::reader::EntryMode;
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ pub enum SaleStep {
     Authorizing,
     CompletingOnCard,
     Reversing,
+    /// A QR payment waits for the customer to confirm it on their phone: say so. The merchant
+    /// can still cancel it (it is then reversed).
+    WaitingForCustomer,
 }
 
 impl From<core::SaleStep> for SaleStep {
@@ -31,6 +35,7 @@ impl From<core::SaleStep> for SaleStep {
             core::SaleStep::Authorizing => SaleStep::Authorizing,
             core::SaleStep::CompletingOnCard => SaleStep::CompletingOnCard,
             core::SaleStep::Reversing => SaleStep::Reversing,
+            core::SaleStep::WaitingForCustomer => SaleStep::WaitingForCustomer,
         }
     }
 }
@@ -71,6 +76,10 @@ pub enum DeclineReason {
     CardExpired,
     CardRefused,
     InvalidCard,
+    /// The customer cancelled the QR payment on their phone.
+    CustomerCancelled,
+    /// The payment code was already used or has expired: ask for a new one.
+    PaymentCodeUsed,
     Other,
 }
 
@@ -82,6 +91,8 @@ impl From<core::DeclineReason> for DeclineReason {
             core::DeclineReason::CardExpired => DeclineReason::CardExpired,
             core::DeclineReason::CardRefused => DeclineReason::CardRefused,
             core::DeclineReason::InvalidCard => DeclineReason::InvalidCard,
+            core::DeclineReason::CustomerCancelled => DeclineReason::CustomerCancelled,
+            core::DeclineReason::PaymentCodeUsed => DeclineReason::PaymentCodeUsed,
             core::DeclineReason::Other => DeclineReason::Other,
         }
     }
@@ -98,6 +109,10 @@ pub enum ReversalReason {
     CardNotConfirmed,
     /// Found unfinished after a restart and reversed then.
     Recovery,
+    /// A QR payment the customer did not confirm on their phone in the wallet's time.
+    CustomerTimedOut,
+    /// A QR payment the merchant cancelled while the customer was confirming it.
+    MerchantCancelled,
 }
 
 impl From<core::ReversalReason> for ReversalReason {
@@ -107,6 +122,8 @@ impl From<core::ReversalReason> for ReversalReason {
             core::ReversalReason::ChipDeclined => ReversalReason::ChipDeclined,
             core::ReversalReason::CardNotConfirmed => ReversalReason::CardNotConfirmed,
             core::ReversalReason::Recovery => ReversalReason::Recovery,
+            core::ReversalReason::CustomerTimedOut => ReversalReason::CustomerTimedOut,
+            core::ReversalReason::MerchantCancelled => ReversalReason::MerchantCancelled,
         }
     }
 }
@@ -150,6 +167,27 @@ impl From<core::SaleStatus> for SaleStatus {
     }
 }
 
+/// How a sale is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PaymentMethod {
+    /// A card through the reader.
+    Card,
+    /// The phone scanned the customer's payment code (付款码).
+    CustomerCode,
+    /// The customer's wallet scanned the QR the phone showed.
+    MerchantQr,
+}
+
+impl From<core::PaymentMethod> for PaymentMethod {
+    fn from(m: core::PaymentMethod) -> Self {
+        match m {
+            core::PaymentMethod::Card => PaymentMethod::Card,
+            core::PaymentMethod::CustomerCode => PaymentMethod::CustomerCode,
+            core::PaymentMethod::MerchantQr => PaymentMethod::MerchantQr,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Sale {
     pub id: String,
@@ -160,7 +198,13 @@ pub struct Sale {
     pub masked_pan: String,
     pub card_kind: CardKind,
     pub issuer_bank: Option<String>,
-    pub entry_mode: EntryMode,
+    /// How the card was read; `None` for a QR payment.
+    pub entry_mode: Option<EntryMode>,
+    /// Card, the customer's payment code, or the merchant's shown QR.
+    pub method: PaymentMethod,
+    /// A QR payment's wallet, and its transaction number once it debited.
+    pub wallet: Option<Wallet>,
+    pub wallet_txn: Option<String>,
     pub app_label: String,
     pub aid: String,
     pub auth_code: Option<String>,
@@ -194,7 +238,10 @@ impl From<core::Sale> for Sale {
             masked_pan: s.masked_pan,
             card_kind: s.card_kind.into(),
             issuer_bank: s.issuer_bank,
-            entry_mode: s.entry_mode.into(),
+            entry_mode: s.entry_mode.map(Into::into),
+            method: s.method.into(),
+            wallet: s.wallet.map(Into::into),
+            wallet_txn: s.wallet_txn,
             app_label: s.app_label,
             aid: s.aid,
             auth_code: s.auth_code,
@@ -224,7 +271,10 @@ pub struct Receipt {
     pub masked_pan: String,
     pub issuer_bank: Option<String>,
     pub card_kind: String,
+    /// Empty for a QR payment, which shows its wallet and transaction number instead.
     pub entry_mode: String,
+    pub wallet: Option<String>,
+    pub wallet_txn: Option<String>,
     pub batch_number: String,
     pub voucher_number: String,
     pub reference_number: String,
@@ -254,6 +304,8 @@ impl From<core::receipt::Receipt> for Receipt {
             issuer_bank: r.issuer_bank,
             card_kind: r.card_kind,
             entry_mode: r.entry_mode,
+            wallet: r.wallet,
+            wallet_txn: r.wallet_txn,
             batch_number: r.batch_number,
             voucher_number: r.voucher_number,
             reference_number: r.reference_number,

@@ -29,6 +29,7 @@ impl From<StarPosConfig> for core::Config {
             pinned_key_hashes: c.pinned_key_hashes,
             extra_roots_der: c.extra_roots_der,
             timeouts: Default::default(),
+            qr_schedule: Default::default(),
         }
     }
 }

@@ -20,6 +20,9 @@ pub struct Config {
     /// How long to wait for the platform; the defaults suit 2G to Wi-Fi (docs/network.md).
     /// Tests shorten them.
     pub timeouts: crate::platform::Timeouts,
+    /// How long a QR payment may wait for the customer, and how often it is queried, per
+    /// wallet; the defaults are the wallets' published rules (docs/qr.md). Tests shorten them.
+    pub qr_schedule: crate::payments::QrSchedule,
 }
 
 impl Config {
@@ -31,6 +34,7 @@ impl Config {
             pinned_key_hashes: Vec::new(),
             extra_roots_der: Vec::new(),
             timeouts: crate::platform::Timeouts::default(),
+            qr_schedule: crate::payments::QrSchedule::default(),
         }
     }
 }

@@ -99,7 +99,7 @@ impl StarPos {
         let merchant = MerchantBook::new(db.clone(), platform.clone());
         let cards = Cards::new(db.clone());
         let readers = ReaderBook::new(db.clone(), secure_store.clone());
-        let payments = crate::payments::Payments::new(db.clone(), secure_store.clone());
+        let payments = crate::payments::Payments::new(db.clone(), secure_store.clone(), config.qr_schedule);
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
         let history = crate::history::History::new(db.clone());

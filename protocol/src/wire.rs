@@ -598,6 +598,9 @@ pub struct QrPayRequest {
     pub wallet: String,
     pub payment_code: String,
     pub amount_fen: i64,
+    /// Where the phone was, for the cross-province rule (as for cards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationWire>,
 }
 
 impl std::fmt::Debug for QrPayRequest {
@@ -606,6 +609,7 @@ impl std::fmt::Debug for QrPayRequest {
             .field("idempotency_key", &self.idempotency_key)
             .field("wallet", &self.wallet)
             .field("amount_fen", &self.amount_fen)
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
 }
@@ -629,6 +633,12 @@ pub struct QrPaymentWire {
     /// When the wallet debited (platform time), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<i64>,
+    /// The merchant's fee at the platform's QR rate, and what the merchant receives: charged
+    /// only if it is paid.
+    #[serde(default)]
+    pub fee_fen: i64,
+    #[serde(default)]
+    pub net_fen: i64,
 }
 
 /// A dynamic merchant QR order (C scans B, docs/qr.md): the platform makes the payload the

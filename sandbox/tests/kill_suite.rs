@@ -1,5 +1,5 @@
-//! The kill suite: an app process (`starpos sandbox sell`) makes a sale (or voids or refunds an
-//! earlier one) against the sandbox platform and a simulated reader on loopback, and is killed
+//! The kill suite: an app process (`starpos sandbox sell`) makes a sale by card or by the
+//! customer's payment code (or voids or refunds an earlier card sale) against the sandbox platform and a simulated reader on loopback, and is killed
 //! with SIGKILL at a random moment, under a random network fault and with a random test card.
 //! A new process then resolves what was left. After every run the phone's journal and the
 //! platform must agree: no sale charged twice, no approval lost, no void or refund applied
@@ -53,7 +53,7 @@ impl Rng {
 /// prints (or a line starting with it: "resolved N"). The short steps are aimed at more often,
 /// and closely, so a 200-run suite hits each: on a warm machine the app goes from `resolved`
 /// through the reader's handshake and the card read to commit 1 in a few milliseconds.
-const AIMS: [Option<&str>; 13] = [
+const AIMS: [Option<&str>; 14] = [
     None,
     None,
     Some(START_UP),
@@ -67,6 +67,7 @@ const AIMS: [Option<&str>; 13] = [
     Some("step CompletingOnCard"),
     Some("step Reversing"),
     Some("step Reversing"),
+    Some("step WaitingForCustomer"),
 ];
 const START_UP: &str = "";
 
@@ -105,7 +106,7 @@ fn step_left(
     if !said.iter().any(|l| l.starts_with("resolved")) {
         return "start-up";
     }
-    if action != "sale" {
+    if !action.ends_with("sale") {
         let Some((key, (_, _, _, state))) =
             after.adjustments.iter().find(|(k, _)| !before.adjustments.contains_key(*k))
         else {
@@ -155,6 +156,8 @@ async fn set_up_merchant(url: &str, dev: &DevClient, data: &Path, store: &Path) 
 
 struct Journal {
     states: BTreeMap<String, (String, i64)>,
+    /// The keys of QR payments (by the customer's payment code), which take no void or refund.
+    qr: std::collections::HashSet<String>,
     /// Adjustment key to (sale key, kind, amount, state).
     adjustments: BTreeMap<String, (String, String, i64, String)>,
     reserved: i64,
@@ -200,7 +203,14 @@ fn read_journal(data: &Path) -> Journal {
         .unwrap()
         .collect::<Result<BTreeMap<_, _>, _>>()
         .unwrap();
-    Journal { states, adjustments, reserved, committed_fen }
+    let qr = db
+        .prepare("SELECT key FROM payments WHERE method <> 'card'")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    Journal { states, qr, adjustments, reserved, committed_fen }
 }
 
 /// The rules, checked after every run. Returns a description of the first broken one.
@@ -272,7 +282,10 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     let mut rng = Rng(seed);
 
     let sandbox =
-        Sandbox::start_local(SandboxConfig { per_card_daily_cap: 100_000, ..SandboxConfig::default() }).await.unwrap();
+        // The simulated customer confirms a QR payment on their phone within a second.
+        Sandbox::start_local(SandboxConfig { per_card_daily_cap: 100_000, qr_user_paying_secs: 1, ..SandboxConfig::default() })
+            .await
+            .unwrap();
     let url = sandbox.url();
     let dev = DevClient::new(&url);
     let sim = SimReader::new(SERIAL);
@@ -290,7 +303,7 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     let app = |resolve_only: bool, amount: i64| {
         let mut c = Command::new(exe);
         c.args(["sandbox", "sell", "--platform", &url, "--reader", &reader_addr, "--serial", SERIAL])
-            .args(["--device", DEVICE, "--amount", &amount.to_string()])
+            .args(["--device", DEVICE, "--amount", &amount.to_string(), "--qr-query-ms", "200"])
             .arg("--data-dir")
             .arg(&data)
             .arg("--store")
@@ -307,6 +320,8 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     let mut kills: BTreeMap<&str, u32> = BTreeMap::new();
     type Row = (BTreeMap<&'static str, u32>, BTreeMap<&'static str, u32>);
     let mut matrix: BTreeMap<&str, Row> = BTreeMap::new();
+    // The QR sales' own line: where their kills landed, and how they ended.
+    let mut qr: Row = Row::default();
     // Sales journalled before the platform's clock moved a day on: settled, refundable.
     let mut settled: std::collections::HashSet<String> = std::collections::HashSet::new();
     let started = Instant::now();
@@ -344,7 +359,7 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         let open: Vec<(&String, i64)> = journal
             .states
             .iter()
-            .filter(|(key, (state, _))| state == "completed" && !journal.voided(key))
+            .filter(|(key, (state, _))| state == "completed" && !journal.voided(key) && !journal.qr.contains(*key))
             .map(|(key, (_, amount))| (key, amount - journal.refunded(key)))
             .filter(|(_, remaining)| *remaining > 0)
             .collect();
@@ -354,10 +369,24 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         let (action, candidates) = match rng.below(10) {
             0 | 1 if second_half && !of_today.is_empty() => ("void", of_today),
             2 | 3 if !of_before.is_empty() => ("refund", of_before),
+            // A sale by the customer's payment code; the last two digits pick the sandbox
+            // wallet's behaviour (paid, confirms then pays or cancels, refusals, a system error,
+            // a lost answer). Not when the kill is aimed at the card's completion.
+            4 | 5 if !at_completion => ("qr sale", Vec::new()),
             _ => ("sale", Vec::new()),
         };
         let mut command = app(false, amount);
-        if action != "sale" {
+        if action == "qr sale" {
+            let digits: String = (0..8).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
+            let behaviour = format!("0{}", rng.below(7));
+            let code = match rng.below(3) {
+                0 => format!("13{digits}000000{behaviour}"),
+                1 => format!("28{digits}0000{behaviour}"),
+                _ => format!("62{digits}0000000{behaviour}"),
+            };
+            command.args(["--payment-code", &code]);
+        }
+        if matches!(action, "void" | "refund") {
             let (sale, remaining) = candidates[rng.below(candidates.len() as u64) as usize];
             let refund = 1 + rng.below(remaining as u64) as i64;
             command = app(false, refund);
@@ -412,6 +441,9 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             let step = step_left(&said, action, &before, &read_journal(&data), &platform, &adjustments);
             *kills.entry(step).or_default() += 1;
             killed_at = Some(step);
+            if action == "qr sale" {
+                *qr.0.entry(step).or_default() += 1;
+            }
             *tally.entry(if step == "start-up" { "killed at start-up" } else { "killed mid-flight" }).or_default() += 1;
         } else {
             *tally.entry("finished").or_default() += 1;
@@ -427,9 +459,14 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             dev.set_faults(json!({})).await.unwrap();
         }
         let mut resolved = false;
-        for attempt in 0..3 {
+        for attempt in 0..4 {
             if attempt == 1 {
                 dev.set_faults(json!({})).await.unwrap();
+            }
+            if attempt >= 2 {
+                // A QR payment the customer is still confirming on their phone (a second, here)
+                // stays open until they have: give them the time before the next restart.
+                std::thread::sleep(Duration::from_millis(1_100));
             }
             let out = app(true, amount).output().unwrap();
             assert!(
@@ -448,7 +485,7 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
                 break;
             }
         }
-        assert!(resolved, "run {run}: unfinished payments after three restarts");
+        assert!(resolved, "run {run}: unfinished payments after four restarts");
         let platform = dev.payments_of(&phone).await.unwrap();
         let adjustments = dev.adjustments_of(&phone).await.unwrap();
         let journal = read_journal(&data);
@@ -463,13 +500,16 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         if let Some(step) = killed_at {
             *row.0.entry(step).or_default() += 1;
         }
-        if action == "sale" {
+        if action.ends_with("sale") {
             let ended = journal
                 .states
                 .iter()
                 .find(|(k, _)| !before.states.contains_key(*k))
                 .map_or("no sale (nothing journalled)", |(_, (state, _))| state_name(state));
             *row.1.entry(ended).or_default() += 1;
+            if action == "qr sale" {
+                *qr.1.entry(ended).or_default() += 1;
+            }
         }
     }
     println!("fault matrix (kills per step; how the sales ended after recovery):");
@@ -506,6 +546,17 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     println!("kill suite: {runs} runs, 0 double charges, 0 lost approvals, 0 stranded reservations");
     let per_step: Vec<String> = kills.iter().map(|(step, n)| format!("{step}={n}")).collect();
     println!("kills per step: {}", per_step.join(" "));
+    let qr_kills: Vec<String> = qr.0.iter().map(|(s, n)| format!("{s}={n}")).collect();
+    let qr_ended: Vec<String> = qr.1.iter().map(|(s, n)| format!("{s}={n}")).collect();
+    println!(
+        "qr sales: {} runs; kills {}; ended {}",
+        tally.get("qr sale").copied().unwrap_or(0),
+        qr_kills.join(" "),
+        qr_ended.join(" ")
+    );
+    if runs >= 200 {
+        assert!(qr.1.contains_key("completed"), "some QR sales must have been paid: {qr:?}");
+    }
     if runs >= 200 {
         for names in SALE_STEPS {
             let hit: u32 = names.iter().map(|n| kills.get(n).copied().unwrap_or(0)).sum();

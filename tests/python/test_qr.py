@@ -1,12 +1,16 @@
-"""QR payments' offline functions through the Python bindings: the wallet of a scanned payment
-code, and the EMVCo merchant-presented payload read and written, its CRC checked against
-Python's own CRC-16/CCITT-FALSE (binascii.crc_hqx with initial value 0xFFFF)."""
+"""QR payments through the Python bindings: the wallet of a scanned payment code, the EMVCo
+merchant-presented payload read and written (its CRC checked against Python's own
+CRC-16/CCITT-FALSE, binascii.crc_hqx with initial value 0xFFFF), and sales by the customer's
+payment code against the sandbox wallets."""
 
+import asyncio
 import binascii
+import random
 
 import pytest
 
 import starpos
+from support import Steps, ready_merchant
 
 # The EMVCo merchant-presented mode specification's example payload (CRC A13A over UTF-8).
 EMVCO_EXAMPLE = (
@@ -71,3 +75,47 @@ def test_the_qr_png_is_a_png_of_the_asked_size():
     assert width % 4 == 0 and width == int.from_bytes(png[20:24], "big"), "square, whole modules"
     with pytest.raises(starpos.StarPosError.InvalidInput):
         starpos.qr_png(EMVCO_EXAMPLE, 0)
+
+
+def payment_code(wallet, behaviour):
+    """A payment code of `wallet`'s shape whose last two digits choose the sandbox wallet's
+    behaviour (docs/qr.md), unique per call."""
+    middle = "".join(random.choice("0123456789") for _ in range(8))
+    return {"wechat": f"13{middle}000000", "alipay": f"28{middle}0000", "unionpay": f"62{middle}0000000"}[wallet] + behaviour
+
+
+def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone, device="py-qr")
+        payments = c.payments()
+
+        sale = await payments.start_payment_code_sale(payment_code("wechat", "00"), 10_000, "py", Steps()).outcome()
+        assert isinstance(sale.status, starpos.SaleStatus.APPROVED), sale
+        assert (sale.method, sale.wallet, sale.entry_mode) == (starpos.PaymentMethod.CUSTOMER_CODE, starpos.Wallet.WE_CHAT, None)
+        assert sale.wallet_txn and (sale.fee_fen, sale.net_fen) == (38, 9_962)
+        text = payments.receipt_text(sale.id, False)
+        assert "支付方式: 微信支付" in text and sale.wallet_txn in text
+
+        refused = await payments.start_payment_code_sale(payment_code("alipay", "03"), 500, None, Steps()).outcome()
+        assert refused.status.reason == starpos.DeclineReason.INSUFFICIENT_FUNDS
+
+        # The customer confirms on their phone: the app hears it, and the core keeps asking.
+        steps = Steps()
+        handle = payments.start_payment_code_sale(payment_code("alipay", "01"), 900, None, steps)
+        for _ in range(200):
+            if starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen:
+                break
+            await asyncio.sleep(0.05)
+        assert starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen, steps.seen
+        dev.advance_clock(21)
+        confirmed = await handle.outcome()
+        assert isinstance(confirmed.status, starpos.SaleStatus.APPROVED)
+
+        with pytest.raises(starpos.StarPosError.InvalidPaymentCode):
+            await payments.start_payment_code_sale("https://qr.alipay.com/bax01234", 100, None, Steps()).outcome()
+        today = c.history().today_summary()
+        by = {b.channel: b.totals.gross_fen for b in today.breakdown}
+        assert by.get(starpos.Channel.WE_CHAT) == 10_000 and by.get(starpos.Channel.ALIPAY) == 900, by
+
+    asyncio.run(flow())

@@ -91,7 +91,13 @@ fn line(out: &mut Vec<u8>, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     out.push(b',');
     let kind = super::ledger::Kind::from_code(r.get(2)?).map(kind_zh).unwrap_or("");
     let status = if r.get::<_, i64>(3)? == super::ledger::Status::Approved.code() { "成功" } else { "失败" };
-    let channel = if r.get::<_, i64>(4)? == super::ledger::Channel::Card.code() { "刷卡" } else { "扫码" };
+    let channel = match super::ledger::Channel::from_code(r.get(4)?) {
+        Some(super::ledger::Channel::Card) => "刷卡",
+        Some(super::ledger::Channel::WeChat) => "微信",
+        Some(super::ledger::Channel::Alipay) => "支付宝",
+        Some(super::ledger::Channel::UnionPay) => "银联二维码",
+        _ => "扫码",
+    };
     let card = match super::ledger::card_kind_from_code(r.get(5)?) {
         super::ledger::CardKind::Debit => "借记卡",
         super::ledger::CardKind::Credit => "贷记卡",

@@ -29,7 +29,11 @@ pub enum Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
     Card,
+    /// A QR payment whose wallet the record does not say.
     Qr,
+    WeChat,
+    Alipay,
+    UnionPay,
 }
 
 macro_rules! codes {
@@ -50,7 +54,20 @@ macro_rules! codes {
 
 codes!(Kind { Sale = 1, "sale"; Void = 2, "void"; Refund = 3, "refund"; Reversal = 4, "reversal"; });
 codes!(Status { Approved = 1, "approved"; Declined = 2, "declined"; });
-codes!(Channel { Card = 1, "card"; Qr = 2, "qr"; });
+codes!(Channel { Card = 1, "card"; Qr = 2, "qr"; WeChat = 3, "wechat"; Alipay = 4, "alipay"; UnionPay = 5, "unionpay"; });
+
+impl Channel {
+    /// The channel of a journal row (its method and wallet) or a platform record (its name).
+    pub fn of(method_or_name: &str, wallet: Option<&str>) -> Channel {
+        match (method_or_name, wallet) {
+            ("card", _) => Channel::Card,
+            (_, Some("wechat")) | ("wechat", None) => Channel::WeChat,
+            (_, Some("alipay")) | ("alipay", None) => Channel::Alipay,
+            (_, Some("unionpay")) | ("unionpay", None) => Channel::UnionPay,
+            _ => Channel::Qr,
+        }
+    }
+}
 /// The card kind is the onboarding one (one type for "debit or credit" in the core); these are
 /// its codes in the ledger.
 pub use crate::onboarding::CardKind;
@@ -376,6 +393,16 @@ fn roll_up_in(tx: &Transaction<'_>, owner: i64, r: &Record) -> Result<(), Intern
 /// The ledger row for a journalled sale that just reached a final state (called inside the
 /// journal's transaction): approved or declined sales, reversals (for reversed sales).
 pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), InternalError> {
+    sale_final_from(tx, payment_key, CHANNEL_COLUMNS)
+}
+
+/// The journal's columns that give a row's channel. The backfill (upgrade step 14 -> 15) runs
+/// before schema 18 added them, on rows that were all card payments.
+/// The wallet's transaction number stands as a QR payment's reference.
+const CHANNEL_COLUMNS: &str = "method, wallet, wallet_txn";
+const CHANNEL_BEFORE_18: &str = "'card', NULL, NULL";
+
+fn sale_final_from(tx: &Transaction<'_>, payment_key: &str, channel_columns: &str) -> Result<(), InternalError> {
     type SaleRow = (
         String,
         String,
@@ -390,12 +417,16 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
         String,
         i64,
         Option<String>,
+        Channel,
+        Option<String>,
     );
     let row: Option<SaleRow> = tx
         .query_row(
-            "SELECT merchant_id, state, amount_fen, fee_fen, net_fen, card_kind, last4, reference_number,
-                 batch_number, voucher_number, business_day, updated_at, province
-             FROM payments WHERE key = ?1",
+            &format!(
+                "SELECT merchant_id, state, amount_fen, fee_fen, net_fen, card_kind, last4, reference_number,
+                     batch_number, voucher_number, business_day, updated_at, province, {channel_columns}
+                 FROM payments WHERE key = ?1"
+            ),
             [payment_key],
             |r| {
                 Ok((
@@ -412,14 +443,33 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
                     r.get(10)?,
                     r.get(11)?,
                     r.get(12)?,
+                    Channel::of(&r.get::<_, String>(13)?, r.get::<_, Option<String>>(14)?.as_deref()),
+                    r.get::<_, Option<String>>(15)?,
                 ))
             },
         )
         .optional()?;
-    let Some((merchant, state, amount, fee, net, card_kind, last4, reference, batch, voucher, day, at, province)) = row
+    let Some((
+        merchant,
+        state,
+        amount,
+        fee,
+        net,
+        card_kind,
+        last4,
+        reference,
+        batch,
+        voucher,
+        day,
+        at,
+        province,
+        channel,
+        txn,
+    )) = row
     else {
         return Ok(());
     };
+    let reference = reference.or(txn);
     let status = match state.as_str() {
         "completed" | "reversed" => Status::Approved,
         "declined" => Status::Declined,
@@ -430,7 +480,7 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
         key: payment_key.to_string(),
         kind: Kind::Sale,
         status,
-        channel: Channel::Card,
+        channel,
         card_kind: card_kind_of(card_kind.as_deref()),
         day: day_number(&day).unwrap_or(0),
         at,
@@ -467,26 +517,66 @@ pub fn sale_final_in(tx: &Transaction<'_>, payment_key: &str) -> Result<(), Inte
 /// The ledger row for a void or refund the platform applied (inside the journal's transaction).
 /// A void returns the whole sale (its fee too); a refund returns its amount at the sale's rate.
 pub fn adjustment_in(tx: &Transaction<'_>, adjustment_key: &str, day: &str, at: i64) -> Result<(), InternalError> {
-    type AdjRow = (String, String, i64, String, i64, Option<i64>, Option<String>, Option<String>, Option<String>);
+    adjustment_from(tx, adjustment_key, day, at, "p.method, p.wallet, p.wallet_txn")
+}
+
+fn adjustment_from(
+    tx: &Transaction<'_>,
+    adjustment_key: &str,
+    day: &str,
+    at: i64,
+    channel_columns: &str,
+) -> Result<(), InternalError> {
+    type AdjRow = (
+        String,
+        String,
+        i64,
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Channel,
+        Option<String>,
+    );
     let row: Option<AdjRow> = tx
         .query_row(
-            "SELECT a.payment_key, a.kind, a.amount_fen, p.merchant_id, p.amount_fen, p.fee_fen, p.card_kind, p.last4,
-                 p.reference_number
-             FROM adjustments a JOIN payments p ON p.key = a.payment_key WHERE a.key = ?1",
+            &format!(
+                "SELECT a.payment_key, a.kind, a.amount_fen, p.merchant_id, p.amount_fen, p.fee_fen, p.card_kind,
+                     p.last4, p.reference_number, {channel_columns}
+                 FROM adjustments a JOIN payments p ON p.key = a.payment_key WHERE a.key = ?1"
+            ),
             [adjustment_key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    Channel::of(&r.get::<_, String>(9)?, r.get::<_, Option<String>>(10)?.as_deref()),
+                    r.get::<_, Option<String>>(11)?,
+                ))
+            },
         )
         .optional()?;
-    let Some((sale, kind, amount, merchant, sale_amount, sale_fee, card_kind, last4, reference)) = row else {
+    let Some((sale, kind, amount, merchant, sale_amount, sale_fee, card_kind, last4, reference, channel, txn)) = row
+    else {
         return Ok(());
     };
+    let reference = reference.or(txn);
     let kind = if kind == "void" { Kind::Void } else { Kind::Refund };
     let fee_back = fee_back(sale_amount, sale_fee.unwrap_or(0), amount);
     let record = Record {
         key: adjustment_key.to_string(),
         kind,
         status: Status::Approved,
-        channel: Channel::Card,
+        channel,
         card_kind: card_kind_of(card_kind.as_deref()),
         day: day_number(day).unwrap_or(0),
         at,
@@ -532,14 +622,14 @@ pub fn backfill_in(tx: &Transaction<'_>) -> Result<usize, InternalError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for key in sales {
-        sale_final_in(tx, &key)?;
+        sale_final_from(tx, &key, CHANNEL_BEFORE_18)?;
     }
     let adjustments: Vec<(String, i64)> = tx
         .prepare("SELECT key, updated_at FROM adjustments WHERE state = 'done' ORDER BY updated_at, rowid")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (key, at) in adjustments {
-        adjustment_in(tx, &key, &crate::limits::business_day(at), at)?;
+        adjustment_from(tx, &key, &crate::limits::business_day(at), at, CHANNEL_BEFORE_18)?;
     }
     tx.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, '1')")?.execute([FLAG])?;
     let after: i64 = tx.prepare_cached("SELECT COUNT(*) FROM history")?.query_row([], |r| r.get(0))?;

@@ -60,7 +60,7 @@ pub fn record_of(t: &TransactionWire) -> Option<Record> {
         key: t.id.clone(),
         kind,
         status,
-        channel: if t.channel == "qr" { Channel::Qr } else { Channel::Card },
+        channel: Channel::of(&t.channel, None),
         card_kind: card_kind_of(Some(&t.card_kind)),
         day: ledger::day_number(&t.business_day)?,
         at: t.at,

@@ -14,6 +14,11 @@ impl Payments {
             SaleStatus::Voided => return Err(Error::invalid("sale_id", "the sale is already voided")),
             _ => return Err(Error::invalid("sale_id", "only an approved sale can be voided or refunded")),
         }
+        if sale.method != PaymentMethod::Card {
+            // Refunds of QR payments go through the wallet's own rules (issue #15 item 4), which
+            // this version does not have yet: refused here, before anything is journalled or sent.
+            return Err(Error::invalid("sale_id", "a QR payment cannot be voided or refunded from this version"));
+        }
         if password.is_empty() {
             return Err(Error::invalid("password", "the account password confirms a void or refund"));
         }

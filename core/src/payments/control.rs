@@ -1,5 +1,6 @@
-//! A sale's order and its cancel: the handle cancels until the authorisation is sent; the
-//! in-flight set keeps recovery away from a sale still in progress.
+//! A sale's order and its cancel: the handle cancels until the authorisation is sent (and again
+//! while a QR payment waits for the customer); the in-flight set keeps recovery away from a sale
+//! still in progress.
 
 use super::*;
 
@@ -39,6 +40,12 @@ impl SaleControl {
         }
         *sent = true;
         true
+    }
+
+    /// The merchant may cancel again: a QR payment the customer is still confirming on their
+    /// phone is cancelled by reversing it (which gives back anything paid meanwhile).
+    pub(super) fn allow_cancel(&self) {
+        *self.sent.lock().unwrap_or_else(|p| p.into_inner()) = false;
     }
 
     pub(super) async fn cancelled(&self) {

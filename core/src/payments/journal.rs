@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use crate::error::{Error, InternalError};
 use crate::history::ledger;
 use crate::limits::{self, Reservation};
-use crate::platform::wire::{LocationWire, PaymentWire};
+use crate::platform::wire::{LocationWire, PaymentWire, QrPaymentWire};
 use crate::storage::Db;
 
 /// Where a journalled payment stands.
@@ -93,6 +93,41 @@ pub struct Entry {
     pub province: Option<String>,
     /// A fallback swipe after the chip could not be read.
     pub fallback: bool,
+    /// `card`, `customer_code` or `merchant_qr` ([`Method`]).
+    pub method: String,
+    /// The wallet of a QR payment (`wechat`, `alipay`, `unionpay`) and its transaction number.
+    pub wallet: Option<String>,
+    pub wallet_txn: Option<String>,
+}
+
+/// How a journalled payment is paid; the journal stores the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Card,
+    /// The phone scanned the customer's payment code (B scans C).
+    CustomerCode,
+    /// The customer's wallet scanned the dynamic code the phone showed (C scans B).
+    MerchantQr,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Card => "card",
+            Method::CustomerCode => "customer_code",
+            Method::MerchantQr => "merchant_qr",
+        }
+    }
+
+    /// From the journal; a name this version does not know reads as a card payment (the only
+    /// kind before schema 18).
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "customer_code" => Method::CustomerCode,
+            "merchant_qr" => Method::MerchantQr,
+            _ => Method::Card,
+        }
+    }
 }
 
 pub use starpos_protocol::sealed_details::CardDetails;
@@ -100,7 +135,7 @@ pub use starpos_protocol::sealed_details::CardDetails;
 const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
     reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,
     voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at, tvr, tsi,
-    sealed, last4, province, fallback";
+    sealed, last4, province, fallback, method, wallet, wallet_txn";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let state: String = r.get(2)?;
@@ -136,6 +171,9 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
         last4: r.get(28)?,
         province: r.get(29)?,
         fallback: r.get(30)?,
+        method: r.get(31)?,
+        wallet: r.get(32)?,
+        wallet_txn: r.get(33)?,
         location: None,
     })
 }
@@ -158,6 +196,9 @@ pub struct NewSale<'a> {
     pub card_key: &'a str,
     /// The province the sale is made in, when known.
     pub province: Option<&'a str>,
+    pub method: Method,
+    /// The wallet of a QR payment.
+    pub wallet: Option<&'a str>,
     pub now: i64,
 }
 
@@ -168,8 +209,9 @@ pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
         let reservation = limits::reserve_in(tx, s.merchant_id, s.business_day, s.amount_fen, s.card_key, s.now)?;
         tx.prepare_cached(
             "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, note, entry_mode, masked_pan, sealed,
-                 last4, app_label, aid, reservation_id, business_day, created_at, updated_at, province, fallback)
-             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+                 last4, app_label, aid, reservation_id, business_day, created_at, updated_at, province, fallback,
+                 method, wallet)
+             VALUES (?1, ?2, 'sale', 'sending', ?3, ?4, ?5, '', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
         )?
         .execute(rusqlite::params![
             s.key,
@@ -185,7 +227,9 @@ pub fn begin(db: &Db, s: &NewSale<'_>) -> Result<Reservation, InternalError> {
             s.business_day,
             s.now,
             s.province,
-            s.fallback
+            s.fallback,
+            s.method.as_str(),
+            s.wallet
         ])?;
         Ok(reservation)
     })
@@ -336,6 +380,57 @@ pub fn reversal_retry(db: &Db, key: &str, next: i64) -> Result<(), InternalError
             .execute((next, key))?;
         Ok(())
     })
+}
+
+/// A QR payment's answer or lookup that settles it: `paid` completes it (the limit counts for
+/// good), `failed` declines it with the wallet's reason, `reversed` (paid, then given back)
+/// reverses it, `closed` (ended unpaid) fails it with nothing charged. Any other status (the
+/// customer still confirming) changes nothing: `None`.
+pub fn qr_settled(db: &Db, key: &str, p: &QrPaymentWire, now: i64) -> Result<Option<State>, InternalError> {
+    let state = match p.status.as_str() {
+        "paid" => State::Completed,
+        "failed" => State::Declined,
+        "reversed" => State::Reversed,
+        "closed" => State::Failed,
+        _ => return Ok(None),
+    };
+    db.write(|tx| {
+        let paid = matches!(state, State::Completed | State::Reversed);
+        let (fee, net) = if paid { (Some(p.fee_fen), Some(p.net_fen)) } else { (None, None) };
+        tx.prepare_cached(
+            "UPDATE payments SET wallet_txn = COALESCE(?1, wallet_txn), response_code = ?2, message = ?3,
+                 fee_fen = COALESCE(?4, fee_fen), net_fen = COALESCE(?5, net_fen) WHERE key = ?6",
+        )?
+        .execute(rusqlite::params![
+            p.wallet_txn,
+            p.reason.as_deref().unwrap_or(if paid { "00" } else { "" }),
+            qr_message(&p.status, p.reason.as_deref()),
+            fee,
+            net,
+            key
+        ])?;
+        set_state(tx, key, state, now)?;
+        if let Some(r) = reservation_of(tx, key)? {
+            limits::transition_in(tx, r, if state == State::Completed { "committed" } else { "released" })?;
+        }
+        if state != State::Failed {
+            ledger::sale_final_in(tx, key)?;
+        }
+        Ok(Some(state))
+    })
+}
+
+/// What the merchant reads for a settled QR payment.
+fn qr_message(status: &str, reason: Option<&str>) -> &'static str {
+    match (status, reason) {
+        ("paid", _) => "paid",
+        ("reversed", _) => "paid, then given back to the customer",
+        ("closed", _) => "ended unpaid; nothing was charged",
+        (_, Some("customer_cancelled")) => "the customer cancelled on their phone",
+        (_, Some("insufficient_balance")) => "the customer's balance is not enough",
+        (_, Some("code_used")) => "the payment code was already used or has expired; ask for a new one",
+        _ => "the wallet refused the payment",
+    }
 }
 
 /// The platform refused the request outright (nothing was charged).

@@ -14,8 +14,9 @@
 //!   stands.
 //!
 //! By lifecycle: `model` (what the app sees: steps, status, the sale), `control` (the order,
-//! its cancel, the in-flight set), `card_entry` (chip first, fallback by rule), `sale` (card to
-//! last commit), `reversal`, `recovery` (what a
+//! its cancel, the in-flight set), `order_checks` (what every sale passes first), `card_entry`
+//! (chip first, fallback by rule), `sale` (card to last commit), `code_sale` (a sale by the
+//! customer's payment code, with `wallet_schedule`), `reversal`, `recovery` (what a
 //! stopped app left), `adjustments` (voids and refunds), `signatures` (keep and upload),
 //! `attention` (telling the app of sales needing it), `keys` (the journal's keys), `journal` (the SQLite rows), `receipt`, `signature` (the
 //! strokes' format). The background worker that retries them is `crate::worker`.
@@ -23,10 +24,12 @@
 mod adjustments;
 mod attention;
 mod card_entry;
+mod code_sale;
 mod control;
 pub mod journal;
 mod keys;
 mod model;
+mod order_checks;
 pub mod receipt;
 mod recovery;
 mod reversal;
@@ -34,6 +37,7 @@ mod sale;
 /// The strokes' format, shared with the platform (which stores and renders what the phone sends).
 pub use starpos_protocol::signature;
 mod signatures;
+mod wallet_schedule;
 
 pub use attention::AttentionListener;
 pub(crate) use attention::AttentionWatch;
@@ -42,6 +46,7 @@ pub(crate) use control::{Order, SaleControl};
 use keys::Keys;
 pub use model::{Adjust, DeclineReason, ReversalReason, Sale, SaleListener, SaleStatus, SaleStep};
 use reversal::outcome_unknown;
+pub use wallet_schedule::{QrSchedule, WalletSchedule};
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -66,6 +71,7 @@ use crate::regions::CrossProvince;
 use crate::secure_store::SecureStore;
 use crate::storage::sealed::{key_in_store, Sealer, JOURNAL_KEY};
 use crate::storage::Db;
+pub use journal::Method as PaymentMethod;
 pub use journal::SignatureState;
 use journal::{CardDetails, Entry, State};
 use signature::Signature;
@@ -97,13 +103,16 @@ pub(crate) struct Payments {
     /// for what a stopped app left behind, not for a sale still in progress).
     in_flight: Mutex<HashSet<String>>,
     regions: CrossProvince,
+    /// Each wallet's schedule for a QR payment the customer is still confirming.
+    qr: QrSchedule,
 }
 
 impl Payments {
-    pub fn new(db: Arc<Db>, store: Arc<dyn SecureStore>) -> Self {
+    pub fn new(db: Arc<Db>, store: Arc<dyn SecureStore>, qr: QrSchedule) -> Self {
         Payments {
             db: db.clone(),
             store,
+            qr,
             keys: Mutex::new(None),
             in_flight: Mutex::new(HashSet::new()),
             regions: CrossProvince::new(db.clone()),
@@ -167,7 +176,7 @@ mod tests {
         })
         .unwrap();
         let store = Arc::new(InMemorySecureStore::new());
-        let payments = Payments::new(db.clone(), store.clone());
+        let payments = Payments::new(db.clone(), store.clone(), QrSchedule::default());
         assert_eq!(db.write(|tx| journal::seal_older_rows_in(tx, Some(store.as_ref()))).unwrap(), 1);
         assert_eq!(db.write(|tx| journal::seal_older_rows_in(tx, Some(store.as_ref()))).unwrap(), 0, "once");
         let flag: bool = db

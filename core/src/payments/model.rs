@@ -1,6 +1,7 @@
 //! What a sale looks like to the app: its steps, its status and why, the sale record.
 
 use super::*;
+use crate::qr::Wallet;
 
 /// Why a sale was (or is being) reversed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,10 @@ pub enum ReversalReason {
     CardNotConfirmed,
     /// Found unfinished after a restart and reversed then.
     Recovery,
+    /// A QR payment the customer did not confirm on their phone within the wallet's time.
+    CustomerTimedOut,
+    /// A QR payment the merchant cancelled while the customer was still confirming it.
+    MerchantCancelled,
 }
 
 impl ReversalReason {
@@ -23,16 +28,24 @@ impl ReversalReason {
             ReversalReason::ChipDeclined => "chip_declined",
             ReversalReason::CardNotConfirmed => "card_not_confirmed",
             ReversalReason::Recovery => "recovery",
+            ReversalReason::CustomerTimedOut => "customer_timeout",
+            ReversalReason::MerchantCancelled => "merchant_cancelled",
         }
     }
 
     /// From the journal. A name this version does not know (a newer app wrote it) reads as
     /// `Recovery`: the sale is reversed either way, and nothing is charged.
     pub fn from_journal(name: Option<&str>) -> ReversalReason {
-        [ReversalReason::NoAnswer, ReversalReason::ChipDeclined, ReversalReason::CardNotConfirmed]
-            .into_iter()
-            .find(|r| Some(r.as_str()) == name)
-            .unwrap_or(ReversalReason::Recovery)
+        [
+            ReversalReason::NoAnswer,
+            ReversalReason::ChipDeclined,
+            ReversalReason::CardNotConfirmed,
+            ReversalReason::CustomerTimedOut,
+            ReversalReason::MerchantCancelled,
+        ]
+        .into_iter()
+        .find(|r| Some(r.as_str()) == name)
+        .unwrap_or(ReversalReason::Recovery)
     }
 }
 
@@ -56,6 +69,9 @@ pub enum SaleStep {
     Authorizing,
     CompletingOnCard,
     Reversing,
+    /// A QR payment waits for the customer to confirm it on their phone (a password or a tap
+    /// in the wallet): say so. The merchant can still cancel it.
+    WaitingForCustomer,
 }
 
 pub trait SaleListener: Send + Sync {
@@ -71,6 +87,10 @@ pub enum DeclineReason {
     CardExpired,
     CardRefused,
     InvalidCard,
+    /// The customer cancelled the QR payment on their phone.
+    CustomerCancelled,
+    /// The payment code was already used or has expired: ask the customer to show a new one.
+    PaymentCodeUsed,
     Other,
 }
 
@@ -82,6 +102,10 @@ impl DeclineReason {
             "54" => DeclineReason::CardExpired,
             "05" => DeclineReason::CardRefused,
             "14" => DeclineReason::InvalidCard,
+            // The wallets' reasons (QR payments).
+            "insufficient_balance" => DeclineReason::InsufficientFunds,
+            "customer_cancelled" => DeclineReason::CustomerCancelled,
+            "code_used" => DeclineReason::PaymentCodeUsed,
             _ => DeclineReason::Other,
         }
     }
@@ -131,7 +155,13 @@ pub struct Sale {
     pub masked_pan: String,
     pub card_kind: CardKind,
     pub issuer_bank: Option<String>,
-    pub entry_mode: EntryMode,
+    /// How the card was read; `None` for a QR payment.
+    pub entry_mode: Option<EntryMode>,
+    /// Card, the customer's payment code, or the merchant's shown QR.
+    pub method: PaymentMethod,
+    /// The wallet of a QR payment, and its transaction number once it debited (on the receipt).
+    pub wallet: Option<Wallet>,
+    pub wallet_txn: Option<String>,
     pub app_label: String,
     pub aid: String,
     pub auth_code: Option<String>,
@@ -159,6 +189,7 @@ pub struct Sale {
 impl From<Entry> for Sale {
     fn from(e: Entry) -> Sale {
         let reason = ReversalReason::from_journal(e.reversal_reason.as_deref());
+        let method = PaymentMethod::parse(&e.method);
         let status = match e.state {
             State::Completed => SaleStatus::Approved,
             State::Declined => SaleStatus::Declined {
@@ -180,8 +211,13 @@ impl From<Entry> for Sale {
             masked_pan: e.masked_pan,
             card_kind: e.card_kind.as_deref().and_then(CardKind::parse).unwrap_or(CardKind::Unknown),
             issuer_bank: e.issuer_bank,
-            // The journal writes only the three names; a row it cannot read shows as a chip read.
-            entry_mode: EntryMode::parse(&e.entry_mode).unwrap_or(EntryMode::Insert),
+            // The journal writes only the three names for a card; a card row it cannot read
+            // shows as a chip read.
+            entry_mode: (method == PaymentMethod::Card)
+                .then(|| EntryMode::parse(&e.entry_mode).unwrap_or(EntryMode::Insert)),
+            method,
+            wallet: e.wallet.as_deref().and_then(Wallet::parse),
+            wallet_txn: e.wallet_txn,
             app_label: e.app_label,
             aid: e.aid,
             auth_code: e.auth_code,

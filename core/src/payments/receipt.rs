@@ -4,6 +4,7 @@
 
 use super::signature::Bitmap;
 use super::Sale;
+use crate::qr::Wallet;
 use crate::reader::card::EntryMode;
 
 /// Characters per line on a 58 mm printer (a Chinese character takes two).
@@ -19,8 +20,12 @@ pub struct Receipt {
     pub masked_pan: String,
     pub issuer_bank: Option<String>,
     pub card_kind: String,
-    /// `S` swipe, `I` insert, `C` contactless.
+    /// `S` swipe, `I` insert, `C` contactless, `F` fallback swipe; empty for a QR payment.
     pub entry_mode: String,
+    /// A QR payment's wallet as printed (微信支付, 支付宝, 银联二维码) and its transaction number;
+    /// the receipt then shows these where a card's number would be.
+    pub wallet: Option<String>,
+    pub wallet_txn: Option<String>,
     pub batch_number: String,
     pub voucher_number: String,
     pub reference_number: String,
@@ -71,11 +76,20 @@ impl Receipt {
     ) -> Receipt {
         let entry_mode = match sale.entry_mode {
             // A fallback swipe is printed as such, as issuers and acquirers mark it.
-            EntryMode::Swipe if sale.fallback => "F",
-            EntryMode::Swipe => "S",
-            EntryMode::Tap => "C",
-            EntryMode::Insert => "I",
+            Some(EntryMode::Swipe) if sale.fallback => "F",
+            Some(EntryMode::Swipe) => "S",
+            Some(EntryMode::Tap) => "C",
+            Some(EntryMode::Insert) => "I",
+            None => "",
         };
+        let wallet = sale.wallet.map(|w| {
+            match w {
+                Wallet::WeChat => "微信支付",
+                Wallet::Alipay => "支付宝",
+                Wallet::UnionPay => "银联二维码",
+            }
+            .to_string()
+        });
         Receipt {
             merchant_name: merchant_name.into(),
             merchant_number: merchant_number.into(),
@@ -85,6 +99,8 @@ impl Receipt {
             issuer_bank: sale.issuer_bank.clone(),
             card_kind: sale.card_kind.as_str().into(),
             entry_mode: entry_mode.into(),
+            wallet,
+            wallet_txn: sale.wallet_txn.clone(),
             batch_number: sale.batch_number.clone().unwrap_or_default(),
             voucher_number: sale.voucher_number.clone().unwrap_or_default(),
             reference_number: sale.reference_number.clone().unwrap_or_default(),
@@ -109,8 +125,22 @@ impl Receipt {
             format!("商户名称: {}", self.merchant_name),
             format!("商户编号: {}", self.merchant_number),
             format!("终端编号: {}", self.terminal_id),
-            format!("卡号: {} ({})", self.masked_pan, self.entry_mode),
         ];
+        match &self.wallet {
+            Some(wallet) => {
+                l.push(format!("支付方式: {wallet}"));
+                // The wallets' numbers run to 28 digits or more: on a line of their own when
+                // they would not fit beside the label (10 columns).
+                let txn = self.wallet_txn.as_deref().unwrap_or("");
+                if txn.len() + 10 <= WIDTH {
+                    l.push(format!("交易单号: {txn}"));
+                } else {
+                    l.push("交易单号:".into());
+                    l.push(txn.into());
+                }
+            }
+            None => l.push(format!("卡号: {} ({})", self.masked_pan, self.entry_mode)),
+        }
         if let Some(bank) = &self.issuer_bank {
             l.push(format!("发卡行: {bank}"));
         }
@@ -336,7 +366,10 @@ mod tests {
             masked_pan: "621700*********0015".into(),
             card_kind: crate::onboarding::CardKind::Debit,
             issuer_bank: Some("中国建设银行".into()),
-            entry_mode: EntryMode::Insert,
+            entry_mode: Some(EntryMode::Insert),
+            method: crate::payments::PaymentMethod::Card,
+            wallet: None,
+            wallet_txn: None,
             app_label: "CCB DEBIT".into(),
             aid: "A000000333010101".into(),
             auth_code: Some("123456".into()),
@@ -392,6 +425,33 @@ mod tests {
         assert!(bytes.windows(gb.len()).any(|w| w == &gb[..]), "Chinese in GB18030");
         let (decoded, _, bad) = encoding_rs::GB18030.decode(&bytes);
         assert!(!bad && decoded.contains("净额 NET: RMB 122.83"));
+    }
+
+    #[test]
+    fn a_qr_receipt_shows_the_wallet_and_its_number_instead_of_a_card() {
+        let qr = Sale {
+            masked_pan: String::new(),
+            issuer_bank: None,
+            entry_mode: None,
+            method: crate::payments::PaymentMethod::CustomerCode,
+            wallet: Some(Wallet::Alipay),
+            wallet_txn: Some("2026120122001400001234567890".into()),
+            app_label: String::new(),
+            aid: String::new(),
+            auth_code: None,
+            reference_number: None,
+            batch_number: None,
+            voucher_number: None,
+            tvr: None,
+            tsi: None,
+            ..sale()
+        };
+        let text = Receipt::of(&qr, "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, false)
+            .to_text();
+        assert!(text.contains("支付方式: 支付宝"), "{text}");
+        assert!(text.contains("交易单号:\n2026120122001400001234567890\n"), "a long number on its own line: {text}");
+        assert!(!text.contains("卡号") && !text.contains("AID") && !text.contains("TVR"), "{text}");
+        assert!(text.lines().filter(|l| !l.starts_with("电子签购单")).all(|l| columns(l) <= WIDTH), "{text}");
     }
 
     #[test]

@@ -49,6 +49,9 @@ impl Payments {
     /// is not one of those) is not an acknowledgement: the reversal stays pending and is tried
     /// again. It never fails the caller, so one stuck reversal cannot stop the others.
     pub(super) async fn try_reverse(&self, accounts: &Accounts, key: &str, reason: &str) -> Result<bool, Error> {
+        if let Some(entry) = journal::get(&self.db, key)?.filter(|e| e.method != journal::Method::Card.as_str()) {
+            return self.try_reverse_code_payment(accounts, &entry, reason).await;
+        }
         let body = ReverseRequest { reason: reason.into() };
         let path = format!("v1/payments/{key}/reverse");
         let answer = match accounts.signed::<_, ReverseResponse>(Method::POST, &path, Some(&body), true).await {

@@ -15,44 +15,7 @@ impl Payments {
         control: Arc<SaleControl>,
     ) -> Result<Sale, Error> {
         let Order { amount_fen, note, location } = order;
-        if let Some(l) = &location {
-            l.check()?;
-        }
-        let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
-        if accounts.offline() {
-            // Said before the card is read: an authorisation cannot go anywhere.
-            return Err(Error::Offline);
-        }
-        if !(1..=999_999_999_999).contains(&amount_fen) {
-            return Err(Error::invalid("amount_fen", "from 1 to 999,999,999,999 fen"));
-        }
-        if note.as_ref().is_some_and(|n| n.chars().count() > 100) {
-            return Err(Error::invalid("note", "at most 100 characters"));
-        }
-        let has_card: bool = self.db.with(|c| {
-            Ok(c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM settlement_cards WHERE merchant_id = ?1)",
-                [&merchant_id],
-                |r| r.get(0),
-            )?)
-        })?;
-        if !has_card {
-            return Err(Error::SettlementCardRequired);
-        }
-        let day = business_day(accounts.platform_now());
-        let remaining = LimitBook::new(&self.db).remaining(&merchant_id, &day)?;
-        if amount_fen > remaining.max_next_payment_fen {
-            let limit = if amount_fen > remaining.limits.per_txn_fen {
-                LimitKind::PerTransaction
-            } else {
-                LimitKind::DailyTotal
-            };
-            return Err(Error::LimitExceeded {
-                limit,
-                attempted: amount_fen,
-                remaining: remaining.max_next_payment_fen,
-            });
-        }
+        let (merchant_id, day) = self.check_order(accounts, amount_fen, note.as_deref(), location.as_ref())?;
 
         // Before the card is touched: a sale refused for where it is made never reads a card.
         let place = self.regions.check(accounts, &merchant_id, location.as_ref()).await?;
@@ -105,6 +68,8 @@ impl Payments {
                 business_day: &day,
                 card_key: &card_key,
                 province: place.as_ref().map(|p| p.code.as_str()),
+                method: journal::Method::Card,
+                wallet: None,
                 now,
             },
         );

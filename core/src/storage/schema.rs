@@ -63,7 +63,19 @@ const UPGRADES: &[Step] = &[
     // 16 -> 17: the platform's certificate of this phone on each paired reader. Rows from
     // before have none; connecting to such a reader pairs it again first.
     Step::Sql(READER_CERTIFICATES),
+    // 17 -> 18: QR payments in the same journal: how each was paid, the wallet and its number.
+    Step::Sql(QR_PAYMENTS),
 ];
+
+const QR_PAYMENTS: &str = "
+-- 'card' (through the reader), 'customer_code' (the phone scanned the customer's payment code)
+-- or 'merchant_qr' (the customer scanned the code the phone showed). Rows from before are cards.
+ALTER TABLE payments ADD COLUMN method TEXT NOT NULL DEFAULT 'card';
+-- 'wechat', 'alipay' or 'unionpay' for a QR payment, and the wallet's transaction number once
+-- it has debited (printed on the receipt). The payment code itself is never stored.
+ALTER TABLE payments ADD COLUMN wallet TEXT;
+ALTER TABLE payments ADD COLUMN wallet_txn TEXT;
+";
 
 const READER_CERTIFICATES: &str = "ALTER TABLE paired_readers ADD COLUMN phone_certificate BLOB;";
 
@@ -357,6 +369,7 @@ CREATE TABLE account (
     "ALTER TABLE history ADD COLUMN province INTEGER;",
     PAYMENTS_FALLBACK,
     READER_CERTIFICATES,
+    QR_PAYMENTS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {

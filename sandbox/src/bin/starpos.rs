@@ -7,12 +7,14 @@
 //! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
 //! starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR
 //!                      --store FILE --device ID --amount FEN [--resolve-only]
-//!                      [--void SALE_ID | --refund SALE_ID] [--password PW]
+//!                      [--void SALE_ID | --refund SALE_ID | --payment-code CODE] [--password PW]
+//!                      [--qr-query-ms N]
 //! ```
 //!
 //! `sandbox sell` plays an app for the kill suite (sandbox/tests/kill_suite.rs): it resolves
-//! what an earlier, killed run left unfinished, then (unless `--resolve-only`) makes one sale,
-//! or voids a sale, or refunds `--amount` of one. It prints `resolved N` once the earlier run is
+//! what an earlier, killed run left unfinished, then (unless `--resolve-only`) makes one sale
+//! (by card, or by the customer's `--payment-code`), or voids a sale, or refunds `--amount` of
+//! one. It prints `resolved N` once the earlier run is
 //! settled and `step NAME` as the sale moves on, so the suite can aim its kill at a step.
 
 use std::io::Write;
@@ -26,7 +28,7 @@ const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
   starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N] [--cross-province-review-secs N]
   starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
-  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID] [--password PW]";
+  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID | --payment-code CODE] [--password PW] [--qr-query-ms N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -206,7 +208,16 @@ async fn sell(args: &[String]) -> Result<(), String> {
     }
     let need = |k: &str| opts.get(k).copied().ok_or_else(|| format!("--{k} is required\n{USAGE}"));
     let store = Arc::new(starpos_sandbox::test_kit::file_store::FileSecureStore::new(need("store")?));
-    let config = starpos_core::Config::new(need("platform")?, need("data-dir")?, need("device")?);
+    let mut config = starpos_core::Config::new(need("platform")?, need("data-dir")?, need("device")?);
+    if let Some(ms) = opts.get("qr-query-ms") {
+        // The kill suite's sandbox customer confirms in a second: ask that often.
+        let every = std::time::Duration::from_millis(ms.parse().map_err(|_| "--qr-query-ms: not a number")?);
+        let s = &mut config.qr_schedule;
+        for w in [&mut s.wechat, &mut s.alipay, &mut s.unionpay] {
+            w.query_every = every;
+        }
+        s.after_system_error = every;
+    }
     let client = starpos_core::StarPos::new(config, store).map_err(|e| e.to_string())?;
     let settled = client.payments().resolve_pending().await.map_err(|e| format!("resolve: {e}"))?;
     println!("resolved {}", settled.len());
@@ -223,6 +234,18 @@ async fn sell(args: &[String]) -> Result<(), String> {
     if let Some(result) = adjusted {
         match result {
             Ok(sale) => println!("adjusted {} {:?} refunded {}", sale.id, sale.status, sale.refunded_fen),
+            Err(e) => println!("refused {e}"),
+        }
+        return Ok(());
+    }
+    if let Some(code) = opts.get("payment-code") {
+        match client
+            .payments()
+            .start_payment_code_sale(code.to_string(), amount, None, Arc::new(PrintSteps))
+            .outcome()
+            .await
+        {
+            Ok(sale) => println!("sale {} {:?}", sale.id, sale.status),
             Err(e) => println!("refused {e}"),
         }
         return Ok(());

@@ -26,13 +26,16 @@ pub(super) async fn history_demo(phone: &StarPos, data_dir: &std::path::Path) ->
     let page = phone.history().transactions(filter, None, 5).map_err(show)?;
     println!("   history, approved only, newest first (a page of 5):");
     for t in &page.items {
+        let paid_by = match (t.channel, &t.last4) {
+            (starpos_core::history::Channel::Card, Some(last4)) => format!("card …{last4}"),
+            (channel, _) => channel.as_str().to_string(),
+        };
         println!(
-            "     {} {:<6} {:<8} {:>10} yuan  card …{}",
+            "     {} {:<6} {:<8} {:>10} yuan  {paid_by}",
             t.business_day,
             t.kind.as_str(),
             t.status.as_str(),
-            yuan(t.amount_fen),
-            t.last4.as_deref().unwrap_or("----")
+            yuan(t.amount_fen)
         );
     }
     struct Dots;

@@ -18,12 +18,14 @@ use crate::{Sandbox, SandboxConfig};
 mod cross_province;
 mod history;
 mod killed_app;
+mod qr;
 mod reader;
 mod sales;
 
 use cross_province::{cross_province_demo, Gps, GUANGZHOU};
 use history::history_demo;
 use killed_app::killed_app_demo;
+use qr::qr_demo;
 use reader::reader_demo;
 use sales::sale_demo;
 

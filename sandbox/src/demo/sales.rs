@@ -1,5 +1,6 @@
 //! Scene: card sales on the journal: an approval with its receipt and signature, a cancel at the
-//! reader, declines, a limit, a lost answer reversed, a void and a refund.
+//! reader, declines, a limit, a lost answer reversed, a void and a refund; then sales by payment
+//! code (`qr`) and the history.
 
 use super::*;
 
@@ -133,6 +134,7 @@ pub(super) async fn sale_demo(
         "   the signature reached the platform in the background: {} bytes (compressed strokes, not an image)",
         on_platform["signature_bytes"]
     );
+    qr_demo(phone, dev).await?;
     history_demo(phone, data_dir).await?;
     step(12, "Cross-province: the merchant takes the reader from Guangdong to Hunan");
     present("chip-approve")?;

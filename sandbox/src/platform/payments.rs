@@ -77,7 +77,8 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
     card_checks::check_reader_paired(&tx, &caller.merchant_id, &card.ksn)?;
     card_checks::check_fresh_read(&tx, &req.idempotency_key, &card.ksn)?;
     card_checks::check_limits(&tx, &caller.merchant_id, &limits, req.amount_fen, card.card_hash.as_deref(), now)?;
-    let (province, flag) = check_payment(&tx, &caller.merchant_id, &req, now, state.config.cross_province_review_secs)?;
+    let (province, flag) =
+        check_payment(&tx, &caller.merchant_id, req.location.as_ref(), now, state.config.cross_province_review_secs)?;
     let payment = decide(&tx, &caller.merchant_id, &req, &card, now)?;
     tx.execute(
         "INSERT INTO payments (key, merchant_id, request_hash, status, amount_fen, json, created_at)

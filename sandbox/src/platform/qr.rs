@@ -13,6 +13,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rusqlite::{OptionalExtension, Transaction};
+use starpos_protocol::fees::{self, SettlementCycle};
 use starpos_protocol::qr::payment_code::{classify, Wallet};
 use starpos_protocol::util::random_hex;
 use starpos_protocol::wire::{QrPayRequest, QrPaymentWire, ReverseRequest};
@@ -20,6 +21,10 @@ use starpos_protocol::wire::{QrPayRequest, QrPaymentWire, ReverseRequest};
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
 use super::faults::injected_5xx;
+use super::records::card_checks;
+use super::records::cross_province::check_payment;
+use super::records::feed;
+use super::records::profile::{fee_schedule, profile_of};
 use super::state::State;
 
 /// WeChat Pay refuses to reverse a payment within 15 s of its debit.
@@ -124,6 +129,7 @@ fn load(
     advance(&mut p, behaviour, state.now(), state.config.qr_user_paying_secs);
     if p != before {
         store(tx, &p)?;
+        feed::qr_in(tx, merchant_id, &before.status, &p, state.now())?;
     }
     Ok(Some((p, behaviour, hash)))
 }
@@ -168,6 +174,8 @@ pub async fn pay(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Sign
         return Err(ApiError::invalid("invalid_request", "payment_code", "not a payment code of this wallet"));
     }
     let request_hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes));
+    // Read before the database lock, which it takes itself.
+    let limits = profile_of(&state, &caller.merchant_id)?.limits;
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;
@@ -189,6 +197,10 @@ pub async fn pay(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Sign
         tx.commit()?;
         return Ok(answer(p, behaviour, false));
     }
+    // The merchant's rules, as for a card: limits over every channel and device, and where the
+    // sale is made. A refused payment leaves no record (a retry is refused the same way).
+    card_checks::check_limits(&tx, &caller.merchant_id, &limits, req.amount_fen, None, now)?;
+    check_payment(&tx, &caller.merchant_id, req.location.as_ref(), now, state.config.cross_province_review_secs)?;
     let code_hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, req.payment_code.trim().as_bytes()));
     let reused = tx.execute("INSERT OR IGNORE INTO qr_codes_used (code_hash) VALUES (?1)", [&code_hash])? == 0;
     let behaviour = if reused { Behaviour::CodeUsed } else { Behaviour::of(req.payment_code.trim()) };
@@ -201,7 +213,15 @@ pub async fn pay(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Sign
         reason: None,
         created_at: now,
         paid_at: None,
+        fee_fen: 0,
+        net_fen: req.amount_fen,
     };
+    let cycle: String =
+        tx.query_row("SELECT settlement FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| r.get(0))?;
+    let cycle = SettlementCycle::parse(&cycle).unwrap_or(SettlementCycle::T1);
+    if let Some(q) = fees::quote(&fee_schedule(), "qr", "any", cycle, req.amount_fen) {
+        (p.fee_fen, p.net_fen) = (q.fee_fen, q.net_fen);
+    }
     match behaviour {
         Behaviour::PaidAtOnce | Behaviour::SystemErrorButPaid | Behaviour::PaidAnswerLost => paid(&mut p, now),
         Behaviour::ConfirmsThenPaid | Behaviour::ConfirmsThenCancels => {}
@@ -214,6 +234,7 @@ pub async fn pay(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Sign
         "INSERT INTO qr_payments (key, merchant_id, request_hash, behaviour, json) VALUES (?1, ?2, ?3, ?4, ?5)",
         (&req.idempotency_key, &caller.merchant_id, &request_hash, behaviour.number(), json),
     )?;
+    feed::qr_in(&tx, &caller.merchant_id, "user_paying", &p, now)?;
     tx.commit()?;
     drop(db);
     Ok(answer(p, behaviour, true))
@@ -260,6 +281,8 @@ pub async fn reverse(
             reason: Some("reversed_before_arrival".into()),
             created_at: now,
             paid_at: None,
+            fee_fen: 0,
+            net_fen: 0,
         };
         let json = serde_json::to_string(&p).map_err(|e| ApiError::internal(e.to_string()))?;
         tx.execute(
@@ -269,6 +292,7 @@ pub async fn reverse(
         tx.commit()?;
         return Ok(Json(p));
     };
+    let before = p.status.clone();
     match p.status.as_str() {
         "paid" => {
             let too_soon =
@@ -291,6 +315,7 @@ pub async fn reverse(
         _ => {}
     }
     store(&tx, &p)?;
+    feed::qr_in(&tx, &caller.merchant_id, &before, &p, now)?;
     tx.commit()?;
     Ok(Json(p))
 }

@@ -87,7 +87,18 @@ impl World {
     }
 
     pub fn client_with(&self, device: &str, store: Arc<InMemorySecureStore>) -> StarPos {
-        let config = Config::new(self.sandbox.url(), self.dir.path().join(device), device);
+        self.client_tuned(device, store, |_| {})
+    }
+
+    /// A client whose configuration `tune` changes first (a shorter QR schedule, say).
+    pub fn client_tuned(
+        &self,
+        device: &str,
+        store: Arc<InMemorySecureStore>,
+        tune: impl FnOnce(&mut Config),
+    ) -> StarPos {
+        let mut config = Config::new(self.sandbox.url(), self.dir.path().join(device), device);
+        tune(&mut config);
         StarPos::new(config, store).expect("client opens")
     }
 

@@ -60,7 +60,7 @@ async fn a_swiped_chip_card_is_sent_back_to_its_chip_and_a_failed_chip_falls_bac
     let (sale, steps) = sell(&c, &reader, 2_000).await;
     let sale = sale.unwrap();
     assert_eq!(sale.status, SaleStatus::Approved);
-    assert_eq!((sale.entry_mode, sale.fallback), (EntryMode::Insert, false));
+    assert_eq!((sale.entry_mode, sale.fallback), (Some(EntryMode::Insert), false));
     assert_eq!(&steps[..2], &[SaleStep::WaitingForCard, SaleStep::UseChip]);
 
     // A chip that cannot be read: a swipe follows, sent and approved as a flagged fallback.
@@ -68,7 +68,7 @@ async fn a_swiped_chip_card_is_sent_back_to_its_chip_and_a_failed_chip_falls_bac
     let (sale, steps) = sell(&c, &reader, 2_100).await;
     let sale = sale.unwrap();
     assert_eq!(sale.status, SaleStatus::Approved);
-    assert_eq!((sale.entry_mode, sale.fallback), (EntryMode::Swipe, true));
+    assert_eq!((sale.entry_mode, sale.fallback), (Some(EntryMode::Swipe), true));
     assert_eq!(&steps[..2], &[SaleStep::WaitingForCard, SaleStep::SwipeFallback]);
     let on_platform = w.dev.payment(&sale.id).await.unwrap();
     assert_eq!(on_platform["fallback"], true, "the platform flags it too: {on_platform}");
@@ -79,7 +79,7 @@ async fn a_swiped_chip_card_is_sent_back_to_its_chip_and_a_failed_chip_falls_bac
     link.with_reader_mut(|r| r.present(test_card("swipe-approve").unwrap()));
     let (sale, steps) = sell(&c, &reader, 2_200).await;
     let sale = sale.unwrap();
-    assert_eq!((sale.status, sale.entry_mode, sale.fallback), (SaleStatus::Approved, EntryMode::Swipe, false));
+    assert_eq!((sale.status, sale.entry_mode, sale.fallback), (SaleStatus::Approved, Some(EntryMode::Swipe), false));
     assert!(!steps.contains(&SaleStep::UseChip) && !steps.contains(&SaleStep::SwipeFallback));
 
     // A bad chip and a worn stripe: the fallback is tried once, then the card is unreadable.

@@ -82,7 +82,7 @@ async fn an_approved_chip_sale_and_every_decline() {
     assert_eq!((sale.fee_fen, sale.net_fen), (50, 9_950), "debit 0.5 %");
     assert_eq!(sale.masked_pan, "621700*********0015");
     assert_eq!(sale.issuer_bank.as_deref(), Some("中国建设银行"));
-    assert_eq!(sale.entry_mode, EntryMode::Insert);
+    assert_eq!(sale.entry_mode, Some(EntryMode::Insert));
     assert!(sale.auth_code.as_ref().is_some_and(|a| a.len() == 6));
     assert!(sale.reference_number.as_ref().is_some_and(|r| r.len() == 12));
     assert_eq!(sale.voucher_number.as_deref(), Some("000001"));
@@ -127,7 +127,7 @@ async fn an_approved_chip_sale_and_every_decline() {
     }
     let recent = c.payments().recent_sales(50).unwrap();
     assert_eq!(recent.len(), 8);
-    assert_eq!(recent[0].entry_mode, EntryMode::Insert, "newest first: the credit card");
+    assert_eq!(recent[0].entry_mode, Some(EntryMode::Insert), "newest first: the credit card");
     assert_eq!(recent[0].card_kind, starpos_core::onboarding::CardKind::Credit);
 }
 

@@ -190,8 +190,9 @@ pub struct PhoneQuery {
     phone: String,
 }
 
-/// Every payment key of the merchant with this phone, and its status (`approved`, `declined`,
-/// `reversed`, or `tombstone` for a key reversed before any authorisation arrived).
+/// Every payment key of the merchant with this phone (cards and payment codes), and its status
+/// (`approved`, `declined`, `reversed`, `tombstone` for a key reversed before anything arrived
+/// or a QR payment closed unpaid, `user_paying` for one the customer is still confirming).
 pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>) -> ApiResult<Json<serde_json::Value>> {
     let db = state.db();
     let merchant = merchant_by_phone(&db, &q.phone)?;
@@ -204,6 +205,19 @@ pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>)
     let mut rows = db.prepare("SELECT key FROM payment_tombstones WHERE merchant_id = ?1")?;
     for key in rows.query_map([&merchant], |r| r.get::<_, String>(0))? {
         out.entry(key?).or_insert_with(|| serde_json::Value::String("tombstone".into()));
+    }
+    // QR payments by payment code, in the cards' words: paid is approved, failed declined, and
+    // closed (ended unpaid, or a key reversed before it arrived) holds nothing, as a tombstone.
+    let mut rows = db.prepare("SELECT key, json_extract(json, '$.status') FROM qr_payments WHERE merchant_id = ?1")?;
+    for row in rows.query_map([&merchant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (key, status) = row?;
+        let status = match status.as_str() {
+            "paid" => "approved",
+            "failed" => "declined",
+            "closed" => "tombstone",
+            other => other,
+        };
+        out.insert(key, serde_json::Value::String(status.into()));
     }
     Ok(Json(serde_json::Value::Object(out)))
 }

@@ -165,8 +165,8 @@ pub fn check_fresh_read(tx: &Transaction<'_>, key: &str, ksn: &str) -> ApiResult
     }
 }
 
-/// The merchant's limits over everything approved today on any of its devices, this sale
-/// included: per payment, daily total and uses of this card.
+/// The merchant's limits over everything approved today on any of its devices and channels,
+/// this sale included: per payment, daily total and (for a card) uses of this card.
 pub fn check_limits(
     tx: &Transaction<'_>,
     merchant_id: &str,
@@ -197,6 +197,16 @@ pub fn check_limits(
         (merchant_id, start, end),
         |r| r.get(0),
     )?;
+    // QR payments count too: paid ones, and those the customer is still confirming (they may
+    // yet be paid).
+    let held_qr: i64 = tx.query_row(
+        "SELECT COALESCE(SUM(json_extract(json, '$.amount_fen')), 0) FROM qr_payments
+         WHERE merchant_id = ?1 AND json_extract(json, '$.created_at') >= ?2 AND json_extract(json, '$.created_at') < ?3
+           AND json_extract(json, '$.status') IN ('paid', 'user_paying')",
+        (merchant_id, start, end),
+        |r| r.get(0),
+    )?;
+    let held = held + held_qr;
     let remaining = limits.daily_total_fen - held;
     if amount_fen > remaining {
         return Err(exceeded(

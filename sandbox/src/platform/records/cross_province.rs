@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use rusqlite::Connection;
 use starpos_protocol::cross_province::{decide, Decision, LocationPolicy};
-use starpos_protocol::wire::{AuthorizeRequest, CrossProvinceApplicationWire, CrossProvinceWire};
+use starpos_protocol::wire::{CrossProvinceApplicationWire, CrossProvinceWire, LocationWire};
 
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::state::State;
@@ -83,17 +83,17 @@ pub fn rules_of(state: &State, merchant_id: &str) -> ApiResult<CrossProvinceWire
     })
 }
 
-/// The rule for one authorisation, inside its transaction: `Ok((province, flag))` to record
-/// with the payment, or the refusal.
+/// The rule for one payment (by card or QR) made at `location`, inside its transaction:
+/// `Ok((province, flag))` to record with the payment, or the refusal.
 pub fn check_payment(
     tx: &Connection,
     merchant_id: &str,
-    req: &AuthorizeRequest,
+    location: Option<&LocationWire>,
     now: i64,
     default_review_secs: i64,
 ) -> ApiResult<(Option<String>, Option<&'static str>)> {
     let s = settings(tx, merchant_id, default_review_secs)?;
-    let location = req.location.as_ref().map(|l| l.degrees());
+    let location = location.map(|l| l.degrees());
     let mut failed = None;
     let decision = decide(location, &s.registered, s.policy, |code| {
         approved_in(tx, merchant_id, code, now).unwrap_or_else(|e| {

@@ -4,7 +4,7 @@
 use rusqlite::Transaction;
 use starpos_protocol::calendar::business_day;
 use starpos_protocol::fees::fee_back;
-use starpos_protocol::wire::{PaymentWire, TransactionWire};
+use starpos_protocol::wire::{PaymentWire, QrPaymentWire, TransactionWire};
 
 use crate::platform::error::{ApiError, ApiResult};
 
@@ -46,6 +46,43 @@ pub fn sale_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, provinc
             voucher_number: Some(p.voucher_number.clone()),
             parent: None,
             province: province.map(Into::into),
+        },
+    )
+}
+
+/// A QR payment by payment code that has just moved from `before` to where `p` stands: paid
+/// is an approved sale, failed a declined one, paid then reversed a reversal (the channel is
+/// the wallet). Ending unpaid (`closed`) moved no money and records nothing.
+pub fn qr_in(tx: &Transaction<'_>, merchant_id: &str, before: &str, p: &QrPaymentWire, now: i64) -> ApiResult<()> {
+    let (kind, approved) = match (before, p.status.as_str()) {
+        (b, "paid") if b != "paid" => ("sale", true),
+        (b, "failed") if b != "failed" => ("sale", false),
+        ("paid", "reversed") => ("reversal", true),
+        _ => return Ok(()),
+    };
+    let at = if kind == "sale" { p.paid_at.unwrap_or(now) } else { now };
+    let reversal = kind == "reversal";
+    append(
+        tx,
+        merchant_id,
+        TransactionWire {
+            seq: 0,
+            id: if reversal { format!("{}:r", p.idempotency_key) } else { p.idempotency_key.clone() },
+            kind: kind.into(),
+            status: if approved { "approved" } else { "declined" }.into(),
+            channel: p.wallet.clone(),
+            card_kind: "unknown".into(),
+            business_day: business_day(p.created_at),
+            at,
+            amount_fen: p.amount_fen,
+            fee_fen: if approved { p.fee_fen } else { 0 },
+            net_fen: if approved { p.net_fen } else { 0 },
+            last4: None,
+            reference_number: p.wallet_txn.clone(),
+            batch_number: None,
+            voucher_number: None,
+            parent: reversal.then(|| p.idempotency_key.clone()),
+            province: None,
         },
     )
 }

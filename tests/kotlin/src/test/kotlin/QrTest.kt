@@ -1,11 +1,19 @@
-// QR payments' offline functions through the Kotlin bindings: the wallet of a scanned payment
-// code, and the EMVCo merchant-presented payload read and written, its CRC checked by a
-// CRC-16/CCITT-FALSE written here in Kotlin.
+// QR payments through the Kotlin bindings: the wallet of a scanned payment code, the EMVCo
+// merchant-presented payload read and written (its CRC checked by a CRC-16/CCITT-FALSE written
+// here in Kotlin), and sales by the customer's payment code against the sandbox wallets: paid at
+// once, and cancelled by the merchant while the customer confirms (reversed, nothing charged).
 
+import kotlin.random.Random
 import kotlin.test.assertEquals
+import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
+import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
+import uniffi.starpos.PaymentMethod
+import uniffi.starpos.ReversalReason
+import uniffi.starpos.SaleStatus
+import uniffi.starpos.SaleStep
 import uniffi.starpos.MerchantQrInput
 import uniffi.starpos.QrDataObject
 import uniffi.starpos.QrMerchantAccount
@@ -56,5 +64,33 @@ class QrTest {
         assertEquals(8_800L, qr.amountFen)
         assertEquals("星标测试店", qr.name)
         assertThrows<StarPosException.InvalidMerchantQr> { decodeMerchantQr(payload.dropLast(4) + "0000") }
+    }
+
+    /** A payment code of the wallet's shape ending in `behaviour` (docs/qr.md), unique per call. */
+    private fun paymentCode(prefix: String, length: Int, behaviour: String): String =
+        prefix + (1..length - prefix.length - 2).map { Random.nextInt(10) }.joinToString("") + behaviour
+
+    @Test
+    fun salesByTheCustomersPaymentCode() = runBlocking {
+        val c = readyMerchant(newPhone("135"), "kt-qr")
+        val paid = c.payments().startPaymentCodeSale(paymentCode("13", 18, "00"), 10_000L, "kt", StepRecorder()).outcome()
+        assertTrue(paid.status is SaleStatus.Approved, "got ${paid.status}")
+        assertEquals(PaymentMethod.CUSTOMER_CODE, paid.method)
+        assertEquals(Wallet.WE_CHAT, paid.wallet)
+        assertEquals(null, paid.entryMode)
+        assertNotNull(paid.walletTxn)
+        assertTrue(c.payments().receiptText(paid.id, false).contains("支付方式: 微信支付"))
+
+        // The customer is still confirming on their phone when the merchant cancels: reversed.
+        val press = CancelAt(SaleStep.WAITING_FOR_CUSTOMER)
+        press.handle = c.payments().startPaymentCodeSale(paymentCode("62", 19, "01"), 2_000L, null, press)
+        val cancelled = press.handle!!.outcome()
+        assertEquals(true, press.done())
+        assertEquals(SaleStatus.Reversed(ReversalReason.MERCHANT_CANCELLED), cancelled.status)
+
+        assertThrows<StarPosException.InvalidPaymentCode> {
+            runBlocking { c.payments().startPaymentCodeSale("1234", 100L, null, StepRecorder()).outcome() }
+        }
+        Unit
     }
 }
