@@ -147,3 +147,21 @@ pub fn encode_merchant_qr(input: MerchantQrInput) -> Result<String, StarPosError
 pub fn qr_png(payload: String, module_px: u32) -> Result<Vec<u8>, StarPosError> {
     Ok(core::qr_png(&payload, module_px)?)
 }
+
+/// A dynamic QR to show the customer.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QrOrder {
+    /// The sale's id in the journal.
+    pub sale_id: String,
+    pub amount_fen: i64,
+    /// The EMVCo merchant-presented payload, checked: draw it with `qr_png`.
+    pub payload: String,
+    /// When the code stops being payable (platform time, unix seconds).
+    pub expires_at: i64,
+}
+
+impl From<starpos_core::payments::QrOrder> for QrOrder {
+    fn from(o: starpos_core::payments::QrOrder) -> Self {
+        QrOrder { sale_id: o.sale_id, amount_fen: o.amount_fen, payload: o.payload, expires_at: o.expires_at }
+    }
+}

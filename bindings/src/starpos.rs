@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::clients::{
-    AccountClient, HistoryClient, MerchantClient, NetworkClient, PaymentsClient, ReadersClient, RegionsClient,
+    AccountClient, HistoryClient, MerchantClient, NetworkClient, PaymentsClient, QrClient, ReadersClient, RegionsClient,
 };
 use crate::error::StarPosError;
 use crate::payments::{LocationAdapter, LocationProvider};
@@ -48,6 +48,11 @@ impl StarPos {
     /// Card sales, voids, refunds, signatures, receipts and the payments a stopped app left.
     pub fn payments(&self) -> Arc<PaymentsClient> {
         PaymentsClient::new(self.core.payments())
+    }
+
+    /// QR payments: the customer's payment code scanned, or a dynamic QR shown.
+    pub fn qr(&self) -> Arc<QrClient> {
+        QrClient::new(self.core.qr())
     }
 
     /// Transaction pages, statistics, exports, sync, reconciliation and the chain check.

@@ -152,6 +152,11 @@ impl StarPos {
         Payments::new(self.inner.clone())
     }
 
+    /// QR payments: the customer's payment code scanned, or a dynamic QR shown.
+    pub fn qr(&self) -> crate::clients::Qr {
+        crate::clients::Qr::new(self.inner.clone())
+    }
+
     /// Transaction pages, statistics, exports, sync, reconciliation and the chain check.
     pub fn history(&self) -> History {
         History::new(self.inner.clone())

@@ -651,6 +651,9 @@ pub struct QrOrderRequest {
     /// How long the code may be paid (60 to 7,200 s; 300 if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_secs: Option<i64>,
+    /// Where the phone was, for the cross-province rule (as for cards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationWire>,
 }
 
 /// An order as the platform holds it now. `status`: `open` (showing, not paid), `paid`,
@@ -672,4 +675,10 @@ pub struct QrOrderWire {
     pub wallet: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_txn: Option<String>,
+    /// The merchant's fee at the platform's QR rate and what the merchant receives: charged
+    /// only if it is paid.
+    #[serde(default)]
+    pub fee_fen: i64,
+    #[serde(default)]
+    pub net_fen: i64,
 }

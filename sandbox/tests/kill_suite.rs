@@ -1,9 +1,11 @@
-//! The kill suite: an app process (`starpos sandbox sell`) makes a sale by card or by the
-//! customer's payment code (or voids or refunds an earlier card sale) against the sandbox platform and a simulated reader on loopback, and is killed
-//! with SIGKILL at a random moment, under a random network fault and with a random test card.
-//! A new process then resolves what was left. After every run the phone's journal and the
-//! platform must agree: no sale charged twice, no approval lost, no void or refund applied
-//! without the phone knowing (or counted without the platform), no limit reservation stranded.
+//! The kill suite: an app process (`starpos sandbox sell`) makes a sale by card, by the
+//! customer's payment code or by a QR it shows (the suite plays the customer who pays it, late
+//! or never), or voids or refunds an earlier card sale, against the sandbox platform and a
+//! simulated reader on loopback, and is killed with SIGKILL at a random moment, under a random
+//! network fault and with a random test card. A new process then resolves what was left. After
+//! every run the phone's journal and the platform must agree: no sale charged twice, no
+//! approval lost, no void or refund applied without the phone knowing (or counted without the
+//! platform), no limit reservation stranded.
 //! Halfway the platform's clock moves a day on: the first half only sells; in the second half
 //! some runs refund part of a first-half (settled) sale and some void a sale of the new day.
 //! Kills are aimed at random moments or just after a step the app announces; the suite prints
@@ -106,7 +108,7 @@ fn step_left(
     if !said.iter().any(|l| l.starts_with("resolved")) {
         return "start-up";
     }
-    if !action.ends_with("sale") {
+    if matches!(action, "void" | "refund") {
         let Some((key, (_, _, _, state))) =
             after.adjustments.iter().find(|(k, _)| !before.adjustments.contains_key(*k))
         else {
@@ -373,6 +375,9 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             // wallet's behaviour (paid, confirms then pays or cancels, refusals, a system error,
             // a lost answer). Not when the kill is aimed at the card's completion.
             4 | 5 if !at_completion => ("qr sale", Vec::new()),
+            // A sale by a dynamic QR the app shows: the suite plays the customer, who pays it
+            // (perhaps late, after the cancel or the kill) or walks away.
+            6 if !at_completion => ("qr order", Vec::new()),
             _ => ("sale", Vec::new()),
         };
         let mut command = app(false, amount);
@@ -386,6 +391,15 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             };
             command.args(["--payment-code", &code]);
         }
+        // When the customer of a shown QR pays, after the app printed it: never, or a moment after.
+        let mut pays_after = None;
+        if action == "qr order" {
+            command.args(["--show-qr", &(100 + rng.below(500)).to_string()]);
+            pays_after = (rng.below(3) > 0).then(|| Duration::from_millis(rng.below(400)));
+        }
+        let wallet = ["wechat", "alipay", "unionpay"][rng.below(3) as usize];
+        let mut shown: Option<(String, Instant)> = None;
+        let mut customer_paid = false;
         if matches!(action, "void" | "refund") {
             let (sale, remaining) = candidates[rng.below(candidates.len() as u64) as usize];
             let refund = 1 + rng.below(remaining as u64) as i64;
@@ -425,6 +439,16 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             if deadline.is_none() && said.lock().unwrap().iter().any(|l| aim.is_some_and(|a| l.starts_with(a))) {
                 deadline = Some(Instant::now() + kill_after);
             }
+            if shown.is_none() {
+                let line = said.lock().unwrap().iter().find_map(|l| l.strip_prefix("order ").map(String::from));
+                shown = line.map(|payload| (payload, Instant::now()));
+            }
+            if let (Some(after), Some((payload, at)), false) = (pays_after, &shown, customer_paid) {
+                if at.elapsed() >= after {
+                    dev.customer_scans(payload, wallet).await.unwrap();
+                    customer_paid = true;
+                }
+            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 child.kill().unwrap(); // SIGKILL
                 child.wait().unwrap();
@@ -433,6 +457,11 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             std::thread::sleep(Duration::from_millis(1));
         };
         listener.join().unwrap();
+        if let (Some(_), Some((payload, _)), false) = (pays_after, &shown, customer_paid) {
+            // The customer pays after all: the app is gone or done, and the order open (paid:
+            // recovery keeps it), closed or expired (given back).
+            dev.customer_scans(payload, wallet).await.unwrap();
+        }
         let mut killed_at = None;
         if killed {
             let platform = dev.payments_of(&phone).await.unwrap();
@@ -441,7 +470,7 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
             let step = step_left(&said, action, &before, &read_journal(&data), &platform, &adjustments);
             *kills.entry(step).or_default() += 1;
             killed_at = Some(step);
-            if action == "qr sale" {
+            if action.starts_with("qr") {
                 *qr.0.entry(step).or_default() += 1;
             }
             *tally.entry(if step == "start-up" { "killed at start-up" } else { "killed mid-flight" }).or_default() += 1;
@@ -500,14 +529,14 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
         if let Some(step) = killed_at {
             *row.0.entry(step).or_default() += 1;
         }
-        if action.ends_with("sale") {
+        if !matches!(action, "void" | "refund") {
             let ended = journal
                 .states
                 .iter()
                 .find(|(k, _)| !before.states.contains_key(*k))
                 .map_or("no sale (nothing journalled)", |(_, (state, _))| state_name(state));
             *row.1.entry(ended).or_default() += 1;
-            if action == "qr sale" {
+            if action.starts_with("qr") {
                 *qr.1.entry(ended).or_default() += 1;
             }
         }
@@ -549,8 +578,9 @@ async fn killed_apps_never_charge_twice_lose_an_approval_or_strand_a_reservation
     let qr_kills: Vec<String> = qr.0.iter().map(|(s, n)| format!("{s}={n}")).collect();
     let qr_ended: Vec<String> = qr.1.iter().map(|(s, n)| format!("{s}={n}")).collect();
     println!(
-        "qr sales: {} runs; kills {}; ended {}",
+        "qr sales: {} by payment code, {} by a shown QR; kills {}; ended {}",
         tally.get("qr sale").copied().unwrap_or(0),
+        tally.get("qr order").copied().unwrap_or(0),
         qr_kills.join(" "),
         qr_ended.join(" ")
     );

@@ -65,6 +65,10 @@ class Dev:
     def payment(self, key):
         return self._call(f"/dev/payments/{key}")
 
+    def customer_scans(self, payload, wallet):
+        """The customer's wallet scans a QR the phone shows and pays it (late: given back)."""
+        return self._call("/dev/qr/scan", {"payload": payload, "wallet": wallet})
+
     def take_reader_back(self, serial=SERIAL):
         """The shop takes the shared simulated reader back from whichever merchant had it."""
         return self._call("/dev/readers/take-back", {"serial": serial})

@@ -90,19 +90,19 @@ def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
         c = await ready_merchant(make_client, dev, new_phone, device="py-qr")
         payments = c.payments()
 
-        sale = await payments.start_payment_code_sale(payment_code("wechat", "00"), 10_000, "py", Steps()).outcome()
+        sale = await c.qr().start_payment_code_sale(payment_code("wechat", "00"), 10_000, "py", Steps()).outcome()
         assert isinstance(sale.status, starpos.SaleStatus.APPROVED), sale
         assert (sale.method, sale.wallet, sale.entry_mode) == (starpos.PaymentMethod.CUSTOMER_CODE, starpos.Wallet.WE_CHAT, None)
         assert sale.wallet_txn and (sale.fee_fen, sale.net_fen) == (38, 9_962)
         text = payments.receipt_text(sale.id, False)
         assert "支付方式: 微信支付" in text and sale.wallet_txn in text
 
-        refused = await payments.start_payment_code_sale(payment_code("alipay", "03"), 500, None, Steps()).outcome()
+        refused = await c.qr().start_payment_code_sale(payment_code("alipay", "03"), 500, None, Steps()).outcome()
         assert refused.status.reason == starpos.DeclineReason.INSUFFICIENT_FUNDS
 
         # The customer confirms on their phone: the app hears it, and the core keeps asking.
         steps = Steps()
-        handle = payments.start_payment_code_sale(payment_code("alipay", "01"), 900, None, steps)
+        handle = c.qr().start_payment_code_sale(payment_code("alipay", "01"), 900, None, steps)
         for _ in range(200):
             if starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen:
                 break
@@ -113,9 +113,38 @@ def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
         assert isinstance(confirmed.status, starpos.SaleStatus.APPROVED)
 
         with pytest.raises(starpos.StarPosError.InvalidPaymentCode):
-            await payments.start_payment_code_sale("https://qr.alipay.com/bax01234", 100, None, Steps()).outcome()
+            await c.qr().start_payment_code_sale("https://qr.alipay.com/bax01234", 100, None, Steps()).outcome()
         today = c.history().today_summary()
         by = {b.channel: b.totals.gross_fen for b in today.breakdown}
         assert by.get(starpos.Channel.WE_CHAT) == 10_000 and by.get(starpos.Channel.ALIPAY) == 900, by
+
+    asyncio.run(flow())
+
+
+def test_a_sale_by_the_qr_the_phone_shows(make_client, dev, new_phone):
+    async def flow():
+        starpos.uniffi_set_event_loop(asyncio.get_running_loop())
+        c = await ready_merchant(make_client, dev, new_phone, device="py-qr-shown")
+        shown = await c.qr().show_order(2_500, "py", None, Steps())
+        order = shown.order()
+        assert order.amount_fen == 2_500 and order.sale_id
+        decoded = starpos.decode_merchant_qr(order.payload)
+        assert decoded.dynamic and decoded.amount_fen == 2_500
+        assert crc(order.payload[:-4]) == order.payload[-4:], "Python's own CRC agrees"
+        png = starpos.qr_png(order.payload, 6)
+        assert png.startswith(b"\x89PNG")
+        assert dev.customer_scans(order.payload, "wechat")["status"] == "paid"
+        sale = await shown.outcome()
+        assert isinstance(sale.status, starpos.SaleStatus.APPROVED), sale
+        assert (sale.method, sale.wallet) == (starpos.PaymentMethod.MERCHANT_QR, starpos.Wallet.WE_CHAT)
+
+        # Cancelled while shown: closed, and a payment after the close is given back.
+        cancelled = await c.qr().show_order(1_000, None, 120, Steps())
+        assert cancelled.cancel()
+        ended = await cancelled.outcome()
+        assert ended.status == starpos.SaleStatus.REVERSED(reason=starpos.ReversalReason.MERCHANT_CANCELLED)
+        assert dev.customer_scans(cancelled.order().payload, "alipay")["status"] == "refunded_late"
+        with pytest.raises(starpos.StarPosError.InvalidInput):
+            await c.qr().show_order(1_000, None, 10, Steps())
 
     asyncio.run(flow())

@@ -7,6 +7,7 @@ mod history;
 mod merchant;
 mod network;
 mod payments;
+mod qr;
 mod readers;
 mod regions;
 
@@ -16,6 +17,7 @@ pub use history::HistoryClient;
 pub use merchant::MerchantClient;
 pub use network::NetworkClient;
 pub use payments::PaymentsClient;
+pub use qr::QrClient;
 pub use readers::ReadersClient;
 pub use regions::RegionsClient;
 

@@ -8,8 +8,7 @@ use crate::reader::CardReader;
 type Result<T> = std::result::Result<T, StarPosError>;
 
 ffi_client!(
-    /// Card sales and sales by payment code, voids, refunds, signatures, receipts, and the
-    /// payments a stopped app left.
+    /// Card sales, voids, refunds, signatures, receipts, and the payments a stopped app left.
     PaymentsClient(starpos_core::clients::Payments)
 );
 
@@ -28,26 +27,6 @@ impl PaymentsClient {
     ) -> Arc<SaleHandle> {
         let reader = (*reader.core).clone();
         SaleHandle::new(self.core.start_sale(reader, amount_fen, note, Arc::new(ListenerAdapter(listener))))
-    }
-
-    /// Starts a sale of `amount_fen` by the customer's payment code (付款码) the camera read,
-    /// and returns its handle at once. Limits and the cross-province rule apply as for a card;
-    /// while the customer confirms on their phone the listener hears `WaitingForCustomer` and
-    /// `cancel()` reverses the payment. `outcome()` gives the `Sale`: approved, declined with the
-    /// wallet's reason, or reversed. A code that is no wallet's fails with `InvalidPaymentCode`.
-    pub fn start_payment_code_sale(
-        &self,
-        payment_code: String,
-        amount_fen: i64,
-        note: Option<String>,
-        listener: Arc<dyn SaleListener>,
-    ) -> Arc<SaleHandle> {
-        SaleHandle::new(self.core.start_payment_code_sale(
-            payment_code,
-            amount_fen,
-            note,
-            Arc::new(ListenerAdapter(listener)),
-        ))
     }
 
     /// A sale from the journal (no network I/O).

@@ -7,6 +7,7 @@ mod history;
 mod merchant;
 mod network;
 mod payments;
+mod qr;
 mod readers;
 mod regions;
 
@@ -15,6 +16,7 @@ pub use history::{ExportHandle, History, SyncHandle};
 pub use merchant::Merchant;
 pub use network::Network;
 pub use payments::{Payments, SaleHandle};
+pub use qr::{Qr, QrOrderHandle};
 pub use readers::Readers;
 pub use regions::Regions;
 

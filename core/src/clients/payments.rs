@@ -1,5 +1,5 @@
-//! `StarPos::payments()`: card sales and sales by the customer's payment code (each with its
-//! handle), voids, refunds, signatures, receipts, and the payments a stopped app left unfinished.
+//! `StarPos::payments()`: card sales (each with its handle), voids, refunds, signatures,
+//! receipts, and the payments a stopped app left unfinished (cards and QR alike).
 
 use std::sync::Arc;
 
@@ -55,42 +55,6 @@ impl Payments {
                     .payments
                     .sale(&inner.accounts, &reader, Order { amount_fen, note, location }, listener.as_ref(), control)
                     .await?;
-                if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
-                    crate::worker::keep_working(&inner);
-                }
-                Ok(sale)
-            },
-            move || cancel.cancel(),
-        )
-    }
-
-    /// Starts a sale of `amount_fen` by the customer's payment code (付款码) the camera read: the
-    /// same checks as a card (limits, the cross-province rule), journalled before it is sent,
-    /// then the wallet's schedule while the customer confirms on their phone (the listener hears
-    /// `WaitingForCustomer`; `cancel()` then reverses it). It ends approved, declined with the
-    /// wallet's reason, or reversed: never charged twice, never lost if the app is killed.
-    pub fn start_payment_code_sale(
-        &self,
-        payment_code: String,
-        amount_fen: i64,
-        note: Option<String>,
-        listener: Arc<dyn SaleListener>,
-    ) -> SaleHandle {
-        let payment_code = zeroize::Zeroizing::new(payment_code);
-        let inner = self.inner.clone();
-        let location = inner.current_location();
-        let control = SaleControl::new();
-        let cancel = control.clone();
-        TaskHandle::spawn(
-            async move {
-                if let Ok(merchant_id) = inner.merchant_id() {
-                    if !inner.accounts.offline() && inner.cards.cached(&merchant_id)?.is_empty() {
-                        inner.cards.refresh(&inner.accounts, &merchant_id).await?;
-                    }
-                }
-                let order = Order { amount_fen, note, location };
-                let sale =
-                    inner.payments.code_sale(&inner.accounts, &payment_code, order, listener.as_ref(), control).await?;
                 if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
                     crate::worker::keep_working(&inner);
                 }

@@ -31,40 +31,9 @@ impl Payments {
         control: Arc<SaleControl>,
     ) -> Result<Sale, Error> {
         let wallet = crate::qr::classify_payment_code(code)?;
-        let Order { amount_fen, note, location } = order;
-        let (merchant_id, day) = self.check_order(accounts, amount_fen, note.as_deref(), location.as_ref())?;
-        let place = self.regions.check(accounts, &merchant_id, location.as_ref()).await?;
-
-        let key = crate::util::random_hex(16);
-        self.mark_in_flight(&key);
-        let _guard = InFlight { payments: self, key: Some(key.clone()) };
-        let wire_location = location.map(Location::to_wire);
-        let details = CardDetails { masked_pan: String::new(), location: wire_location };
-        let sealed = self.keys()?.sealer.seal(&key, &details.to_bytes());
-        // The per-card count is for cards: the phone never learns who is behind a wallet, so
-        // each QR payment counts as a card of its own.
-        let card_key = format!("qr:{key}");
-        journal::begin(
-            &self.db,
-            &journal::NewSale {
-                key: &key,
-                merchant_id: &merchant_id,
-                amount_fen,
-                note: note.as_deref(),
-                entry_mode: "",
-                fallback: false,
-                sealed: &sealed,
-                last4: "",
-                app_label: "",
-                aid: "",
-                business_day: &day,
-                card_key: &card_key,
-                province: place.as_ref().map(|p| p.code.as_str()),
-                method: journal::Method::CustomerCode,
-                wallet: Some(wallet.as_str()),
-                now: accounts.platform_now(),
-            },
-        )?;
+        let amount_fen = order.amount_fen;
+        let (guard, location) = self.begin_qr(accounts, &order, journal::Method::CustomerCode, Some(wallet)).await?;
+        let key = guard.key().to_string();
         if !control.mark_sent() {
             journal::withdraw(&self.db, &key)?;
             return Err(Error::SaleCancelled);
@@ -76,7 +45,7 @@ impl Payments {
             wallet: wallet.as_str().into(),
             payment_code: code.trim().into(),
             amount_fen,
-            location: wire_location,
+            location,
         };
         let mut delivery = Delivery::default();
         let answer: Result<QrPaymentWire, Error> =

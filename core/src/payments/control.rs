@@ -60,6 +60,13 @@ pub(super) struct InFlight<'a> {
     pub(super) key: Option<String>,
 }
 
+impl InFlight<'_> {
+    /// The key it holds (empty once handed on).
+    pub(super) fn key(&self) -> &str {
+        self.key.as_deref().unwrap_or_default()
+    }
+}
+
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if let Some(key) = &self.key {

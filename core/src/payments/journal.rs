@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use crate::error::{Error, InternalError};
 use crate::history::ledger;
 use crate::limits::{self, Reservation};
-use crate::platform::wire::{LocationWire, PaymentWire, QrPaymentWire};
+use crate::platform::wire::{LocationWire, PaymentWire, QrOrderWire, QrPaymentWire};
 use crate::storage::Db;
 
 /// Where a journalled payment stands.
@@ -395,6 +395,9 @@ pub fn qr_settled(db: &Db, key: &str, p: &QrPaymentWire, now: i64) -> Result<Opt
         _ => return Ok(None),
     };
     db.write(|tx| {
+        if let Some(done) = settled_already(tx, key)? {
+            return Ok(Some(done));
+        }
         let paid = matches!(state, State::Completed | State::Reversed);
         let (fee, net) = if paid { (Some(p.fee_fen), Some(p.net_fen)) } else { (None, None) };
         tx.prepare_cached(
@@ -418,6 +421,65 @@ pub fn qr_settled(db: &Db, key: &str, p: &QrPaymentWire, now: i64) -> Result<Opt
         }
         Ok(Some(state))
     })
+}
+
+/// A QR order's answer or lookup that settles it: `paid` completes it (with the wallet that
+/// paid, its number and the fee); `closed`, `expired` and `refunded_late` (paid after the close
+/// or the expiry, and given back by the platform) end it unpaid, nothing charged, shown as
+/// reversed with why. `open` changes nothing: `None`.
+pub fn qr_order_settled(db: &Db, key: &str, o: &QrOrderWire, now: i64) -> Result<Option<State>, InternalError> {
+    let (state, message, reason) = match o.status.as_str() {
+        "paid" => (State::Completed, "paid", None),
+        "closed" => (State::Failed, "the order was closed; nothing was charged", Some("merchant_cancelled")),
+        "expired" => (State::Failed, "the customer did not pay before the code expired", Some("customer_timeout")),
+        "refunded_late" => (
+            State::Failed,
+            "the customer paid after the code was closed; the platform gave the money back",
+            Some("merchant_cancelled"),
+        ),
+        _ => return Ok(None),
+    };
+    db.write(|tx| {
+        if let Some(done) = settled_already(tx, key)? {
+            return Ok(Some(done));
+        }
+        let paid = state == State::Completed;
+        tx.prepare_cached(
+            "UPDATE payments SET wallet = COALESCE(?1, wallet), wallet_txn = COALESCE(?2, wallet_txn), response_code = ?3,
+                 message = ?4, fee_fen = ?5, net_fen = ?6, reversal_reason = COALESCE(reversal_reason, ?7)
+             WHERE key = ?8",
+        )?
+        .execute(rusqlite::params![
+            o.wallet,
+            o.wallet_txn,
+            o.status,
+            message,
+            paid.then_some(o.fee_fen),
+            paid.then_some(o.net_fen),
+            reason,
+            key
+        ])?;
+        set_state(tx, key, state, now)?;
+        if let Some(r) = reservation_of(tx, key)? {
+            limits::transition_in(tx, r, if paid { "committed" } else { "released" })?;
+        }
+        if paid {
+            ledger::sale_final_in(tx, key)?;
+        }
+        Ok(Some(state))
+    })
+}
+
+/// The final state of `key` if it has one already: a second answer for a settled QR payment
+/// (two looks crossing, a restarted app beside a running one) changes nothing, so the ledger
+/// and the limits count it once.
+fn settled_already(tx: &Transaction<'_>, key: &str) -> Result<Option<State>, InternalError> {
+    let state: Option<String> =
+        tx.query_row("SELECT state FROM payments WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+    Ok(state
+        .as_deref()
+        .and_then(State::parse)
+        .filter(|s| matches!(s, State::Completed | State::Declined | State::Reversed | State::Failed)))
 }
 
 /// What the merchant reads for a settled QR payment.

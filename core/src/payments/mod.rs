@@ -16,7 +16,8 @@
 //! By lifecycle: `model` (what the app sees: steps, status, the sale), `control` (the order,
 //! its cancel, the in-flight set), `order_checks` (what every sale passes first), `card_entry`
 //! (chip first, fallback by rule), `sale` (card to last commit), `code_sale` (a sale by the
-//! customer's payment code, with `wallet_schedule`), `reversal`, `recovery` (what a
+//! customer's payment code, with `wallet_schedule`), `order_sale` (a sale by the dynamic QR the
+//! phone shows), `reversal`, `recovery` (what a
 //! stopped app left), `adjustments` (voids and refunds), `signatures` (keep and upload),
 //! `attention` (telling the app of sales needing it), `keys` (the journal's keys), `journal` (the SQLite rows), `receipt`, `signature` (the
 //! strokes' format). The background worker that retries them is `crate::worker`.
@@ -30,6 +31,7 @@ pub mod journal;
 mod keys;
 mod model;
 mod order_checks;
+mod order_sale;
 pub mod receipt;
 mod recovery;
 mod reversal;
@@ -45,6 +47,7 @@ use control::InFlight;
 pub(crate) use control::{Order, SaleControl};
 use keys::Keys;
 pub use model::{Adjust, DeclineReason, ReversalReason, Sale, SaleListener, SaleStatus, SaleStep};
+pub use order_sale::QrOrder;
 use reversal::outcome_unknown;
 pub use wallet_schedule::{QrSchedule, WalletSchedule};
 

@@ -73,8 +73,10 @@ impl Payments {
 
     /// A payment committed as "sending" when the app stopped: ask the platform what it knows.
     pub(super) async fn resolve_sent(&self, accounts: &Accounts, entry: &Entry) -> Result<bool, Error> {
-        if entry.method != journal::Method::Card.as_str() {
-            return self.resolve_code_payment(accounts, entry).await;
+        match journal::Method::parse(&entry.method) {
+            journal::Method::CustomerCode => return self.resolve_code_payment(accounts, entry).await,
+            journal::Method::MerchantQr => return self.resolve_order(accounts, entry).await,
+            journal::Method::Card => {}
         }
         let path = format!("v1/payments/{}", entry.key);
         let now = accounts.platform_now();

@@ -50,7 +50,10 @@ impl Payments {
     /// again. It never fails the caller, so one stuck reversal cannot stop the others.
     pub(super) async fn try_reverse(&self, accounts: &Accounts, key: &str, reason: &str) -> Result<bool, Error> {
         if let Some(entry) = journal::get(&self.db, key)?.filter(|e| e.method != journal::Method::Card.as_str()) {
-            return self.try_reverse_code_payment(accounts, &entry, reason).await;
+            return match journal::Method::parse(&entry.method) {
+                journal::Method::MerchantQr => self.try_close_order(accounts, &entry).await,
+                _ => self.try_reverse_code_payment(accounts, &entry, reason).await,
+            };
         }
         let body = ReverseRequest { reason: reason.into() };
         let path = format!("v1/payments/{key}/reverse");

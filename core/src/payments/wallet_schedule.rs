@@ -1,5 +1,6 @@
 //! How often to ask about a QR payment the customer is still confirming on their phone, and
-//! when to give up and reverse (or cancel) it: each wallet's published rule (docs/qr.md).
+//! when to give up and reverse (or cancel) it: each wallet's published rule (docs/qr.md); and how
+//! often to poll a dynamic QR the phone shows.
 
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ pub struct QrSchedule {
     /// After a "system error" answer, wait this long before the first query (WeChat's rule,
     /// applied to all three).
     pub after_system_error: Duration,
+    /// A dynamic QR the phone shows is polled first after this long, then at twice the last
+    /// wait, up to `order_poll_every`.
+    pub order_first_poll: Duration,
+    pub order_poll_every: Duration,
 }
 
 impl Default for QrSchedule {
@@ -37,6 +42,8 @@ impl Default for QrSchedule {
             alipay: WalletSchedule { query_every: Duration::from_secs(5), give_up_after_secs: 60 },
             unionpay: WalletSchedule { query_every: Duration::from_secs(5), give_up_after_secs: 60 },
             after_system_error: Duration::from_secs(5),
+            order_first_poll: Duration::from_secs(1),
+            order_poll_every: Duration::from_secs(3),
         }
     }
 }

@@ -7,14 +7,15 @@
 //! starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
 //! starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR
 //!                      --store FILE --device ID --amount FEN [--resolve-only]
-//!                      [--void SALE_ID | --refund SALE_ID | --payment-code CODE] [--password PW]
-//!                      [--qr-query-ms N]
+//!                      [--void SALE_ID | --refund SALE_ID | --payment-code CODE | --show-qr MS]
+//!                      [--password PW] [--qr-query-ms N]
 //! ```
 //!
 //! `sandbox sell` plays an app for the kill suite (sandbox/tests/kill_suite.rs): it resolves
 //! what an earlier, killed run left unfinished, then (unless `--resolve-only`) makes one sale
-//! (by card, or by the customer's `--payment-code`), or voids a sale, or refunds `--amount` of
-//! one. It prints `resolved N` once the earlier run is
+//! (by card, by the customer's `--payment-code`, or by a dynamic QR it shows and prints as
+//! `order PAYLOAD`, cancelled after `--show-qr` milliseconds if unpaid), or voids a sale, or
+//! refunds `--amount` of one. It prints `resolved N` once the earlier run is
 //! settled and `step NAME` as the sale moves on, so the suite can aim its kill at a step.
 
 use std::io::Write;
@@ -28,7 +29,7 @@ const USAGE: &str = "usage:
   starpos demo [--data-dir DIR]
   starpos sandbox serve [--listen ADDR] [--db FILE] [--access-ttl-secs N] [--lockout-base-secs N] [--sms-resend-secs N] [--cross-province-review-secs N]
   starpos sandbox reader [--listen ADDR] [--serial SERIAL] [--card TEST_CARD] [--firmware-out FILE]
-  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID | --payment-code CODE] [--password PW] [--qr-query-ms N]";
+  starpos sandbox sell --platform URL --reader ADDR --serial SERIAL --data-dir DIR --store FILE --device ID --amount FEN [--resolve-only] [--void SALE_ID | --refund SALE_ID | --payment-code CODE | --show-qr MS] [--password PW] [--qr-query-ms N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -217,6 +218,8 @@ async fn sell(args: &[String]) -> Result<(), String> {
             w.query_every = every;
         }
         s.after_system_error = every;
+        s.order_first_poll = every;
+        s.order_poll_every = every;
     }
     let client = starpos_core::StarPos::new(config, store).map_err(|e| e.to_string())?;
     let settled = client.payments().resolve_pending().await.map_err(|e| format!("resolve: {e}"))?;
@@ -238,12 +241,32 @@ async fn sell(args: &[String]) -> Result<(), String> {
         }
         return Ok(());
     }
+    if let Some(ms) = opts.get("show-qr") {
+        // A dynamic QR the customer may pay (the kill suite plays them); the merchant cancels
+        // after `ms` if they have not.
+        let ms: u64 = ms.parse().map_err(|_| "--show-qr: milliseconds")?;
+        let shown = match client.qr().show_order(amount, None, None, Arc::new(PrintSteps)).await {
+            Ok(shown) => shown,
+            Err(e) => {
+                println!("refused {e}");
+                return Ok(());
+            }
+        };
+        println!("order {}", shown.order().payload);
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(ms)) => {
+                shown.cancel();
+            }
+            _ = shown.outcome() => {}
+        }
+        match shown.outcome().await {
+            Ok(sale) => println!("sale {} {:?}", sale.id, sale.status),
+            Err(e) => println!("refused {e}"),
+        }
+        return Ok(());
+    }
     if let Some(code) = opts.get("payment-code") {
-        match client
-            .payments()
-            .start_payment_code_sale(code.to_string(), amount, None, Arc::new(PrintSteps))
-            .outcome()
-            .await
+        match client.qr().start_payment_code_sale(code.to_string(), amount, None, Arc::new(PrintSteps)).outcome().await
         {
             Ok(sale) => println!("sale {} {:?}", sale.id, sale.status),
             Err(e) => println!("refused {e}"),

@@ -30,7 +30,7 @@ pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient) -> Result<(), Stri
     };
 
     let paid = phone
-        .payments()
+        .qr()
         .start_payment_code_sale(code("13", 18, "00"), 3_600, Some("奶茶".into()), listener())
         .outcome()
         .await
@@ -48,7 +48,7 @@ pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient) -> Result<(), Stri
 
     let steps = listener();
     let mut waiting = steps.0.subscribe();
-    let sale = phone.payments().start_payment_code_sale(code("28", 18, "01"), 5_800, None, steps.clone());
+    let sale = phone.qr().start_payment_code_sale(code("28", 18, "01"), 5_800, None, steps.clone());
     let _ = waiting.wait_for(|w| *w).await;
     println!("   the app says: confirm the payment on your phone (the customer types their Alipay password)");
     // The sandbox customer takes 20 s; the demo moves the platform's clock rather than wait.
@@ -57,18 +57,14 @@ pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient) -> Result<(), Stri
     println!("   Alipay, 58.00 yuan, confirmed on the customer's phone: {:?}", confirmed.status);
 
     let refused = phone
-        .payments()
+        .qr()
         .start_payment_code_sale(code("62", 19, "03"), 9_900, None, listener())
         .outcome()
         .await
         .map_err(show)?;
     println!("   UnionPay code, 99.00 yuan: {:?}", refused.status);
     explain(
-        phone
-            .payments()
-            .start_payment_code_sale("https://example.com/pay".into(), 100, None, listener())
-            .outcome()
-            .await,
+        phone.qr().start_payment_code_sale("https://example.com/pay".into(), 100, None, listener()).outcome().await,
     );
 
     let today = phone.history().today_summary().map_err(show)?;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State as St};
 use axum::http::StatusCode;
 use axum::Json;
+use starpos_protocol::fees::{self, SettlementCycle};
 use starpos_protocol::qr::mpm::{self, DataObject, Initiation, MerchantAccount, MerchantQrInput, CNY};
 use starpos_protocol::util::random_hex;
 use starpos_protocol::wire::{QrOrderRequest, QrOrderWire};
@@ -16,7 +17,9 @@ use starpos_protocol::wire::{QrOrderRequest, QrOrderWire};
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
 use super::faults::injected_5xx;
-use super::records::profile::profile_of;
+use super::records::card_checks;
+use super::records::cross_province::check_payment;
+use super::records::profile::{fee_schedule, profile_of};
 use super::records::qr_orders::{load, store, GUID};
 use super::state::State;
 
@@ -55,6 +58,13 @@ pub async fn create(St(state): St<Arc<State>>, Signed { caller, body: bytes }: S
         tx.commit()?;
         return Ok(Json(order));
     }
+    // The merchant's rules, as for a card: room under the limits over every channel and
+    // device, and where the sale is made. A refused order leaves no record.
+    card_checks::check_limits(&tx, &caller.merchant_id, &profile.limits, req.amount_fen, None, now)?;
+    check_payment(&tx, &caller.merchant_id, req.location.as_ref(), now, state.config.cross_province_review_secs)?;
+    let cycle = SettlementCycle::parse(&profile.settlement_cycle).unwrap_or(SettlementCycle::T1);
+    let (fee_fen, net_fen) = fees::quote(&fee_schedule(), "qr", "any", cycle, req.amount_fen)
+        .map_or((0, req.amount_fen), |q| (q.fee_fen, q.net_fen));
     let order_id = format!("ord{}", random_hex(10));
     let city = starpos_protocol::provinces::province(&profile.registered_province).map_or("中国".into(), |p| p.name);
     let payload = mpm::encode(&MerchantQrInput {
@@ -86,6 +96,8 @@ pub async fn create(St(state): St<Arc<State>>, Signed { caller, body: bytes }: S
         paid_at: None,
         wallet: None,
         wallet_txn: None,
+        fee_fen,
+        net_fen,
     };
     let json = serde_json::to_string(&order).map_err(|e| ApiError::internal(e.to_string()))?;
     tx.execute(

@@ -116,6 +116,17 @@ pub fn new_phone() -> String {
     format!("136{n:08}")
 }
 
+/// A payment code of `wallet`'s shape (`wechat`, `alipay`, else UnionPay) whose last two digits
+/// are `behaviour`, the sandbox wallet's behaviour (docs/qr.md); unique per call.
+pub fn payment_code(wallet: &str, behaviour: &str) -> String {
+    let middle: String = starpos_core::util::random_hex(8).bytes().take(8).map(|b| (b % 10 + b'0') as char).collect();
+    match wallet {
+        "wechat" => format!("13{middle}000000{behaviour}"),
+        "alipay" => format!("28{middle}0000{behaviour}"),
+        _ => format!("62{middle}0000000{behaviour}"),
+    }
+}
+
 /// Every file under `dir`, read whole.
 pub fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out = Vec::new();

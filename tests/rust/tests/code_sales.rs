@@ -19,14 +19,8 @@ use starpos_sandbox::test_kit::ready_merchant;
 use starpos_sandbox::SandboxConfig;
 use starpos_tests::{new_phone, SignedRequests, World, PASSWORD};
 
-/// A payment code of `wallet`'s shape whose last two digits are `behaviour`, unique per call.
 fn code(wallet: &str, behaviour: &str) -> String {
-    let middle: String = starpos_core::util::random_hex(8).bytes().take(8).map(|b| (b % 10 + b'0') as char).collect();
-    match wallet {
-        "wechat" => format!("13{middle}000000{behaviour}"),
-        "alipay" => format!("28{middle}0000{behaviour}"),
-        _ => format!("62{middle}0000000{behaviour}"),
-    }
+    starpos_tests::payment_code(wallet, behaviour)
 }
 
 /// The wallets' rules with queries every 100 ms; the deadlines stay the wallets' own (the
@@ -39,6 +33,7 @@ fn quick() -> QrSchedule {
         alipay: WalletSchedule { query_every: every, ..d.alipay },
         unionpay: WalletSchedule { query_every: every, ..d.unionpay },
         after_system_error: every,
+        ..d
     }
 }
 
@@ -77,7 +72,7 @@ impl Steps {
 
 async fn sell(c: &StarPos, code: &str, amount_fen: i64) -> (Result<Sale, Error>, Vec<SaleStep>) {
     let steps = Arc::new(Steps::default());
-    let outcome = c.payments().start_payment_code_sale(code.into(), amount_fen, None, steps.clone()).outcome().await;
+    let outcome = c.qr().start_payment_code_sale(code.into(), amount_fen, None, steps.clone()).outcome().await;
     (outcome, steps.seen())
 }
 
@@ -124,12 +119,12 @@ async fn each_wallet_behaviour_ends_in_its_documented_state_with_one_charge_or_n
 
     // 01 and 02: the customer confirms on their phone; the app hears it and waits.
     let steps = Arc::new(Steps::default());
-    let paying = c.payments().start_payment_code_sale(code("alipay", "01"), 900, None, steps.clone());
+    let paying = c.qr().start_payment_code_sale(code("alipay", "01"), 900, None, steps.clone());
     steps.wait_for(SaleStep::WaitingForCustomer).await;
     w.dev.advance_clock(21).await.unwrap();
     assert_eq!(paying.outcome().await.unwrap().status, SaleStatus::Approved);
     let steps = Arc::new(Steps::default());
-    let cancelling = c.payments().start_payment_code_sale(code("unionpay", "02"), 1_000, None, steps.clone());
+    let cancelling = c.qr().start_payment_code_sale(code("unionpay", "02"), 1_000, None, steps.clone());
     steps.wait_for(SaleStep::WaitingForCustomer).await;
     w.dev.advance_clock(21).await.unwrap();
     let cancelled = cancelling.outcome().await.unwrap();
@@ -173,7 +168,7 @@ async fn a_customer_who_never_confirms_is_reversed_at_the_wallets_deadline() {
     let (c, app) = merchant(&w, "qr-deadline").await;
     let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     let steps = Arc::new(Steps::default());
-    let sale = c.payments().start_payment_code_sale(code("wechat", "01"), 2_000, None, steps.clone());
+    let sale = c.qr().start_payment_code_sale(code("wechat", "01"), 2_000, None, steps.clone());
     steps.wait_for(SaleStep::WaitingForCustomer).await;
     assert!(!sale.is_finished(), "waiting for the customer");
     // WeChat's rule: about 45 s, then reverse.
@@ -195,7 +190,7 @@ async fn the_merchants_cancel_while_the_customer_confirms_reverses_the_payment()
     let (c, app) = merchant(&w, "qr-cancel").await;
     let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
     let steps = Arc::new(Steps::default());
-    let handle = c.payments().start_payment_code_sale(code("alipay", "01"), 3_000, None, steps.clone());
+    let handle = c.qr().start_payment_code_sale(code("alipay", "01"), 3_000, None, steps.clone());
     steps.wait_for(SaleStep::WaitingForCustomer).await;
     assert!(handle.cancel(), "a payment still being confirmed can be cancelled");
     let sale = handle.outcome().await.unwrap();

@@ -9,14 +9,8 @@ use serde_json::{json, Value};
 use starpos_sandbox::test_kit::ready_merchant;
 use starpos_tests::{new_phone, SignedRequests, World, PASSWORD};
 
-/// A payment code of `wallet`'s shape whose last two digits are `behaviour`, unique per call.
 fn code(wallet: &str, behaviour: &str) -> String {
-    let middle: String = starpos_core::util::random_hex(8).bytes().take(8).map(|b| (b % 10 + b'0') as char).collect();
-    match wallet {
-        "wechat" => format!("13{middle}000000{behaviour}"),
-        "alipay" => format!("28{middle}0000{behaviour}"),
-        _ => format!("62{middle}0000000{behaviour}"),
-    }
+    starpos_tests::payment_code(wallet, behaviour)
 }
 
 fn pay_body(wallet: &str, code: &str, key: &str, amount_fen: i64) -> Value {

@@ -219,6 +219,18 @@ pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>)
         };
         out.insert(key, serde_json::Value::String(status.into()));
     }
+    // Dynamic QR orders: paid is approved; closed, expired or paid late and given back hold
+    // nothing.
+    let mut rows = db.prepare("SELECT key, json_extract(json, '$.status') FROM qr_orders WHERE merchant_id = ?1")?;
+    for row in rows.query_map([&merchant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (key, status) = row?;
+        let status = match status.as_str() {
+            "paid" => "approved",
+            "closed" | "expired" | "refunded_late" => "tombstone",
+            other => other,
+        };
+        out.insert(key, serde_json::Value::String(status.into()));
+    }
     Ok(Json(serde_json::Value::Object(out)))
 }
 

@@ -15,6 +15,7 @@ use starpos_protocol::util::random_hex;
 use starpos_protocol::wire::QrOrderWire;
 
 use crate::platform::error::{ApiError, ApiJson, ApiResult};
+use crate::platform::records::feed;
 use crate::platform::records::qr_orders::{load, store, GUID};
 use crate::platform::state::State;
 
@@ -60,6 +61,11 @@ pub async fn customer_scans(St(state): St<Arc<State>>, ApiJson(scan): ApiJson<Sc
         _ => return Err(ApiError::new(StatusCode::CONFLICT, "order_paid", "this order was paid already")),
     }
     store(&tx, &order)?;
+    if order.status == "paid" {
+        let merchant: String =
+            tx.query_row("SELECT merchant_id FROM qr_orders WHERE key = ?1", [&key], |r| r.get(0))?;
+        feed::qr_order_paid_in(&tx, &merchant, &order)?;
+    }
     tx.commit()?;
     Ok(Json(order))
 }

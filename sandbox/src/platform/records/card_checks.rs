@@ -198,7 +198,7 @@ pub fn check_limits(
         |r| r.get(0),
     )?;
     // QR payments count too: paid ones, and those the customer is still confirming (they may
-    // yet be paid).
+    // yet be paid); and paid QR orders.
     let held_qr: i64 = tx.query_row(
         "SELECT COALESCE(SUM(json_extract(json, '$.amount_fen')), 0) FROM qr_payments
          WHERE merchant_id = ?1 AND json_extract(json, '$.created_at') >= ?2 AND json_extract(json, '$.created_at') < ?3
@@ -206,7 +206,14 @@ pub fn check_limits(
         (merchant_id, start, end),
         |r| r.get(0),
     )?;
-    let held = held + held_qr;
+    let held_orders: i64 = tx.query_row(
+        "SELECT COALESCE(SUM(json_extract(json, '$.amount_fen')), 0) FROM qr_orders
+         WHERE merchant_id = ?1 AND json_extract(json, '$.created_at') >= ?2 AND json_extract(json, '$.created_at') < ?3
+           AND json_extract(json, '$.status') = 'paid'",
+        (merchant_id, start, end),
+        |r| r.get(0),
+    )?;
+    let held = held + held_qr + held_orders;
     let remaining = limits.daily_total_fen - held;
     if amount_fen > remaining {
         return Err(exceeded(

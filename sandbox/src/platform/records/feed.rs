@@ -4,7 +4,7 @@
 use rusqlite::Transaction;
 use starpos_protocol::calendar::business_day;
 use starpos_protocol::fees::fee_back;
-use starpos_protocol::wire::{PaymentWire, QrPaymentWire, TransactionWire};
+use starpos_protocol::wire::{PaymentWire, QrOrderWire, QrPaymentWire, TransactionWire};
 
 use crate::platform::error::{ApiError, ApiResult};
 
@@ -82,6 +82,35 @@ pub fn qr_in(tx: &Transaction<'_>, merchant_id: &str, before: &str, p: &QrPaymen
             batch_number: None,
             voucher_number: None,
             parent: reversal.then(|| p.idempotency_key.clone()),
+            province: None,
+        },
+    )
+}
+
+/// A dynamic QR order the customer paid: an approved sale in the wallet's channel. A late
+/// payment given back (`refunded_late`) moved no money for the merchant and records nothing.
+pub fn qr_order_paid_in(tx: &Transaction<'_>, merchant_id: &str, o: &QrOrderWire) -> ApiResult<()> {
+    let at = o.paid_at.unwrap_or(o.created_at);
+    append(
+        tx,
+        merchant_id,
+        TransactionWire {
+            seq: 0,
+            id: o.idempotency_key.clone(),
+            kind: "sale".into(),
+            status: "approved".into(),
+            channel: o.wallet.clone().unwrap_or_else(|| "qr".into()),
+            card_kind: "unknown".into(),
+            business_day: business_day(o.created_at),
+            at,
+            amount_fen: o.amount_fen,
+            fee_fen: o.fee_fen,
+            net_fen: o.net_fen,
+            last4: None,
+            reference_number: o.wallet_txn.clone(),
+            batch_number: None,
+            voucher_number: None,
+            parent: None,
             province: None,
         },
     )

@@ -22,6 +22,7 @@ import uniffi.starpos.Wallet
 import uniffi.starpos.classifyPaymentCode
 import uniffi.starpos.decodeMerchantQr
 import uniffi.starpos.encodeMerchantQr
+import uniffi.starpos.qrPng
 
 class QrTest {
     private fun crc(text: String): String {
@@ -73,7 +74,7 @@ class QrTest {
     @Test
     fun salesByTheCustomersPaymentCode() = runBlocking {
         val c = readyMerchant(newPhone("135"), "kt-qr")
-        val paid = c.payments().startPaymentCodeSale(paymentCode("13", 18, "00"), 10_000L, "kt", StepRecorder()).outcome()
+        val paid = c.qr().startPaymentCodeSale(paymentCode("13", 18, "00"), 10_000L, "kt", StepRecorder()).outcome()
         assertTrue(paid.status is SaleStatus.Approved, "got ${paid.status}")
         assertEquals(PaymentMethod.CUSTOMER_CODE, paid.method)
         assertEquals(Wallet.WE_CHAT, paid.wallet)
@@ -83,14 +84,29 @@ class QrTest {
 
         // The customer is still confirming on their phone when the merchant cancels: reversed.
         val press = CancelAt(SaleStep.WAITING_FOR_CUSTOMER)
-        press.handle = c.payments().startPaymentCodeSale(paymentCode("62", 19, "01"), 2_000L, null, press)
+        press.handle = c.qr().startPaymentCodeSale(paymentCode("62", 19, "01"), 2_000L, null, press)
         val cancelled = press.handle!!.outcome()
         assertEquals(true, press.done())
         assertEquals(SaleStatus.Reversed(ReversalReason.MERCHANT_CANCELLED), cancelled.status)
 
         assertThrows<StarPosException.InvalidPaymentCode> {
-            runBlocking { c.payments().startPaymentCodeSale("1234", 100L, null, StepRecorder()).outcome() }
+            runBlocking { c.qr().startPaymentCodeSale("1234", 100L, null, StepRecorder()).outcome() }
         }
         Unit
+    }
+
+    @Test
+    fun aSaleByTheQrThePhoneShows() = runBlocking {
+        val c = readyMerchant(newPhone("134"), "kt-qr-shown")
+        val shown = c.qr().showOrder(2_500L, "kt", null, StepRecorder())
+        val order = shown.order()
+        assertEquals(2_500L, order.amountFen)
+        assertEquals(crc(order.payload.dropLast(4)), order.payload.takeLast(4), "Kotlin's own CRC agrees")
+        assertTrue(qrPng(order.payload, 6u).isNotEmpty())
+        assertEquals("paid", Dev.customerScans(order.payload, "alipay"))
+        val sale = shown.outcome()
+        assertTrue(sale.status is SaleStatus.Approved, "got ${sale.status}")
+        assertEquals(PaymentMethod.MERCHANT_QR, sale.method)
+        assertEquals(Wallet.ALIPAY, sale.wallet)
     }
 }

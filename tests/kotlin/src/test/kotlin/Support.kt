@@ -64,6 +64,11 @@ object Dev {
     fun advanceClock(secs: Int) = call("/dev/clock/advance", "{\"secs\":$secs}")
     /// The shop takes the shared simulated reader back from whichever merchant had it.
     fun takeReaderBack(serial: String = SERIAL) = call("/dev/readers/take-back", "{\"serial\":\"$serial\"}")
+    /// The customer's wallet scans a QR the phone shows and pays it; the order's status after.
+    fun customerScans(payload: String, wallet: String): String {
+        val quoted = payload.replace("\\", "\\\\").replace("\"", "\\\"")
+        return field(call("/dev/qr/scan", "{\"payload\":\"$quoted\",\"wallet\":\"$wallet\"}"), "status")
+    }
     /// Cross-province settings of a merchant, e.g. `"review_secs":1`.
     fun crossProvince(phone: String, settings: String) = call("/dev/cross-province", "{\"phone\":\"$phone\",$settings}")
 }
