@@ -139,6 +139,10 @@ pub enum StarPosError {
     /// end, a missing or invalid mandatory field (`reason` names it). Do not show or pay it.
     #[error("invalid merchant QR: {reason}")]
     InvalidMerchantQr { reason: String },
+    /// The wallet's rules refuse this refund of a QR payment (too late, too many, too soon:
+    /// `reason` says which; retry after `retry_after_secs` when it is too soon).
+    #[error("the wallet refuses this refund: {reason}")]
+    WalletRefundRefused { reason: String, retry_after_secs: u64 },
     /// The reader does not accept this phone: the platform's certificate for it is missing,
     /// from an earlier pairing (the reader has since been paired again), or for another reader.
     /// `readers().connect` pairs again once by itself; if this still comes, pair the reader again
@@ -278,6 +282,9 @@ impl From<Core> for StarPosError {
             Core::ReaderRefusedPhone => Self::ReaderRefusedPhone,
             Core::InvalidPaymentCode { reason } => Self::InvalidPaymentCode { reason },
             Core::InvalidMerchantQr { reason } => Self::InvalidMerchantQr { reason },
+            Core::WalletRefundRefused { reason, retry_after_secs } => {
+                Self::WalletRefundRefused { reason, retry_after_secs }
+            }
             Core::ReaderInUse => Self::ReaderInUse,
             Core::ReaderDeclined { status } => Self::ReaderDeclined { status },
             Core::LinkLost => Self::LinkLost,
@@ -363,6 +370,7 @@ mod tests {
             Core::ReaderRefusedPhone,
             Core::InvalidPaymentCode { reason: "reason text".into() },
             Core::InvalidMerchantQr { reason: "reason text".into() },
+            Core::WalletRefundRefused { reason: "reason text".into(), retry_after_secs: 42 },
             Core::ReaderInUse,
             Core::ReaderDeclined { status: "status text".into() },
             Core::LinkLost,
@@ -472,6 +480,7 @@ mod tests {
             Core::ReaderInUse => 64,
             Core::InvalidPaymentCode { .. } => 65,
             Core::InvalidMerchantQr { .. } => 66,
+            Core::WalletRefundRefused { .. } => 67,
         }
     }
 
@@ -480,7 +489,7 @@ mod tests {
         let all = samples();
         let mut seen: Vec<usize> = all.iter().map(ordinal).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..67).collect::<Vec<_>>(), "one sample of every variant");
+        assert_eq!(seen, (0..68).collect::<Vec<_>>(), "one sample of every variant");
         for core in all {
             let ffi = StarPosError::from(core.clone());
             assert_eq!(ffi.to_string(), core.to_string(), "{core:?}");

@@ -60,6 +60,12 @@ pub enum Error {
     /// A refund above what remains of the sale; `remaining_fen` may still be refunded.
     #[error("at most {} yuan of this sale can still be refunded", crate::money::yuan(*remaining_fen))]
     RefundExceedsRemaining { remaining_fen: i64 },
+    /// The wallet's rules refuse this refund of a QR payment: past its window (WeChat Pay 1
+    /// year, Alipay 3 months), too many refunds of one payment (WeChat Pay 50), or too soon
+    /// after the last (WeChat Pay: a minute apart; retry after `retry_after_secs`). `reason`
+    /// says which. Nothing was refunded.
+    #[error("the wallet refuses this refund: {reason}")]
+    WalletRefundRefused { reason: String, retry_after_secs: u64 },
     /// A void or refund of this sale is still unanswered (the network failed after it was
     /// sent): repeat that one (it never applies twice) until it is answered, then start another.
     #[error("a {kind} of {} yuan of this sale is still unanswered: repeat it before starting another", crate::money::yuan(*amount_fen))]
@@ -356,6 +362,9 @@ fn from_platform(body: ErrorBody) -> Error {
         "void_not_allowed" => Error::VoidNotAllowed,
         "refund_not_allowed" => Error::RefundNotAllowed,
         "refund_exceeds_remaining" => Error::RefundExceedsRemaining { remaining_fen: body.cap.unwrap_or(0) },
+        "refund_window_passed" | "too_many_refunds" | "refund_too_soon" => {
+            Error::WalletRefundRefused { reason: body.message, retry_after_secs: body.retry_after.unwrap_or(0) }
+        }
         "reader_unknown" => Error::ReaderNotRecognised { serial: body.field.unwrap_or_default() },
         "reader_paired_elsewhere" => Error::ReaderPairedElsewhere { serial: body.field.unwrap_or_default() },
         "step_up_failed" => Error::invalid("password", body.message),

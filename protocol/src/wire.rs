@@ -369,6 +369,19 @@ pub struct SignatureUpload {
     pub strokes: String,
 }
 
+/// A void or refund of a QR payment as the platform applied it: the sale's refunds so far
+/// include it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrAdjustmentWire {
+    pub adjustment_key: String,
+    /// The sale's key.
+    pub payment_key: String,
+    /// `void` or `refund`.
+    pub kind: String,
+    pub amount_fen: i64,
+    pub refunded_fen: i64,
+}
+
 /// Settles an adjustment whose answer was lost: `found` when the platform has it (it stands);
 /// otherwise the platform will never apply that key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ import random
 import pytest
 
 import starpos
-from support import Steps, ready_merchant
+from support import PASSWORD, Steps, ready_merchant
 
 # The EMVCo merchant-presented mode specification's example payload (CRC A13A over UTF-8).
 EMVCO_EXAMPLE = (
@@ -96,6 +96,11 @@ def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
         assert sale.wallet_txn and (sale.fee_fen, sale.net_fen) == (38, 9_962)
         text = payments.receipt_text(sale.id, False)
         assert "支付方式: 微信支付" in text and sale.wallet_txn in text
+        # Refunded in part under the wallet's rules, then no more than what remains.
+        refunded = await payments.refund_sale(sale.id, 4_000, PASSWORD)
+        assert refunded.refunded_fen == 4_000
+        with pytest.raises(starpos.StarPosError.WalletRefundRefused):
+            await payments.refund_sale(sale.id, 1_000, PASSWORD)  # WeChat: a minute apart
 
         refused = await c.qr().start_payment_code_sale(payment_code("alipay", "03"), 500, None, Steps()).outcome()
         assert refused.status.reason == starpos.DeclineReason.INSUFFICIENT_FUNDS

@@ -1,5 +1,5 @@
-//! Voids and refunds: journalled before they are sent, one key per unanswered adjustment, and
-//! settled with the platform after a restart.
+//! Voids and refunds, of card and QR payments alike: journalled before they are sent, one key
+//! per unanswered adjustment, and settled with the platform after a restart.
 
 use super::*;
 
@@ -13,11 +13,6 @@ impl Payments {
             SaleStatus::Approved => {}
             SaleStatus::Voided => return Err(Error::invalid("sale_id", "the sale is already voided")),
             _ => return Err(Error::invalid("sale_id", "only an approved sale can be voided or refunded")),
-        }
-        if sale.method != PaymentMethod::Card {
-            // Refunds of QR payments go through the wallet's own rules (issue #15 item 4), which
-            // this version does not have yet: refused here, before anything is journalled or sent.
-            return Err(Error::invalid("sale_id", "a QR payment cannot be voided or refunded from this version"));
         }
         if password.is_empty() {
             return Err(Error::invalid("password", "the account password confirms a void or refund"));
@@ -41,9 +36,32 @@ impl Payments {
             amount_fen: (kind == "refund").then_some(amount),
             password: password.into(),
         };
-        let path = format!("v1/payments/{sale_id}/{kind}");
         let mut delivery = Delivery::default();
-        match accounts.signed_tracked::<_, PaymentWire>(Method::POST, &path, Some(&body), true, &mut delivery).await {
+        // A QR payment's wallet has its own refund rules, which the platform applies under its
+        // own path; the journal, the keys and the settling are the same.
+        let answer = if sale.method == PaymentMethod::Card {
+            let path = format!("v1/payments/{sale_id}/{kind}");
+            accounts
+                .signed_tracked::<_, PaymentWire>(Method::POST, &path, Some(&body), true, &mut delivery)
+                .await
+                .map(|_| None)
+        } else {
+            let path = format!("v1/qr/payments/{sale_id}/{kind}");
+            accounts
+                .signed_tracked::<_, QrAdjustmentWire>(Method::POST, &path, Some(&body), true, &mut delivery)
+                .await
+                .map(Some)
+        };
+        match answer {
+            Ok(Some(a)) if a.adjustment_key != key || a.payment_key != sale_id || a.amount_fen != amount => {
+                // Not the answer to this request: its outcome stays unknown, and the next call (or
+                // a restart) settles it under the same key.
+                tracing::warn!("a QR refund answer for another key or amount");
+                return Err(Error::Platform {
+                    code: "bad_response".into(),
+                    detail: "an answer for another refund".into(),
+                });
+            }
             Ok(_) => journal::adjustment_done(&self.db, &key, accounts.platform_now())?,
             // Kept unanswered: the next call for this sale reuses the key, and a restart settles it.
             Err(e) if delivery.may_have_landed() => return Err(e),

@@ -64,8 +64,8 @@ use crate::location::Location;
 use crate::onboarding::CardKind;
 use crate::platform::delivery::Delivery;
 use crate::platform::wire::{
-    AdjustmentRequest, AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse,
-    SignatureUpload,
+    AdjustmentRequest, AdjustmentSettled, AuthorizeRequest, PaymentWire, QrAdjustmentWire, ReverseRequest,
+    ReverseResponse, SignatureUpload,
 };
 use crate::reader::card::{CardRead, EntryMode};
 use crate::reader::controller::CardReader;

@@ -28,7 +28,7 @@ const REFUSED_BEFORE_PROCESSING: &[&str] = &[
 /// time), card data that fails the platform's checks (reader MAC, cryptogram, a swiped chip
 /// card, a replayed card read, the chip amount, a reader not paired to the merchant), the merchant's limits, a key reversed before
 /// it arrived or used by another request, the cross-province rule, a wrong step-up password or
-/// a locked account, and a void or refund the sale does not allow.
+/// a locked account, and a void or refund the sale (or its wallet's rules) does not allow.
 const REFUSED_WITHOUT_PAYMENT: &[&str] = &[
     "invalid_request",
     "amount_mismatch",
@@ -47,6 +47,9 @@ const REFUSED_WITHOUT_PAYMENT: &[&str] = &[
     "void_not_allowed",
     "refund_not_allowed",
     "refund_exceeds_remaining",
+    "refund_window_passed",
+    "too_many_refunds",
+    "refund_too_soon",
     "not_adjustable",
 ];
 

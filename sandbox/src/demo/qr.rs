@@ -1,6 +1,7 @@
 //! Scene: sales by the customer's payment code (付款码): one paid at once, one the customer
-//! confirms with their password on their phone, one the wallet refuses, and the day's
-//! statistics split by card and wallet.
+//! confirms with their password on their phone, one the wallet refuses; a dynamic QR the phone
+//! shows (printed to the terminal, scannable) that the customer pays, and one cancelled and paid
+//! late (given back); then the day's statistics split by card and wallet.
 
 use super::*;
 
@@ -67,6 +68,31 @@ pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient) -> Result<(), Stri
         phone.qr().start_payment_code_sale("https://example.com/pay".into(), 100, None, listener()).outcome().await,
     );
 
+    // The other way round: the phone shows a dynamic QR and the customer's wallet scans it.
+    let shown = phone.qr().show_order(4_200, Some("两份早餐".into()), None, listener()).await.map_err(show)?;
+    println!("   the phone shows a QR for 42.00 yuan (scan it with any QR reader; the payload is checked first):");
+    for line in terminal_qr(&shown.order().payload)? {
+        println!("   {line}");
+    }
+    println!("   payload: {}", shown.order().payload);
+    let scanned = dev.customer_scans(&shown.order().payload, "wechat").await?;
+    let sale = shown.outcome().await.map_err(show)?;
+    println!(
+        "   the customer's WeChat scanned it and paid ({}): {:?}, wallet transaction {}",
+        scanned["status"].as_str().unwrap_or("?"),
+        sale.status,
+        sale.wallet_txn.as_deref().unwrap_or("?")
+    );
+    let cancelled = phone.qr().show_order(1_500, None, None, listener()).await.map_err(show)?;
+    cancelled.cancel();
+    let ended = cancelled.outcome().await.map_err(show)?;
+    let late = dev.customer_scans(&cancelled.order().payload, "alipay").await?;
+    println!(
+        "   a QR the merchant cancelled: {:?}; the customer scans it anyway: {} (the platform gives it back)",
+        ended.status,
+        late["status"].as_str().unwrap_or("?")
+    );
+
     let today = phone.history().today_summary().map_err(show)?;
     let mut by_channel: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
     for b in today.breakdown.iter().filter(|b| b.totals.gross_fen > 0) {
@@ -75,4 +101,25 @@ pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient) -> Result<(), Stri
     let line: Vec<String> = by_channel.iter().map(|(c, fen)| format!("{c} {} yuan", yuan(*fen))).collect();
     println!("   today by channel: {}", line.join(", "));
     Ok(())
+}
+
+/// A QR code as lines of text for a terminal, two modules a character (half blocks). Light
+/// modules are drawn and dark ones left blank, which reads right on the usual dark terminal:
+/// QR readers want dark modules on a light ground, quiet zone included.
+fn terminal_qr(payload: &str) -> Result<Vec<String>, String> {
+    let (side, dark) = starpos_core::qr::qr_modules(payload).map_err(show)?;
+    let light = |x: usize, y: usize| y < side && !dark[y * side + x];
+    Ok((0..side)
+        .step_by(2)
+        .map(|y| {
+            (0..side)
+                .map(|x| match (light(x, y), light(x, y + 1)) {
+                    (true, true) => '█',
+                    (true, false) => '▀',
+                    (false, true) => '▄',
+                    (false, false) => ' ',
+                })
+                .collect()
+        })
+        .collect())
 }

@@ -13,6 +13,7 @@ mod merchant;
 mod payments;
 mod qr;
 mod qr_orders;
+mod qr_refunds;
 mod readers;
 mod records;
 mod regions;
@@ -165,6 +166,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/qr/orders", post(qr_orders::create))
         .route("/v1/qr/orders/{key}", get(qr_orders::get))
         .route("/v1/qr/orders/{key}/close", post(qr_orders::close))
+        .route("/v1/qr/payments/{key}/void", post(qr_refunds::void))
+        .route("/v1/qr/payments/{key}/refund", post(qr_refunds::refund))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/dev/sms", get(dev::latest_sms))

@@ -465,7 +465,8 @@ pub async fn settle_adjustment(
     let tx = db.transaction()?;
     let owner: Option<String> = tx
         .query_row(
-            "SELECT p.merchant_id FROM adjustments a JOIN payments p ON p.key = a.payment_key WHERE a.key = ?1",
+            "SELECT p.merchant_id FROM adjustments a JOIN payments p ON p.key = a.payment_key WHERE a.key = ?1
+             UNION ALL SELECT merchant_id FROM qr_refunds WHERE key = ?1",
             [&key],
             |r| r.get(0),
         )

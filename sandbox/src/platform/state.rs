@@ -136,6 +136,16 @@ CREATE TABLE IF NOT EXISTS qr_orders (
     request_hash TEXT NOT NULL,
     json         TEXT NOT NULL
 );
+-- Voids and refunds of paid QR payments and orders, under the phone's adjustment key.
+CREATE TABLE IF NOT EXISTS qr_refunds (
+    key          TEXT PRIMARY KEY NOT NULL,
+    payment_key  TEXT NOT NULL,
+    merchant_id  TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('void', 'refund')),
+    amount_fen   INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS qr_refunds_payment ON qr_refunds (payment_key);
 -- Payment codes are single-use: a code seen once is refused after, whatever became of it.
 CREATE TABLE IF NOT EXISTS qr_codes_used (
     code_hash TEXT PRIMARY KEY NOT NULL

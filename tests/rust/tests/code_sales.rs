@@ -2,8 +2,8 @@
 //! sandbox wallets: each behaviour the code's last two digits choose ends where docs/qr.md says,
 //! with one charge or none; the customer who never confirms is reversed at the wallet's deadline;
 //! the merchant's cancel reverses; a payment with no answer is queried, reversed, and the
-//! reversal retried until the platform takes it. History, statistics, the reconciliation with
-//! the platform's records and the receipt show them.
+//! reversal retried until the platform takes it; voids and refunds follow the wallets' rules.
+//! History, statistics, the reconciliation with the platform's records and the receipt show them.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -158,8 +158,6 @@ async fn each_wallet_behaviour_ends_in_its_documented_state_with_one_charge_or_n
     let report = c.history().reconcile(today.from_day.clone(), today.from_day.clone()).await.unwrap();
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!(report.batches.iter().map(|b| b.expected_net_fen).sum::<i64>(), today.totals.net_fen);
-    // QR payments cannot be refunded from this version yet: refused before anything is sent.
-    assert!(matches!(c.payments().void_sale(sale.id.clone(), PASSWORD.into()).await, Err(Error::InvalidInput { .. })));
 }
 
 #[tokio::test]
@@ -232,4 +230,57 @@ async fn a_payment_without_an_answer_is_reversed_and_the_reversal_retried_until_
         .1;
     assert_eq!(late["code"], "payment_reversed");
     assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
+}
+
+#[tokio::test]
+async fn qr_payments_are_voided_and_refunded_by_the_wallets_rules() {
+    let w = World::start().await;
+    let store = Arc::new(InMemorySecureStore::new());
+    let c = w.client_tuned("qr-refunds", store.clone(), |config| config.qr_schedule = quick());
+    let phone = new_phone();
+    ready_merchant(&c, &w.dev, &phone, PASSWORD).await.unwrap();
+    let before = c.merchant().remaining_today().unwrap().daily_total_remaining_fen;
+
+    // A void on the day: the whole payment, the fee and the day's limit given back.
+    let sale = sell(&c, &code("alipay", "00"), 5_000).await.0.unwrap();
+    assert!(matches!(
+        c.payments().void_sale(sale.id.clone(), "Wrong2026pw".into()).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let voided = c.payments().void_sale(sale.id.clone(), PASSWORD.into()).await.unwrap();
+    assert_eq!(voided.status, SaleStatus::Voided);
+    assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before);
+    assert!(c.payments().refund_sale(sale.id.clone(), 100, PASSWORD.into()).await.is_err(), "nothing left to refund");
+
+    // Partial refunds of a WeChat payment (a shown QR's sale goes the same way), each under its
+    // own key; WeChat takes them a minute apart.
+    let sale = sell(&c, &code("wechat", "00"), 10_000).await.0.unwrap();
+    let refunded = c.payments().refund_sale(sale.id.clone(), 3_000, PASSWORD.into()).await.unwrap();
+    assert_eq!((refunded.status.clone(), refunded.refunded_fen), (SaleStatus::Approved, 3_000));
+    match c.payments().refund_sale(sale.id.clone(), 2_000, PASSWORD.into()).await {
+        Err(Error::WalletRefundRefused { retry_after_secs, .. }) => assert!((1..=60).contains(&retry_after_secs)),
+        other => panic!("a second WeChat refund within the minute: {other:?}"),
+    }
+    w.dev.advance_clock(61).await.unwrap();
+    assert_eq!(c.payments().refund_sale(sale.id.clone(), 7_000, PASSWORD.into()).await.unwrap().refunded_fen, 10_000);
+    assert!(matches!(
+        c.payments().refund_sale(sale.id.clone(), 1, PASSWORD.into()).await,
+        Err(Error::RefundExceedsRemaining { remaining_fen: 0 })
+    ));
+    // The platform's records agree, refunds included, and the statistics count them by wallet.
+    let today = c.history().today_summary().unwrap();
+    let wechat = today.breakdown.iter().find(|b| b.channel == Channel::WeChat).unwrap().totals;
+    assert_eq!((wechat.gross_fen, wechat.refunds, wechat.refunded_fen), (10_000, 2, 10_000));
+    let report = c.history().reconcile(today.from_day.clone(), today.from_day.clone()).await.unwrap();
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+
+    // Alipay refunds a payment within 3 months of it, not after.
+    let old = sell(&c, &code("alipay", "00"), 800).await.0.unwrap();
+    w.dev.advance_clock(91 * 86_400).await.unwrap();
+    c.account().login(phone, PASSWORD.into(), None).await.unwrap();
+    assert!(matches!(
+        c.payments().refund_sale(old.id.clone(), 800, PASSWORD.into()).await,
+        Err(Error::WalletRefundRefused { .. })
+    ));
+    assert_eq!(c.payments().sale(old.id).unwrap().refunded_fen, 0);
 }

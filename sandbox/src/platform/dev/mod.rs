@@ -208,7 +208,15 @@ pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>)
     }
     // QR payments by payment code, in the cards' words: paid is approved, failed declined, and
     // closed (ended unpaid, or a key reversed before it arrived) holds nothing, as a tombstone.
-    let mut rows = db.prepare("SELECT key, json_extract(json, '$.status') FROM qr_payments WHERE merchant_id = ?1")?;
+    // A void of a QR payment is kept beside it (qr_refunds): voided, as for a card.
+    let voided = |table: &str| {
+        format!("EXISTS (SELECT 1 FROM qr_refunds r WHERE r.payment_key = {table}.key AND r.kind = 'void')")
+    };
+    let mut rows = db.prepare(&format!(
+        "SELECT key, CASE WHEN {} THEN 'voided' ELSE json_extract(json, '$.status') END
+         FROM qr_payments WHERE merchant_id = ?1",
+        voided("qr_payments")
+    ))?;
     for row in rows.query_map([&merchant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (key, status) = row?;
         let status = match status.as_str() {
@@ -221,7 +229,11 @@ pub async fn payments_of(St(state): St<Arc<State>>, Query(q): Query<PhoneQuery>)
     }
     // Dynamic QR orders: paid is approved; closed, expired or paid late and given back hold
     // nothing.
-    let mut rows = db.prepare("SELECT key, json_extract(json, '$.status') FROM qr_orders WHERE merchant_id = ?1")?;
+    let mut rows = db.prepare(&format!(
+        "SELECT key, CASE WHEN {} THEN 'voided' ELSE json_extract(json, '$.status') END
+         FROM qr_orders WHERE merchant_id = ?1",
+        voided("qr_orders")
+    ))?;
     for row in rows.query_map([&merchant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (key, status) = row?;
         let status = match status.as_str() {
@@ -247,6 +259,13 @@ pub async fn adjustments_of(
         "SELECT a.key, a.payment_key, a.kind, a.amount_fen FROM adjustments a
          JOIN payments p ON p.key = a.payment_key WHERE p.merchant_id = ?1",
     )?;
+    for row in rows.query_map([&merchant], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+    })? {
+        let (key, payment_key, kind, amount) = row?;
+        out.insert(key, serde_json::json!({ "payment_key": payment_key, "kind": kind, "amount_fen": amount }));
+    }
+    let mut rows = db.prepare("SELECT key, payment_key, kind, amount_fen FROM qr_refunds WHERE merchant_id = ?1")?;
     for row in rows.query_map([&merchant], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
     })? {

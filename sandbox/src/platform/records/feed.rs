@@ -116,6 +116,43 @@ pub fn qr_order_paid_in(tx: &Transaction<'_>, merchant_id: &str, o: &QrOrderWire
     )
 }
 
+/// A void or refund of a paid QR payment, in the wallet's channel, with the fee given back in
+/// proportion (all of it for a void).
+pub fn qr_adjustment_in(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    adjustment_key: &str,
+    kind: &str,
+    amount: i64,
+    paid: &super::qr_paid::Paid,
+    now: i64,
+) -> ApiResult<()> {
+    let fee = fee_back(paid.amount_fen, paid.fee_fen, amount);
+    append(
+        tx,
+        merchant_id,
+        TransactionWire {
+            seq: 0,
+            id: adjustment_key.into(),
+            kind: kind.into(),
+            status: "approved".into(),
+            channel: paid.wallet.as_str().into(),
+            card_kind: "unknown".into(),
+            business_day: business_day(now),
+            at: now,
+            amount_fen: amount,
+            fee_fen: fee,
+            net_fen: amount - fee,
+            last4: None,
+            reference_number: paid.wallet_txn.clone(),
+            batch_number: None,
+            voucher_number: None,
+            parent: Some(paid.key.clone()),
+            province: None,
+        },
+    )
+}
+
 /// A reversal of an approved sale: the sale's amount, fee and net taken back in full.
 pub fn reversal_in(tx: &Transaction<'_>, merchant_id: &str, p: &PaymentWire, now: i64) -> ApiResult<()> {
     append(

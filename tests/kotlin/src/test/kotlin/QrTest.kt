@@ -81,6 +81,8 @@ class QrTest {
         assertEquals(null, paid.entryMode)
         assertNotNull(paid.walletTxn)
         assertTrue(c.payments().receiptText(paid.id, false).contains("支付方式: 微信支付"))
+        // Voided the same day under the wallet's rules: nothing is charged.
+        assertEquals(SaleStatus.Voided, c.payments().voidSale(paid.id, PASSWORD).status)
 
         // The customer is still confirming on their phone when the merchant cancels: reversed.
         val press = CancelAt(SaleStep.WAITING_FOR_CUSTOMER)
