@@ -117,11 +117,27 @@ def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
         confirmed = await handle.outcome()
         assert isinstance(confirmed.status, starpos.SaleStatus.APPROVED)
 
+        # The other behaviours: a used code, a system error then paid, a lost answer then found.
+        used = await c.qr().start_payment_code_sale(payment_code("unionpay", "04"), 300, None, Steps()).outcome()
+        assert used.status.reason == starpos.DeclineReason.PAYMENT_CODE_USED
+        for wallet, digits in [("alipay", "05"), ("unionpay", "06")]:
+            found = await c.qr().start_payment_code_sale(payment_code(wallet, digits), 200, None, Steps()).outcome()
+            assert isinstance(found.status, starpos.SaleStatus.APPROVED), (digits, found)
+        # The customer cancels on their phone.
+        steps = Steps()
+        handle = c.qr().start_payment_code_sale(payment_code("alipay", "02"), 400, None, steps)
+        for _ in range(200):
+            if starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen:
+                break
+            await asyncio.sleep(0.05)
+        dev.advance_clock(21)
+        assert (await handle.outcome()).status.reason == starpos.DeclineReason.CUSTOMER_CANCELLED
+
         with pytest.raises(starpos.StarPosError.InvalidPaymentCode):
             await c.qr().start_payment_code_sale("https://qr.alipay.com/bax01234", 100, None, Steps()).outcome()
         today = c.history().today_summary()
         by = {b.channel: b.totals.gross_fen for b in today.breakdown}
-        assert by.get(starpos.Channel.WE_CHAT) == 10_000 and by.get(starpos.Channel.ALIPAY) == 900, by
+        assert by.get(starpos.Channel.WE_CHAT) == 10_000 and by.get(starpos.Channel.ALIPAY) == 1_100, by
 
     asyncio.run(flow())
 

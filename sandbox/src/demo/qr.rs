@@ -1,11 +1,11 @@
-//! Scene: sales by the customer's payment code (付款码): one paid at once, one the customer
-//! confirms with their password on their phone, one the wallet refuses; a dynamic QR the phone
-//! shows (printed to the terminal, scannable) that the customer pays, and one cancelled and paid
-//! late (given back); then the day's statistics split by card and wallet.
+//! Scene: sales by the customer's payment code (付款码): one paid at once (then half refunded),
+//! one the customer confirms with their password on their phone, one the wallet refuses; a
+//! dynamic QR the phone shows (printed to the terminal, scannable) that the customer pays, and
+//! one cancelled and paid late (given back); then the day's statistics split by card and wallet.
 
 use super::*;
 
-pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient) -> Result<(), String> {
+pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient, password: &str) -> Result<(), String> {
     use starpos_core::payments::{SaleListener, SaleStep};
 
     /// Prints each step and says when the customer is confirming on their phone.
@@ -46,6 +46,15 @@ pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient) -> Result<(), Stri
     for line in receipt.to_text().lines().filter(|l| l.starts_with("支付方式") || l.starts_with("交易单号")) {
         println!("   | {line}");
     }
+    // Half of it refunded by the wallet's rules (the password confirms); WeChat Pay takes a
+    // second refund of the same payment only a minute later.
+    let refunded = phone.payments().refund_sale(paid.id.clone(), 1_800, password.into()).await.map_err(show)?;
+    println!(
+        "   18.00 yuan of it refunded: {} of {} yuan refunded so far",
+        yuan(refunded.refunded_fen),
+        yuan(refunded.amount_fen)
+    );
+    explain(phone.payments().refund_sale(paid.id.clone(), 100, password.into()).await);
 
     let steps = listener();
     let mut waiting = steps.0.subscribe();

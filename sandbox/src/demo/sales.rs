@@ -134,7 +134,7 @@ pub(super) async fn sale_demo(
         "   the signature reached the platform in the background: {} bytes (compressed strokes, not an image)",
         on_platform["signature_bytes"]
     );
-    qr_demo(phone, dev).await?;
+    qr_demo(phone, dev, password).await?;
     history_demo(phone, data_dir).await?;
     step(12, "Cross-province: the merchant takes the reader from Guangdong to Hunan");
     present("chip-approve")?;

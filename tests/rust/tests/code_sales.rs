@@ -158,6 +158,24 @@ async fn each_wallet_behaviour_ends_in_its_documented_state_with_one_charge_or_n
     let report = c.history().reconcile(today.from_day.clone(), today.from_day.clone()).await.unwrap();
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!(report.batches.iter().map(|b| b.expected_net_fen).sum::<i64>(), today.totals.net_fen);
+    // The bill export names each wallet; the printer's receipt carries the wallet's number.
+    struct Quiet;
+    impl starpos_core::history::ExportProgress for Quiet {
+        fn on_progress(&self, _: u64, _: u64) {}
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("账单.csv");
+    let filter = starpos_core::history::Filter::default();
+    c.history().export_transactions(filter, path.to_string_lossy().into(), Arc::new(Quiet)).outcome().await.unwrap();
+    let csv = std::fs::read_to_string(&path).unwrap();
+    for (label, count) in [(",消费,成功,微信,", 3), (",消费,成功,支付宝,", 2), (",消费,失败,银联二维码,", 2)]
+    {
+        assert_eq!(csv.matches(label).count(), count, "{label} in {csv}");
+    }
+    let first = c.payments().recent_sales(100).unwrap().into_iter().find(|s| s.amount_fen == 10_000).unwrap();
+    let printed = c.payments().receipt(first.id.clone(), false).unwrap().to_escpos();
+    let txn = first.wallet_txn.unwrap();
+    assert!(printed.windows(txn.len()).any(|w| w == txn.as_bytes()), "the ESC/POS receipt prints the wallet's number");
 }
 
 #[tokio::test]
