@@ -84,6 +84,15 @@ def payment_code(wallet, behaviour):
     return {"wechat": f"13{middle}000000", "alipay": f"28{middle}0000", "unionpay": f"62{middle}0000000"}[wallet] + behaviour
 
 
+async def waiting_for_customer(steps):
+    """Until the sale says the customer is confirming on their phone (10 s at most)."""
+    for _ in range(200):
+        if starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never waited for the customer: {steps.seen}")
+
+
 def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
     async def flow():
         starpos.uniffi_set_event_loop(asyncio.get_running_loop())
@@ -108,11 +117,7 @@ def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
         # The customer confirms on their phone: the app hears it, and the core keeps asking.
         steps = Steps()
         handle = c.qr().start_payment_code_sale(payment_code("alipay", "01"), 900, None, steps)
-        for _ in range(200):
-            if starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen:
-                break
-            await asyncio.sleep(0.05)
-        assert starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen, steps.seen
+        await waiting_for_customer(steps)
         dev.advance_clock(21)
         confirmed = await handle.outcome()
         assert isinstance(confirmed.status, starpos.SaleStatus.APPROVED)
@@ -126,10 +131,7 @@ def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
         # The customer cancels on their phone.
         steps = Steps()
         handle = c.qr().start_payment_code_sale(payment_code("alipay", "02"), 400, None, steps)
-        for _ in range(200):
-            if starpos.SaleStep.WAITING_FOR_CUSTOMER in steps.seen:
-                break
-            await asyncio.sleep(0.05)
+        await waiting_for_customer(steps)
         dev.advance_clock(21)
         assert (await handle.outcome()).status.reason == starpos.DeclineReason.CUSTOMER_CANCELLED
 
