@@ -599,10 +599,11 @@ wipe_on_drop! {
     BindCardConfirm { sms_code }
     UnbindCardRequest { password }
     AdjustmentRequest { password }
+    QrPayRequest { payment_code }
 }
 
 /// A payment by the customer's payment code (B scans C, docs/qr.md). The code is the
-/// customer's and single-use: `Debug` does not show it.
+/// customer's and single-use: `Debug` does not show it, and it is wiped when dropped.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QrPayRequest {
     /// Made and journalled by the phone before the first send; the same on every retry.

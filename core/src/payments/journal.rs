@@ -327,6 +327,12 @@ pub fn completed(db: &Db, key: &str, tvr: Option<&str>, tsi: Option<&str>, now: 
 /// The payment must be reversed; `reason` says why (kept for the receipt and the report).
 pub fn reversal_pending(db: &Db, key: &str, reason: &str, now: i64) -> Result<(), InternalError> {
     db.write(|tx| {
+        // A payment already final stays as it is: reversing a completed one would give back
+        // money the merchant was told was theirs.
+        if settled_already(tx, key)?.is_some() {
+            tracing::warn!("a reversal asked for a payment already final; left as it is");
+            return Ok(());
+        }
         tx.prepare_cached("UPDATE payments SET reversal_reason = ?1, next_attempt_at = ?2 WHERE key = ?3")?
             .execute((reason, now, key))?;
         set_state(tx, key, State::ReversalPending, now)

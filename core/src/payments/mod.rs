@@ -131,6 +131,13 @@ impl Payments {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string());
     }
 
+    /// Takes `key` into the in-flight set for one piece of work, unless someone has it already
+    /// (a live sale, or another recovery pass: the app's and the worker's can overlap).
+    fn claim(&self, key: &str) -> Option<InFlight<'_>> {
+        let mut held = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        held.insert(key.to_string()).then(|| InFlight { payments: self, key: Some(key.to_string()) })
+    }
+
     fn is_in_flight(&self, key: &str) -> bool {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(key)
     }
@@ -198,6 +205,31 @@ mod tests {
         assert_eq!(clear, "");
         assert!(!sealed.unwrap().windows(4).any(|w| w == b"0015"));
         assert_eq!(payments.sale_of("k1").unwrap().masked_pan, "621700******0015");
+    }
+
+    /// A recovery pass works from a snapshot; a sale that completed meanwhile must stay
+    /// completed whatever the pass then does, and two passes never hold one entry at once.
+    #[test]
+    fn a_final_payment_is_never_made_pending_again_and_an_entry_is_claimed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        db.with(|c| {
+            c.execute(
+                "INSERT INTO payments (key, merchant_id, kind, state, amount_fen, entry_mode, masked_pan, app_label,
+                     aid, business_day, created_at, updated_at, method, wallet)
+                 VALUES ('k1', 'M1', 'sale', 'completed', 100, '', '', '', '', '2026-12-01', 0, 0, 'customer_code', 'wechat')",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        journal::reversal_pending(&db, "k1", "recovery", 5).unwrap();
+        assert_eq!(journal::get(&db, "k1").unwrap().unwrap().state, State::Completed);
+        let payments = Payments::new(db, Arc::new(InMemorySecureStore::new()), QrSchedule::default());
+        let first = payments.claim("k1");
+        assert!(first.is_some() && payments.claim("k1").is_none(), "held by the first");
+        drop(first);
+        assert!(payments.claim("k1").is_some(), "free again once the first is done");
     }
 
     #[test]

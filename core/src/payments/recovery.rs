@@ -10,10 +10,16 @@ impl Payments {
     pub async fn resolve_pending(&self, accounts: &Accounts, only_due: bool) -> Result<Vec<Sale>, Error> {
         let merchant_id = accounts.current_session().ok_or(Error::NotLoggedIn)?.merchant_id;
         let mut settled = Vec::new();
-        for entry in journal::unfinished(&self.db, &merchant_id)? {
-            if self.is_in_flight(&entry.key) {
+        for listed in journal::unfinished(&self.db, &merchant_id)? {
+            // Claimed, then read again: the list is a snapshot, and a sale that was in flight
+            // when it was taken may have ended since (completed, say). Working from the old copy
+            // would reverse a payment the merchant was told was approved.
+            let Some(_claim) = self.claim(&listed.key) else { continue };
+            let Some(entry) = journal::get(&self.db, &listed.key)?
+                .filter(|e| matches!(e.state, State::Sending | State::Approved | State::ReversalPending))
+            else {
                 continue;
-            }
+            };
             // Each entry on its own: one that fails (a storage error, an answer the core cannot
             // use) waits for its back-off and never stops the entries after it.
             match self.resolve_entry(accounts, &entry, only_due).await {

@@ -49,7 +49,15 @@ impl Payments {
     /// is not one of those) is not an acknowledgement: the reversal stays pending and is tried
     /// again. It never fails the caller, so one stuck reversal cannot stop the others.
     pub(super) async fn try_reverse(&self, accounts: &Accounts, key: &str, reason: &str) -> Result<bool, Error> {
-        if let Some(entry) = journal::get(&self.db, key)?.filter(|e| e.method != journal::Method::Card.as_str()) {
+        let entry = journal::get(&self.db, key)?;
+        if entry
+            .as_ref()
+            .is_some_and(|e| matches!(e.state, State::Completed | State::Declined | State::Reversed | State::Failed))
+        {
+            // Final already (settled by another path meanwhile): nothing to reverse, ever.
+            return Ok(true);
+        }
+        if let Some(entry) = entry.filter(|e| e.method != journal::Method::Card.as_str()) {
             return match journal::Method::parse(&entry.method) {
                 journal::Method::MerchantQr => self.try_close_order(accounts, &entry).await,
                 _ => self.try_reverse_code_payment(accounts, &entry, reason).await,

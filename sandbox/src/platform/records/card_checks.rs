@@ -198,18 +198,20 @@ pub fn check_limits(
         |r| r.get(0),
     )?;
     // QR payments count too: paid ones, and those the customer is still confirming (they may
-    // yet be paid); and paid QR orders.
+    // yet be paid); and paid QR orders. A voided one no longer counts, as a voided card payment.
     let held_qr: i64 = tx.query_row(
         "SELECT COALESCE(SUM(json_extract(json, '$.amount_fen')), 0) FROM qr_payments
          WHERE merchant_id = ?1 AND json_extract(json, '$.created_at') >= ?2 AND json_extract(json, '$.created_at') < ?3
-           AND json_extract(json, '$.status') IN ('paid', 'user_paying')",
+           AND json_extract(json, '$.status') IN ('paid', 'user_paying')
+           AND NOT EXISTS (SELECT 1 FROM qr_refunds r WHERE r.payment_key = qr_payments.key AND r.kind = 'void')",
         (merchant_id, start, end),
         |r| r.get(0),
     )?;
     let held_orders: i64 = tx.query_row(
         "SELECT COALESCE(SUM(json_extract(json, '$.amount_fen')), 0) FROM qr_orders
          WHERE merchant_id = ?1 AND json_extract(json, '$.created_at') >= ?2 AND json_extract(json, '$.created_at') < ?3
-           AND json_extract(json, '$.status') = 'paid'",
+           AND json_extract(json, '$.status') = 'paid'
+           AND NOT EXISTS (SELECT 1 FROM qr_refunds r WHERE r.payment_key = qr_orders.key AND r.kind = 'void')",
         (merchant_id, start, end),
         |r| r.get(0),
     )?;
