@@ -36,12 +36,8 @@ impl Payments {
         let cancel = control.clone();
         TaskHandle::spawn(
             async move {
-                // A merchant who logged in on a new install has settlement cards on the platform
-                // but none listed here yet: ask the platform before refusing the sale.
+                refresh_cards(&inner).await?;
                 if let Ok(merchant_id) = inner.merchant_id() {
-                    if !inner.accounts.offline() && inner.cards.cached(&merchant_id)?.is_empty() {
-                        inner.cards.refresh(&inner.accounts, &merchant_id).await?;
-                    }
                     // The reader must be this merchant's: one still connected from another
                     // merchant's login on this phone takes no sale (the platform refuses its
                     // card reads too).
@@ -162,4 +158,15 @@ impl Payments {
         }
         Ok(settled)
     }
+}
+
+/// A merchant who logged in on a new install has settlement cards on the platform but none
+/// listed here yet: ask the platform before refusing the sale.
+pub(super) async fn refresh_cards(inner: &crate::starpos::Inner) -> Result<()> {
+    if let Ok(merchant_id) = inner.merchant_id() {
+        if !inner.accounts.offline() && inner.cards.cached(&merchant_id)?.is_empty() {
+            inner.cards.refresh(&inner.accounts, &merchant_id).await?;
+        }
+    }
+    Ok::<(), Error>(())
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use super::client;
 use super::payments::SaleHandle;
-use crate::error::Error;
 use crate::payments::{Order, QrOrder, Sale, SaleControl, SaleListener, SaleStatus};
 use crate::task::TaskHandle;
 use crate::Result;
@@ -60,7 +59,7 @@ impl Qr {
         let cancel = control.clone();
         TaskHandle::spawn(
             async move {
-                refresh_cards(&inner).await?;
+                super::payments::refresh_cards(&inner).await?;
                 let order = Order { amount_fen, note, location };
                 let sale =
                     inner.payments.code_sale(&inner.accounts, &payment_code, order, listener.as_ref(), control).await?;
@@ -88,7 +87,7 @@ impl Qr {
     ) -> Result<QrOrderHandle> {
         let location = self.inner.current_location();
         self.run(move |inner| async move {
-            refresh_cards(&inner).await?;
+            super::payments::refresh_cards(&inner).await?;
             let order = Order { amount_fen, note, location };
             let shown = inner.payments.create_order(&inner.accounts, order, expires_in_secs.map(i64::from)).await?;
             let control = SaleControl::new();
@@ -109,15 +108,4 @@ impl Qr {
         })
         .await
     }
-}
-
-/// A merchant who logged in on a new install has settlement cards on the platform but none
-/// listed here yet: ask the platform before refusing the sale.
-async fn refresh_cards(inner: &crate::starpos::Inner) -> Result<()> {
-    if let Ok(merchant_id) = inner.merchant_id() {
-        if !inner.accounts.offline() && inner.cards.cached(&merchant_id)?.is_empty() {
-            inner.cards.refresh(&inner.accounts, &merchant_id).await?;
-        }
-    }
-    Ok::<(), Error>(())
 }

@@ -8,13 +8,13 @@ use super::*;
 use crate::platform::wire::{QrPayRequest, QrPaymentWire};
 use crate::qr::Wallet;
 
-/// What a query of a QR payment came to.
+/// What a look at a QR payment (by payment code, or a shown QR's order) came to.
 pub(super) enum Lookup {
-    /// Paid, failed, reversed or closed: journalled.
+    /// Paid, or ended (failed, reversed, closed, expired): journalled.
     Settled,
-    /// The customer is still confirming.
+    /// Not paid yet: the customer is still confirming, or the order is still showing.
     Waiting,
-    /// The platform holds no payment under the key: it never arrived.
+    /// The platform holds nothing under the key: it never arrived.
     NotFound,
     /// No usable answer: ask again.
     Unknown,

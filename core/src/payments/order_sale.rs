@@ -4,6 +4,7 @@
 //! it: a payment that raced the close is kept, and one after a close the merchant saw succeed is
 //! given back by the platform (`refunded_late`). Nothing is lost, nothing is kept unseen.
 
+use super::code_sale::Lookup;
 use super::*;
 use crate::platform::wire::{QrOrderRequest, QrOrderWire};
 use starpos_protocol::qr::mpm;
@@ -18,18 +19,6 @@ pub struct QrOrder {
     pub payload: String,
     /// When the code stops being payable (platform time).
     pub expires_at: i64,
-}
-
-/// What a look at an order came to.
-enum OrderLookup {
-    /// Paid, or ended unpaid: journalled.
-    Settled,
-    /// Showing, not paid yet.
-    Open,
-    /// The platform has no order under the key.
-    NotFound,
-    /// No usable answer.
-    Unknown,
 }
 
 impl Payments {
@@ -105,8 +94,8 @@ impl Payments {
                 _ = control.cancelled() => true,
             };
             match self.look_up_order(accounts, key, order.amount_fen).await? {
-                OrderLookup::Settled => return self.sale_of(key),
-                OrderLookup::Open | OrderLookup::NotFound | OrderLookup::Unknown => {}
+                Lookup::Settled => return self.sale_of(key),
+                Lookup::Waiting | Lookup::NotFound | Lookup::Unknown => {}
             }
             if cancelled {
                 self.reverse_now(accounts, key, "merchant_cancelled", listener).await?;
@@ -120,22 +109,22 @@ impl Payments {
         }
     }
 
-    async fn look_up_order(&self, accounts: &Accounts, key: &str, amount_fen: i64) -> Result<OrderLookup, Error> {
+    async fn look_up_order(&self, accounts: &Accounts, key: &str, amount_fen: i64) -> Result<Lookup, Error> {
         let path = format!("v1/qr/orders/{key}");
         match accounts.signed::<(), QrOrderWire>(Method::GET, &path, None, true).await {
             Ok(o) if o.idempotency_key != key || o.amount_fen != amount_fen => {
                 tracing::warn!("a QR order lookup for another key or amount");
-                Ok(OrderLookup::Unknown)
+                Ok(Lookup::Unknown)
             }
             Ok(o) => Ok(match journal::qr_order_settled(&self.db, key, &o, accounts.platform_now())? {
-                Some(_) => OrderLookup::Settled,
-                None if o.status == "open" => OrderLookup::Open,
-                None => OrderLookup::Unknown,
+                Some(_) => Lookup::Settled,
+                None if o.status == "open" => Lookup::Waiting,
+                None => Lookup::Unknown,
             }),
-            Err(Error::Platform { code, .. }) if code == "order_not_found" => Ok(OrderLookup::NotFound),
+            Err(Error::Platform { code, .. }) if code == "order_not_found" => Ok(Lookup::NotFound),
             Err(e) => {
                 tracing::info!(error = %e, "the QR order's state is not known yet");
-                Ok(OrderLookup::Unknown)
+                Ok(Lookup::Unknown)
             }
         }
     }
@@ -144,12 +133,12 @@ impl Payments {
     /// it is closed. True when this settled it.
     pub(super) async fn resolve_order(&self, accounts: &Accounts, entry: &Entry) -> Result<bool, Error> {
         match self.look_up_order(accounts, &entry.key, entry.amount_fen).await? {
-            OrderLookup::Settled => Ok(true),
-            OrderLookup::Open | OrderLookup::NotFound => {
+            Lookup::Settled => Ok(true),
+            Lookup::Waiting | Lookup::NotFound => {
                 journal::reversal_pending(&self.db, &entry.key, "recovery", accounts.platform_now())?;
                 self.attempt_due(accounts, &entry.key, "recovery", 0).await
             }
-            OrderLookup::Unknown => {
+            Lookup::Unknown => {
                 let backoff = (RETRY_FIRST_SECS << entry.attempts.clamp(0, 16)).min(RETRY_MAX_SECS);
                 journal::reversal_retry(&self.db, &entry.key, accounts.platform_now() + backoff)?;
                 Ok(false)

@@ -27,13 +27,10 @@ use super::faults::injected_5xx;
 use super::records::card_checks::{self, CardData};
 use super::records::cross_province::check_payment;
 use super::records::feed::{adjustment_in, reversal_in, sale_in};
+use super::records::key_ok;
 use super::records::profile::{fee_schedule, profile_of};
 use super::state::State;
 use crate::test_cards::{test_card_by_pan, Outcome};
-
-fn key_ok(key: &str) -> bool {
-    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
 
 pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Signed) -> ApiResult<Response> {
     injected_5xx(&state)?;

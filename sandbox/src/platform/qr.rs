@@ -24,6 +24,7 @@ use super::faults::injected_5xx;
 use super::records::card_checks;
 use super::records::cross_province::check_payment;
 use super::records::feed;
+use super::records::key_ok;
 use super::records::profile::{fee_schedule, profile_of};
 use super::state::State;
 
@@ -75,10 +76,6 @@ impl Behaviour {
         .find(|b| b.number() == n)
         .unwrap_or(Behaviour::PaidAtOnce)
     }
-}
-
-fn key_ok(key: &str) -> bool {
-    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn paid(p: &mut QrPaymentWire, at: i64) {

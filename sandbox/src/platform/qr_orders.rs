@@ -19,15 +19,12 @@ use super::error::{body, ApiError, ApiResult};
 use super::faults::injected_5xx;
 use super::records::card_checks;
 use super::records::cross_province::check_payment;
+use super::records::key_ok;
 use super::records::profile::{fee_schedule, profile_of};
 use super::records::qr_orders::{load, store, GUID};
 use super::state::State;
 
 const DEFAULT_EXPIRY_SECS: i64 = 300;
-
-fn key_ok(key: &str) -> bool {
-    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
 
 pub async fn create(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Signed) -> ApiResult<Json<QrOrderWire>> {
     injected_5xx(&state)?;

@@ -22,6 +22,7 @@ use super::auth::{check_password, step_up_failed, Signed};
 use super::error::{body, ApiError, ApiResult};
 use super::faults::injected_5xx;
 use super::records::feed;
+use super::records::key_ok;
 use super::records::qr_paid::paid_record;
 use super::state::State;
 
@@ -35,10 +36,6 @@ fn window_days(wallet: Wallet) -> i64 {
         Wallet::Alipay => 90,
         Wallet::WeChat | Wallet::UnionPay => 365,
     }
-}
-
-fn key_ok(key: &str) -> bool {
-    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn refused(code: &str, message: String) -> ApiError {
