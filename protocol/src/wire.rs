@@ -432,6 +432,10 @@ pub struct PaymentWire {
     /// A fallback swipe (the chip could not be read): approved, and flagged for the issuer.
     #[serde(default)]
     pub fallback: bool,
+    /// The e-receipt's unguessable token (the page is `{platform}/r/{token}`), once there is
+    /// something to show a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -653,6 +657,10 @@ pub struct QrPaymentWire {
     pub fee_fen: i64,
     #[serde(default)]
     pub net_fen: i64,
+    /// The e-receipt's unguessable token (the page is `{platform}/r/{token}`), once there is
+    /// something to show a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_token: Option<String>,
 }
 
 /// A dynamic merchant QR order (C scans B, docs/qr.md): the platform makes the payload the
@@ -695,4 +703,8 @@ pub struct QrOrderWire {
     pub fee_fen: i64,
     #[serde(default)]
     pub net_fen: i64,
+    /// The e-receipt's unguessable token (the page is `{platform}/r/{token}`), once there is
+    /// something to show a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_token: Option<String>,
 }

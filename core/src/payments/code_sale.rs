@@ -242,6 +242,7 @@ mod tests {
             paid_at: None,
             fee_fen: 0,
             net_fen: amount_fen,
+            receipt_token: None,
         }
     }
 

@@ -98,6 +98,8 @@ pub struct Entry {
     /// The wallet of a QR payment (`wechat`, `alipay`, `unionpay`) and its transaction number.
     pub wallet: Option<String>,
     pub wallet_txn: Option<String>,
+    /// The platform's token for the sale's e-receipt page, once it answered with one.
+    pub receipt_token: Option<String>,
 }
 
 /// How a journalled payment is paid; the journal stores the names.
@@ -135,7 +137,7 @@ pub use starpos_protocol::sealed_details::CardDetails;
 const COLUMNS: &str = "key, merchant_id, state, amount_fen, note, entry_mode, masked_pan, app_label, aid,
     reservation_id, business_day, response_code, message, auth_code, reference_number, batch_number,
     voucher_number, fee_fen, net_fen, card_kind, issuer_bank, reversal_reason, attempts, next_attempt_at, created_at, tvr, tsi,
-    sealed, last4, province, fallback, method, wallet, wallet_txn";
+    sealed, last4, province, fallback, method, wallet, wallet_txn, receipt_token";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let state: String = r.get(2)?;
@@ -174,6 +176,7 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
         method: r.get(31)?,
         wallet: r.get(32)?,
         wallet_txn: r.get(33)?,
+        receipt_token: r.get(34)?,
         location: None,
     })
 }
@@ -277,7 +280,7 @@ pub fn answered(db: &Db, key: &str, p: &PaymentWire, final_now: bool, now: i64) 
         tx.prepare_cached(
             "UPDATE payments SET response_code = ?1, message = ?2, auth_code = ?3, reference_number = ?4,
                  batch_number = ?5, voucher_number = ?6, fee_fen = ?7, net_fen = ?8, card_kind = ?9,
-                 issuer_bank = ?10 WHERE key = ?11",
+                 issuer_bank = ?10, receipt_token = COALESCE(?11, receipt_token) WHERE key = ?12",
         )?
         .execute(rusqlite::params![
             p.response_code,
@@ -290,6 +293,7 @@ pub fn answered(db: &Db, key: &str, p: &PaymentWire, final_now: bool, now: i64) 
             p.net_fen,
             p.card_kind,
             p.issuer_bank,
+            receipt_token(p.receipt_token.as_deref()),
             key
         ])?;
         set_state(tx, key, state, now)?;
@@ -408,7 +412,8 @@ pub fn qr_settled(db: &Db, key: &str, p: &QrPaymentWire, now: i64) -> Result<Opt
         let (fee, net) = if paid { (Some(p.fee_fen), Some(p.net_fen)) } else { (None, None) };
         tx.prepare_cached(
             "UPDATE payments SET wallet_txn = COALESCE(?1, wallet_txn), response_code = ?2, message = ?3,
-                 fee_fen = COALESCE(?4, fee_fen), net_fen = COALESCE(?5, net_fen) WHERE key = ?6",
+                 fee_fen = COALESCE(?4, fee_fen), net_fen = COALESCE(?5, net_fen),
+                 receipt_token = COALESCE(?6, receipt_token) WHERE key = ?7",
         )?
         .execute(rusqlite::params![
             p.wallet_txn,
@@ -416,6 +421,7 @@ pub fn qr_settled(db: &Db, key: &str, p: &QrPaymentWire, now: i64) -> Result<Opt
             qr_message(&p.status, p.reason.as_deref()),
             fee,
             net,
+            receipt_token(p.receipt_token.as_deref()),
             key
         ])?;
         set_state(tx, key, state, now)?;
@@ -452,8 +458,9 @@ pub fn qr_order_settled(db: &Db, key: &str, o: &QrOrderWire, now: i64) -> Result
         let paid = state == State::Completed;
         tx.prepare_cached(
             "UPDATE payments SET wallet = COALESCE(?1, wallet), wallet_txn = COALESCE(?2, wallet_txn), response_code = ?3,
-                 message = ?4, fee_fen = ?5, net_fen = ?6, reversal_reason = COALESCE(reversal_reason, ?7)
-             WHERE key = ?8",
+                 message = ?4, fee_fen = ?5, net_fen = ?6, reversal_reason = COALESCE(reversal_reason, ?7),
+                 receipt_token = COALESCE(?8, receipt_token)
+             WHERE key = ?9",
         )?
         .execute(rusqlite::params![
             o.wallet,
@@ -463,6 +470,7 @@ pub fn qr_order_settled(db: &Db, key: &str, o: &QrOrderWire, now: i64) -> Result
             paid.then_some(o.fee_fen),
             paid.then_some(o.net_fen),
             reason,
+            receipt_token(o.receipt_token.as_deref()),
             key
         ])?;
         set_state(tx, key, state, now)?;
@@ -473,6 +481,15 @@ pub fn qr_order_settled(db: &Db, key: &str, o: &QrOrderWire, now: i64) -> Result
             ledger::sale_final_in(tx, key)?;
         }
         Ok(Some(state))
+    })
+}
+
+/// The platform's e-receipt token if it is one a URL can carry as it is (16 to 64 letters,
+/// digits, `-` or `_`); anything else is dropped, and the receipt prints without its QR code
+/// rather than with a link the platform did not mean.
+fn receipt_token(token: Option<&str>) -> Option<&str> {
+    token.filter(|t| {
+        (16..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 

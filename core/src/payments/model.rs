@@ -184,6 +184,9 @@ pub struct Sale {
     /// A swipe taken as the fallback after the card's chip could not be read (EMV fallback):
     /// approved like any sale, and flagged, as the issuer sees it.
     pub fallback: bool,
+    /// The platform's token of the sale's e-receipt page; `None` before the platform answered
+    /// with one (and for sales journalled before schema 19).
+    pub receipt_token: Option<String>,
 }
 
 impl From<Entry> for Sale {
@@ -232,6 +235,7 @@ impl From<Entry> for Sale {
             location: e.location.as_ref().map(Location::from_wire),
             province: e.province,
             fallback: e.fallback,
+            receipt_token: e.receipt_token,
             signature: SignatureState::NotSigned,
         }
     }

@@ -39,6 +39,8 @@ pub struct Receipt {
     pub app_label: String,
     pub tvr: String,
     pub tsi: String,
+    /// The e-receipt page the printed QR code opens, `{platform}/r/{token}` with the platform's
+    /// unguessable token; empty (and no QR code printed) when the platform gave none.
     pub e_receipt_url: String,
     /// The customer's signature, printed above the acknowledgement; `None` when not signed.
     pub signature: Option<Bitmap>,
@@ -113,7 +115,11 @@ impl Receipt {
             app_label: sale.app_label.clone(),
             tvr: sale.tvr.clone().unwrap_or_default(),
             tsi: sale.tsi.clone().unwrap_or_default(),
-            e_receipt_url: format!("{}/r/{}", platform_url.trim_end_matches('/'), sale.id),
+            e_receipt_url: sale
+                .receipt_token
+                .as_ref()
+                .map(|token| format!("{}/r/{token}", platform_url.trim_end_matches('/')))
+                .unwrap_or_default(),
             signature,
             reprint,
         }
@@ -199,7 +205,9 @@ impl Receipt {
             out.push_str(f);
             out.push('\n');
         }
-        out.push_str(&format!("电子签购单 E-RECEIPT: {}\n", self.e_receipt_url));
+        if !self.e_receipt_url.is_empty() {
+            out.push_str(&format!("电子签购单 E-RECEIPT: {}\n", self.e_receipt_url));
+        }
         out
     }
 
@@ -232,8 +240,10 @@ impl Receipt {
         for f in Self::footer() {
             p.text(&format!("{f}\n"));
         }
-        p.align(Align::Center);
-        p.qr(&self.e_receipt_url, 4);
+        if !self.e_receipt_url.is_empty() {
+            p.align(Align::Center);
+            p.qr(&self.e_receipt_url, 4);
+        }
         p.cut();
         p.0
     }
@@ -384,6 +394,7 @@ mod tests {
             location: None,
             province: None,
             fallback: false,
+            receipt_token: Some("5f1c0e9a7b3d42e8a6c1f0b9d8e7a6c5".into()),
             signature: super::super::SignatureState::NotSigned,
         }
     }
@@ -408,7 +419,7 @@ mod tests {
             "AID: A000000333010101",
             "APP: CCB DEBIT",
             "TVR: 0000000000  TSI: E800",
-            "https://pay.example/r/0123456789abcdef0123456789abcdef",
+            "https://pay.example/r/5f1c0e9a7b3d42e8a6c1f0b9d8e7a6c5",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
@@ -417,6 +428,19 @@ mod tests {
         let reprint =
             Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, true);
         assert!(reprint.to_text().contains("重打印 REPRINT"));
+        assert!(!text.contains(&sale().id), "the URL carries the platform's token, not the sale's key");
+        let before_tokens = Sale { receipt_token: None, ..sale() };
+        let old = Receipt::of(
+            &before_tokens,
+            "星标便利店",
+            "898440358120001",
+            "12345678",
+            "https://pay.example/",
+            None,
+            false,
+        );
+        assert!(old.e_receipt_url.is_empty() && !old.to_text().contains("E-RECEIPT"), "no link without a token");
+        assert!(!old.to_escpos().windows(3).any(|w| w == [0x1D, 0x28, 0x6B]), "and no QR code printed");
 
         let bytes = r.to_escpos();
         assert!(bytes.starts_with(&[0x1B, 0x40]));

@@ -245,6 +245,7 @@ mod tests {
             processed_at: 0,
             refunded_fen: 0,
             fallback: false,
+            receipt_token: None,
         }
     }
 

@@ -65,7 +65,15 @@ const UPGRADES: &[Step] = &[
     Step::Sql(READER_CERTIFICATES),
     // 17 -> 18: QR payments in the same journal: how each was paid, the wallet and its number.
     Step::Sql(QR_PAYMENTS),
+    // 18 -> 19: the platform's e-receipt token of each sale (the receipt's QR code opens it).
+    Step::Sql(RECEIPT_TOKENS),
 ];
+
+const RECEIPT_TOKENS: &str = "
+-- The unguessable token of the sale's e-receipt page ({platform}/r/{token}), from the platform's
+-- answer. Rows from before have none: their receipts print without the QR code.
+ALTER TABLE payments ADD COLUMN receipt_token TEXT;
+";
 
 const QR_PAYMENTS: &str = "
 -- 'card' (through the reader), 'customer_code' (the phone scanned the customer's payment code)
@@ -370,6 +378,7 @@ CREATE TABLE account (
     PAYMENTS_FALLBACK,
     READER_CERTIFICATES,
     QR_PAYMENTS,
+    RECEIPT_TOKENS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {

@@ -65,6 +65,18 @@ pub(super) async fn sale_demo(
         receipt.to_escpos().len(),
         png.len()
     );
+    // The customer scans the slip's QR code: the platform's page, the customer's copy.
+    let page = reqwest::get(&receipt.e_receipt_url).await.map_err(|e| e.to_string())?;
+    let status = page.status();
+    let html = page.text().await.map_err(|e| e.to_string())?;
+    let shows = |needle: &str| if html.contains(needle) { "shown" } else { "MISSING" };
+    println!(
+        "   the customer opens {}: HTTP {status}, {} bytes of HTML; amount ¥128.00 {}, merchant fee {}",
+        receipt.e_receipt_url,
+        html.len(),
+        shows("¥128.00"),
+        if html.contains("手续费") { "SHOWN (wrong)" } else { "not shown (the customer's copy)" }
+    );
 
     // The customer walks away before presenting a card: the merchant cancels.
     struct TellWhenWaiting(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>);

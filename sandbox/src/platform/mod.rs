@@ -15,6 +15,7 @@ mod qr;
 mod qr_orders;
 mod qr_refunds;
 mod readers;
+mod receipt_page;
 mod records;
 mod regions;
 mod state;
@@ -170,6 +171,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/qr/payments/{key}/refund", post(qr_refunds::refund))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
+        .route("/r/{token}", get(receipt_page::page))
+        .route("/r/{token}/signature.png", get(receipt_page::signature))
         .route("/dev/sms", get(dev::latest_sms))
         .route("/dev/sessions/expire-access", post(dev::expire_access))
         .route("/dev/stats", get(dev::stats))

@@ -29,6 +29,7 @@ use super::records::cross_province::check_payment;
 use super::records::feed::{adjustment_in, reversal_in, sale_in};
 use super::records::key_ok;
 use super::records::profile::{fee_schedule, profile_of};
+use super::records::receipts;
 use super::state::State;
 use crate::test_cards::{test_card_by_pan, Outcome};
 
@@ -76,7 +77,10 @@ pub async fn authorize(St(state): St<Arc<State>>, Signed { caller, body: bytes }
     card_checks::check_limits(&tx, &caller.merchant_id, &limits, req.amount_fen, card.card_hash.as_deref(), now)?;
     let (province, flag) =
         check_payment(&tx, &caller.merchant_id, req.location.as_ref(), now, state.config.cross_province_review_secs)?;
-    let payment = decide(&tx, &caller.merchant_id, &req, &card, now)?;
+    let mut payment = decide(&tx, &caller.merchant_id, &req, &card, now)?;
+    if payment.status == "approved" {
+        payment.receipt_token = Some(receipts::issue(&tx, &caller.merchant_id, &req.idempotency_key, now)?);
+    }
     tx.execute(
         "INSERT INTO payments (key, merchant_id, request_hash, status, amount_fen, json, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -240,6 +244,7 @@ fn decide(
         processed_at: now,
         refunded_fen: 0,
         fallback: req.fallback,
+        receipt_token: None,
     })
 }
 

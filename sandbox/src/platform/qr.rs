@@ -26,6 +26,7 @@ use super::records::cross_province::check_payment;
 use super::records::feed;
 use super::records::key_ok;
 use super::records::profile::{fee_schedule, profile_of};
+use super::records::receipts;
 use super::state::State;
 
 /// WeChat Pay refuses to reverse a payment within 15 s of its debit.
@@ -212,6 +213,7 @@ pub async fn pay(St(state): St<Arc<State>>, Signed { caller, body: bytes }: Sign
         paid_at: None,
         fee_fen: 0,
         net_fen: req.amount_fen,
+        receipt_token: Some(receipts::issue(&tx, &caller.merchant_id, &req.idempotency_key, now)?),
     };
     let cycle: String =
         tx.query_row("SELECT settlement FROM merchants WHERE id = ?1", [&caller.merchant_id], |r| r.get(0))?;
@@ -280,6 +282,7 @@ pub async fn reverse(
             paid_at: None,
             fee_fen: 0,
             net_fen: 0,
+            receipt_token: None,
         };
         let json = serde_json::to_string(&p).map_err(|e| ApiError::internal(e.to_string()))?;
         tx.execute(

@@ -22,6 +22,7 @@ use super::records::cross_province::check_payment;
 use super::records::key_ok;
 use super::records::profile::{fee_schedule, profile_of};
 use super::records::qr_orders::{load, store, GUID};
+use super::records::receipts;
 use super::state::State;
 
 const DEFAULT_EXPIRY_SECS: i64 = 300;
@@ -95,6 +96,7 @@ pub async fn create(St(state): St<Arc<State>>, Signed { caller, body: bytes }: S
         wallet_txn: None,
         fee_fen,
         net_fen,
+        receipt_token: Some(receipts::issue(&tx, &caller.merchant_id, &req.idempotency_key, now)?),
     };
     let json = serde_json::to_string(&order).map_err(|e| ApiError::internal(e.to_string()))?;
     tx.execute(

@@ -216,6 +216,13 @@ CREATE TABLE IF NOT EXISTS payment_locations (
     longitude_e6 INTEGER NOT NULL,
     accuracy_m   INTEGER NOT NULL
 );
+-- E-receipt tokens (records/receipts.rs): one per payment, 128 random bits, never reused.
+CREATE TABLE IF NOT EXISTS receipts (
+    token       TEXT PRIMARY KEY NOT NULL,
+    merchant_id TEXT NOT NULL,
+    payment_key TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+);
 -- Customers' signatures: the compressed strokes as the phone sent them.
 CREATE TABLE IF NOT EXISTS signatures (
     payment_key TEXT PRIMARY KEY NOT NULL REFERENCES payments(key),

@@ -73,6 +73,7 @@ pub async fn other_device_sale(
         processed_at: now,
         refunded_fen: 0,
         fallback: false,
+        receipt_token: None,
     };
     let json = serde_json::to_string(&payment).map_err(|e| ApiError::internal(e.to_string()))?;
     tx.execute(

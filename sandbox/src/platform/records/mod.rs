@@ -16,3 +16,4 @@ pub mod onboarding;
 pub mod profile;
 pub mod qr_orders;
 pub mod qr_paid;
+pub mod receipts;

@@ -92,6 +92,10 @@ class PaymentTest {
             assertEquals("approved", Dev.paymentStatus(sale.id))
             val receipt = c.payments().receipt(sale.id, false)
             assertEquals("000000".length, receipt.voucherNumber.length)
+            // The slip's QR opens the platform's e-receipt page, by its token, not the sale's key.
+            assertFalse(receipt.eReceiptUrl.contains(sale.id))
+            val page = java.net.URI(receipt.eReceiptUrl).toURL().readText()
+            assertTrue(page.contains("¥200.00") && page.contains("交易成功 APPROVED") && !page.contains("手续费"), page)
             assertTrue(c.payments().receiptText(sale.id, false).contains("RMB 200.00"))
             val printer = c.payments().receiptEscpos(sale.id, false)
             assertTrue(String(printer, charset("GB18030")).contains("签购单"))
