@@ -253,13 +253,32 @@ impl core::ExportProgress for ExportAdapter {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum JournalProblem {
     /// Entry `id` does not match the chain: it was changed, or one just before it was
     /// inserted, replaced or renumbered.
     Changed { id: i64 },
     /// Entries between `after` and `before` were deleted.
     Missing { after: i64, before: i64 },
+    /// The chain checks out but is shorter than the last anchor: its newest entries were cut.
+    Truncated { anchored: u64, found: u64 },
+    /// The chain checks out but holds another entry where the last anchor was: rewritten.
+    Rewritten { anchored: u64 },
+    /// The ledger is not the one last anchored: another database in its place (or a reinstall
+    /// whose secure storage kept the earlier anchor).
+    Replaced { anchored: u64 },
+}
+
+impl From<core::Problem> for JournalProblem {
+    fn from(p: core::Problem) -> Self {
+        match p {
+            core::Problem::Changed { id } => JournalProblem::Changed { id },
+            core::Problem::Missing { after, before } => JournalProblem::Missing { after, before },
+            core::Problem::Truncated { anchored, found } => JournalProblem::Truncated { anchored, found },
+            core::Problem::Rewritten { anchored } => JournalProblem::Rewritten { anchored },
+            core::Problem::Replaced { anchored } => JournalProblem::Replaced { anchored },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -271,13 +290,7 @@ pub struct JournalCheck {
 
 impl From<core::Check> for JournalCheck {
     fn from(c: core::Check) -> Self {
-        JournalCheck {
-            entries: c.entries,
-            problem: c.problem.map(|p| match p {
-                core::Problem::Changed { id } => JournalProblem::Changed { id },
-                core::Problem::Missing { after, before } => JournalProblem::Missing { after, before },
-            }),
-        }
+        JournalCheck { entries: c.entries, problem: c.problem.map(JournalProblem::from) }
     }
 }
 
@@ -302,11 +315,23 @@ pub struct SyncSummary {
     /// Events the platform sent (this phone's own included).
     pub seen: u64,
     pub pages: u32,
+    /// The ledger's head the platform now holds as its anchor (entries); null while the
+    /// ledger is empty or when the head was refused.
+    pub anchored_entries: Option<u64>,
+    /// Set when the ledger does not extend the platform's anchor (rewritten or cut short): the
+    /// platform refused the head and flagged it. The transactions were synced all the same.
+    pub journal_problem: Option<JournalProblem>,
 }
 
 impl From<core::SyncSummary> for SyncSummary {
     fn from(s: core::SyncSummary) -> Self {
-        SyncSummary { added: s.added, seen: s.seen, pages: s.pages }
+        SyncSummary {
+            added: s.added,
+            seen: s.seen,
+            pages: s.pages,
+            anchored_entries: s.anchored_entries,
+            journal_problem: s.journal_problem.map(JournalProblem::from),
+        }
     }
 }
 

@@ -100,9 +100,9 @@ impl StarPos {
         let cards = Cards::new(db.clone());
         let readers = ReaderBook::new(db.clone(), secure_store.clone());
         let payments = crate::payments::Payments::new(db.clone(), secure_store.clone(), config.qr_schedule);
+        let history = crate::history::History::new(db.clone(), secure_store.clone());
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
-        let history = crate::history::History::new(db.clone());
         Ok(StarPos {
             inner: Arc::new(Inner {
                 accounts,

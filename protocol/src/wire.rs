@@ -708,3 +708,36 @@ pub struct QrOrderWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_token: Option<String>,
 }
+
+/// A head of a phone's ledger chain (docs/history.md, "Anchors"): how many entries it holds
+/// and the last entry's chain hash (SHA-256, lowercase hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerAnchor {
+    /// The ledger's own random id, made with its database: a new database (a reinstall, or a
+    /// file replaced) starts a new series of anchors.
+    pub ledger_id: String,
+    pub entries: u64,
+    pub head: String,
+}
+
+/// `GET /v1/ledger/anchor` and the answer to `PUT`: the head the platform holds for this
+/// merchant on this device, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerAnchorWire {
+    #[serde(default)]
+    pub anchor: Option<LedgerAnchor>,
+}
+
+/// `PUT /v1/ledger/anchor`: the ledger's head now, with the phone's own hash at the position
+/// the platform holds (`previous_entries`), so the platform can tell that the new head extends
+/// the old one. `previous_hash` is absent when the ledger is shorter than that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerAnchorRequest {
+    pub ledger_id: String,
+    pub entries: u64,
+    pub head: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_entries: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_hash: Option<String>,
+}

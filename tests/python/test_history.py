@@ -85,5 +85,8 @@ def test_history_pages_statistics_and_export(make_client, dev, new_phone, sim_re
         assert synced.added == 1 and pages.pages >= 1
         assert c.history().transaction(other["idempotency_key"]).synced
         assert (await c.history().reconcile(day, day)).mismatches == []
+        # The sync anchored the ledger's head on the platform (and in the secure store).
+        assert synced.anchored_entries == 6 and synced.journal_problem is None
+        assert c.history().verify_journal().problem is None
 
     asyncio.run(flow())

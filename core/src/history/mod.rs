@@ -3,6 +3,7 @@
 //! per-day roll-ups (`stats`), CSV bill export (`export`) and the chain check (`verify`).
 //! docs/history.md describes the whole.
 
+pub mod anchor;
 pub mod export;
 /// Benchmark data, not part of the API: only with the `bench-data` feature.
 #[cfg(feature = "bench-data")]
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use rusqlite::OptionalExtension;
 
 use crate::error::{Error, InternalError};
+use crate::secure_store::SecureStore;
 use crate::storage::Db;
 pub use export::{ExportProgress, ExportSummary};
 pub use ledger::{CardKind, Channel, Kind, Status};
@@ -32,11 +34,16 @@ pub use verify::{Check, Problem};
 
 pub(crate) struct History {
     db: Arc<Db>,
+    /// Where the last anchor of the ledger's head is kept (anchor.rs).
+    secure_store: Arc<dyn SecureStore>,
+    /// One anchoring at a time: two syncs crossing would send heads against the same anchor,
+    /// and the platform would refuse the second as not extending the first.
+    anchoring: tokio::sync::Mutex<()>,
 }
 
 impl History {
-    pub fn new(db: Arc<Db>) -> Self {
-        History { db }
+    pub fn new(db: Arc<Db>, secure_store: Arc<dyn SecureStore>) -> Self {
+        History { db, secure_store, anchoring: tokio::sync::Mutex::new(()) }
     }
 
     /// The merchant's owner id in the ledger; `None` before their first transaction.
@@ -90,7 +97,16 @@ impl History {
         merchant_id: &str,
         progress: &dyn SyncProgress,
     ) -> Result<SyncSummary, Error> {
-        sync::sync(&self.db, accounts, merchant_id, progress).await
+        let mut summary = sync::sync(&self.db, accounts, merchant_id, progress).await?;
+        // The pages are in: anchor the head they made (the transactions stay synced whatever
+        // the anchor's answer).
+        let _one = self.anchoring.lock().await;
+        match anchor::anchor(&self.db, self.secure_store.as_ref(), accounts).await? {
+            anchor::Anchored::At { entries } => summary.anchored_entries = Some(entries),
+            anchor::Anchored::Empty => {}
+            anchor::Anchored::Problem { problem } => summary.journal_problem = Some(problem),
+        }
+        Ok(summary)
     }
 
     pub async fn reconcile(
@@ -123,7 +139,18 @@ impl History {
         export::statement(&self.db, self.owner(merchant_id)?.unwrap_or(-1), &batch, path, progress, cancel)
     }
 
+    /// The chain walked row by row; then, if it checks out, against the last anchor the
+    /// platform accepted (kept in secure storage, out of reach of whoever edits the file).
     pub fn verify(&self) -> Result<Check, Error> {
-        Ok(verify::verify(&self.db)?)
+        let check = verify::verify(&self.db)?;
+        if check.problem.is_some() {
+            return Ok(check);
+        }
+        if let Some(anchored) = anchor::local(self.secure_store.as_ref())? {
+            if let Some(problem) = anchor::against(&self.db, &anchored)? {
+                return Ok(Check { problem: Some(problem), ..check });
+            }
+        }
+        Ok(check)
     }
 }

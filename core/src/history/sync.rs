@@ -27,6 +27,12 @@ pub struct SyncSummary {
     /// Events the platform sent (this phone's own included: already in the ledger).
     pub seen: u64,
     pub pages: u32,
+    /// The ledger's head the platform now holds as its anchor (entries); `None` while the
+    /// ledger is empty, or when the head was refused.
+    pub anchored_entries: Option<u64>,
+    /// Set when the ledger does not extend the platform's anchor (rewritten or cut short): the
+    /// platform refused the head and flagged it.
+    pub journal_problem: Option<super::verify::Problem>,
 }
 
 fn cursor_key(merchant_id: &str) -> String {
@@ -83,7 +89,7 @@ pub(crate) async fn sync(
     merchant_id: &str,
     progress: &dyn SyncProgress,
 ) -> Result<SyncSummary, Error> {
-    let mut summary = SyncSummary { added: 0, seen: 0, pages: 0 };
+    let mut summary = SyncSummary { added: 0, seen: 0, pages: 0, anchored_entries: None, journal_problem: None };
     let mut after = cursor(db, merchant_id)?;
     loop {
         let path = format!("v1/transactions?after={after}&limit={PAGE}");

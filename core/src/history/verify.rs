@@ -6,13 +6,22 @@ use super::ledger::Row;
 use crate::error::InternalError;
 use crate::storage::Db;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
     /// Row `id` does not match the chain: it was changed, or a row just before it was inserted,
     /// replaced or renumbered. Rows before it are intact.
     Changed { id: i64 },
     /// Rows are missing between `after` and `before` (deleted).
     Missing { after: i64, before: i64 },
+    /// The chain checks out, but holds fewer entries than the last anchor (`anchored`): its
+    /// newest entries were cut off.
+    Truncated { anchored: u64, found: u64 },
+    /// The chain checks out, but its entry at the last anchor's position is not the one
+    /// anchored: the ledger was rewritten and rehashed.
+    Rewritten { anchored: u64 },
+    /// The ledger is not the one last anchored (another database file in its place; a
+    /// reinstall whose secure storage kept the earlier anchor shows the same way).
+    Replaced { anchored: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

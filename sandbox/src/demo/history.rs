@@ -71,8 +71,8 @@ pub(super) async fn history_demo(phone: &StarPos, data_dir: &std::path::Path) ->
     }
     let synced = phone.history().sync(Arc::new(Pages)).outcome().await.map_err(show)?;
     println!(
-        "   history sync: {} events from the platform, {} new to this phone (its own are already here)",
-        synced.seen, synced.added
+        "   history sync: {} events from the platform, {} new to this phone (its own are already here); the ledger's head anchored on the platform at {:?} entries, problem {:?}",
+        synced.seen, synced.added, synced.anchored_entries, synced.journal_problem
     );
     let report = phone.history().reconcile(month.from_day.clone(), month.to_day.clone()).await.map_err(show)?;
     for b in &report.batches {

@@ -9,6 +9,7 @@ mod dev;
 mod error;
 mod faults;
 mod history;
+mod ledger;
 mod merchant;
 mod payments;
 mod qr;
@@ -169,6 +170,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/qr/orders/{key}/close", post(qr_orders::close))
         .route("/v1/qr/payments/{key}/void", post(qr_refunds::void))
         .route("/v1/qr/payments/{key}/refund", post(qr_refunds::refund))
+        .route("/v1/ledger/anchor", get(ledger::get).put(ledger::put))
         .route("/v1/readers/pair", post(readers::pair))
         .route("/v1/readers/release", post(readers::release))
         .route("/r/{token}", get(receipt_page::page))
@@ -181,6 +183,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/dev/payments/{key}", get(dev::payment))
         .route("/dev/payments", get(dev::payments_of))
         .route("/dev/adjustments", get(dev::adjustments_of))
+        .route("/dev/ledger-flags", get(dev::ledger_flags))
         .route("/dev/transactions", post(dev::history::other_device_sale))
         .route("/dev/settlements/shortfall", post(dev::history::shortfall))
         .route("/dev/cross-province", post(dev::cross_province::dev_settings))

@@ -216,6 +216,31 @@ CREATE TABLE IF NOT EXISTS payment_locations (
     longitude_e6 INTEGER NOT NULL,
     accuracy_m   INTEGER NOT NULL
 );
+-- The last head of each device's ledger chain the platform accepted (platform/ledger.rs).
+CREATE TABLE IF NOT EXISTS ledger_anchors (
+    merchant_id TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    ledger_id   TEXT NOT NULL,
+    entries     INTEGER NOT NULL,
+    head        TEXT NOT NULL,
+    anchored_at INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, device_id)
+);
+-- Heads refused as not extending the anchor (a rewritten or cut ledger: 'not_extended') and
+-- heads of another ledger on the same device ('replaced'), for review.
+CREATE TABLE IF NOT EXISTS ledger_flags (
+    id               INTEGER PRIMARY KEY,
+    merchant_id      TEXT NOT NULL,
+    device_id        TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('not_extended', 'replaced')),
+    at               INTEGER NOT NULL,
+    anchored_entries INTEGER,
+    anchored_head    TEXT,
+    claimed_entries  INTEGER NOT NULL,
+    claimed_head     TEXT NOT NULL,
+    previous_entries INTEGER,
+    previous_hash    TEXT
+);
 -- E-receipt tokens (records/receipts.rs): one per payment, 128 random bits, never reused.
 CREATE TABLE IF NOT EXISTS receipts (
     token       TEXT PRIMARY KEY NOT NULL,

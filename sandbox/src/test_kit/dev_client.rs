@@ -61,6 +61,12 @@ impl DevClient {
         self.get(&format!("/dev/adjustments?phone={phone}")).await
     }
 
+    /// The ledger heads the platform refused for the merchant with `phone` (`flags`: device,
+    /// anchored, claimed and previous entries) and the anchor it holds per device (`anchors`).
+    pub async fn ledger_flags(&self, phone: &str) -> Result<Value, String> {
+        self.get(&format!("/dev/ledger-flags?phone={phone}")).await
+    }
+
     /// An approved sale the merchant made "on another device" (it reaches a phone by sync).
     pub async fn other_device_sale(&self, phone: &str, amount_fen: i64) -> Result<Value, String> {
         self.post("/dev/transactions", serde_json::json!({ "phone": phone, "amount_fen": amount_fen })).await

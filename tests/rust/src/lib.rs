@@ -182,6 +182,7 @@ impl SignedRequests {
         let url = format!("{}{}", self.url, path.trim_start_matches('/'));
         let request = match method {
             "GET" => self.http.get(url),
+            "PUT" => self.http.put(url).header("content-type", "application/json").body(bytes),
             _ => self.http.post(url).header("content-type", "application/json").body(bytes),
         };
         let answer = request

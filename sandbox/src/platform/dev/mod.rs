@@ -278,3 +278,35 @@ pub async fn adjustments_of(
     }
     Ok(Json(serde_json::Value::Object(out)))
 }
+
+/// The ledger heads the platform refused for the merchant with `phone` (rewritten or cut
+/// ledgers), oldest first: what the platform's risk team would review.
+pub async fn ledger_flags(
+    St(state): St<Arc<State>>,
+    Query(q): Query<PhoneQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let db = state.db();
+    let merchant = merchant_by_phone(&db, &q.phone)?;
+    let mut rows = db.prepare(
+        "SELECT device_id, anchored_entries, claimed_entries, previous_entries, kind FROM ledger_flags
+         WHERE merchant_id = ?1 ORDER BY id",
+    )?;
+    let flags = rows
+        .query_map([&merchant], |r| {
+            Ok(serde_json::json!({
+                "device_id": r.get::<_, String>(0)?,
+                "anchored_entries": r.get::<_, Option<i64>>(1)?,
+                "claimed_entries": r.get::<_, i64>(2)?,
+                "previous_entries": r.get::<_, Option<i64>>(3)?,
+                "kind": r.get::<_, String>(4)?,
+            }))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut anchors = serde_json::Map::new();
+    let mut rows = db.prepare("SELECT device_id, entries FROM ledger_anchors WHERE merchant_id = ?1")?;
+    for row in rows.query_map([&merchant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (device, entries) = row?;
+        anchors.insert(device, entries.into());
+    }
+    Ok(Json(serde_json::json!({ "flags": flags, "anchors": anchors })))
+}
