@@ -59,6 +59,8 @@ impl From<core::Session> for Session {
 pub enum SmsPurpose {
     Register,
     Login,
+    /// Resetting a forgotten password (sent only to a phone with an account).
+    ResetPassword,
 }
 
 impl From<SmsPurpose> for core::SmsPurpose {
@@ -66,6 +68,30 @@ impl From<SmsPurpose> for core::SmsPurpose {
         match p {
             SmsPurpose::Register => core::SmsPurpose::Register,
             SmsPurpose::Login => core::SmsPurpose::Login,
+            SmsPurpose::ResetPassword => core::SmsPurpose::ResetPassword,
+        }
+    }
+}
+
+/// A device bound to the account.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Device {
+    pub device_id: String,
+    /// When it was bound (platform time, unix seconds).
+    pub bound_at: i64,
+    /// Its last login or token refresh.
+    pub last_used_at: Option<i64>,
+    /// The device asking.
+    pub this_device: bool,
+}
+
+impl From<core::account::Device> for Device {
+    fn from(d: core::account::Device) -> Self {
+        Device {
+            device_id: d.device_id,
+            bound_at: d.bound_at,
+            last_used_at: d.last_used_at,
+            this_device: d.this_device,
         }
     }
 }

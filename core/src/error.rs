@@ -348,7 +348,8 @@ fn from_platform(body: ErrorBody) -> Error {
         "sms_code_expired" => Error::SmsCodeExpired,
         "rate_limited" => Error::TooManyRequests { retry_after_secs: body.retry_after.unwrap_or(60) },
         "account_exists" => Error::AccountExists,
-        "invalid_request" | "password_rule" | "phone_invalid" => {
+        "invalid_request" | "password_rule" | "phone_invalid" | "account_not_found" | "this_device"
+        | "device_not_found" => {
             Error::InvalidInput { field: body.field.unwrap_or_else(|| "request".into()), reason: body.message }
         }
         "step_up_required" => Error::StepUpRequired,

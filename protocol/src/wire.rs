@@ -56,6 +56,7 @@ impl ErrorBody {
 pub enum SmsPurposeWire {
     Register,
     Login,
+    ResetPassword,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -604,6 +605,9 @@ wipe_on_drop! {
     UnbindCardRequest { password }
     AdjustmentRequest { password }
     QrPayRequest { payment_code }
+    ChangePasswordRequest { old_password, new_password }
+    ResetPasswordRequest { sms_code, new_password }
+    UnbindDeviceRequest { password }
 }
 
 /// A payment by the customer's payment code (B scans C, docs/qr.md). The code is the
@@ -740,4 +744,48 @@ pub struct LedgerAnchorRequest {
     pub previous_entries: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_hash: Option<String>,
+}
+
+/// `POST /v1/account/password`: the account password changed, the old one as the step-up. No
+/// `Debug`: it holds secrets.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+/// `POST /v1/account/password/reset`: a forgotten password replaced, proven by the SMS code
+/// (purpose `reset_password`) sent to the account's phone. No `Debug`: it holds a secret.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ResetPasswordRequest {
+    pub phone: String,
+    pub sms_code: String,
+    pub new_password: String,
+    /// The device asking: bound to the account by the SMS code, as a login with one would.
+    pub device_id: String,
+}
+
+/// One device bound to the account (`GET /v1/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceWire {
+    pub device_id: String,
+    pub bound_at: i64,
+    /// The last login or token refresh from it (platform time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    /// The device of the session asking.
+    pub this_device: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicesWire {
+    pub devices: Vec<DeviceWire>,
+}
+
+/// `POST /v1/devices/unbind`: ends a device's sessions and its binding (its next login needs an
+/// SMS code); the account password as the step-up. No `Debug`: it holds a secret.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UnbindDeviceRequest {
+    pub device_id: String,
+    pub password: String,
 }

@@ -1,11 +1,12 @@
 use super::ffi_client;
 use crate::error::StarPosError;
-use crate::types::{Profile, Session, SmsCodeSent, SmsPurpose};
+use crate::types::{Device, Profile, Session, SmsCodeSent, SmsPurpose};
 
 type Result<T> = std::result::Result<T, StarPosError>;
 
 ffi_client!(
-    /// SMS codes, registration, login, token refresh, logout.
+    /// SMS codes, registration, login, token refresh, logout, password change and reset, bound
+    /// devices.
     AccountClient(starpos_core::clients::Account)
 );
 
@@ -34,6 +35,28 @@ impl AccountClient {
     /// Ends the session on the platform and wipes it from this device.
     pub async fn logout(&self) -> Result<()> {
         Ok(self.core.logout().await?)
+    }
+
+    /// Changes the password (`old_password` is the step-up); other devices' sessions end.
+    pub async fn change_password(&self, old_password: String, new_password: String) -> Result<()> {
+        Ok(self.core.change_password(old_password, new_password).await?)
+    }
+
+    /// Resets a forgotten password with the SMS code (purpose `ResetPassword`); ends a
+    /// lock-out and every session, this device's too: log in with the new password.
+    pub async fn reset_password(&self, phone: String, sms_code: String, new_password: String) -> Result<()> {
+        Ok(self.core.reset_password(phone, sms_code, new_password).await?)
+    }
+
+    /// The devices bound to the account, the most recently used first.
+    pub async fn devices(&self) -> Result<Vec<Device>> {
+        Ok(self.core.devices().await?.into_iter().map(Device::from).collect())
+    }
+
+    /// Unbinds another device (password step-up): its sessions end, its next login needs an
+    /// SMS code. This device cannot be unbound: log out instead.
+    pub async fn unbind_device(&self, device_id: String, password: String) -> Result<()> {
+        Ok(self.core.unbind_device(device_id, password).await?)
     }
 
     /// The logged-in merchant's account profile.

@@ -1,6 +1,7 @@
 //! Account: SMS codes, registration, login (with device binding), automatic token refresh,
 //! logout, and signed requests on behalf of the logged-in merchant.
 
+mod care;
 mod session;
 pub use starpos_protocol::validate;
 
@@ -16,6 +17,7 @@ use crate::platform::wire::{self, SmsPurposeWire};
 use crate::platform::{Auth, PlatformClient};
 use crate::secure_store::SecureStore;
 use crate::storage::Db;
+pub use care::Device;
 pub use session::{Session, SESSION_KEY};
 use session::{SessionVault, StoredSession};
 
@@ -29,6 +31,8 @@ pub enum SmsPurpose {
     Register,
     /// Logging in on a device not yet bound to the account.
     Login,
+    /// Resetting a forgotten password (sent only to a phone with an account).
+    ResetPassword,
 }
 
 /// The platform's answer to an SMS request.
@@ -83,6 +87,7 @@ impl Accounts {
         let purpose = match purpose {
             SmsPurpose::Register => SmsPurposeWire::Register,
             SmsPurpose::Login => SmsPurposeWire::Login,
+            SmsPurpose::ResetPassword => SmsPurposeWire::ResetPassword,
         };
         let body = wire::SmsRequest { phone: phone.into(), purpose };
         let sent: wire::SmsResponse =

@@ -24,6 +24,7 @@ fn purpose_name(p: SmsPurposeWire) -> &'static str {
     match p {
         SmsPurposeWire::Register => "register",
         SmsPurposeWire::Login => "login",
+        SmsPurposeWire::ResetPassword => "reset_password",
     }
 }
 
@@ -41,6 +42,16 @@ pub async fn request_sms(St(state): St<Arc<State>>, ApiJson(req): ApiJson<SmsReq
                 "account_exists",
                 "an account exists for this phone; log in",
             ));
+        }
+    }
+    if req.purpose == SmsPurposeWire::ResetPassword {
+        let exists: bool =
+            db.query_row("SELECT EXISTS(SELECT 1 FROM merchants WHERE phone = ?1)", [&req.phone], |r| r.get(0))?;
+        if !exists {
+            let mut e =
+                ApiError::new(StatusCode::NOT_FOUND, "account_not_found", "no account for this phone; register");
+            e.body.field = Some("phone".into());
+            return Err(e);
         }
     }
     let last: Option<i64> = db
@@ -139,6 +150,12 @@ pub async fn login(St(state): St<Arc<State>>, ApiJson(req): ApiJson<LoginRequest
         tracing::info!(merchant = %merchant_id, "new device bound");
     }
     tx.execute("UPDATE merchants SET logins = logins + 1 WHERE id = ?1", [&merchant_id])?;
+    // One session per device: a new login ends the device's earlier ones (a copy of the old
+    // tokens left behind, in a backup or another app, stops working).
+    tx.execute(
+        "UPDATE sessions SET revoked = 1 WHERE merchant_id = ?1 AND device_id = ?2 AND revoked = 0",
+        (&merchant_id, &req.device_id),
+    )?;
     let tokens = open_session(&state, &tx, &merchant_id, &req.device_id)?;
     tx.commit()?;
     Ok(Json(tokens))

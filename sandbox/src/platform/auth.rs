@@ -44,7 +44,17 @@ pub fn open_session(state: &State, db: &Connection, merchant_id: &str, device_id
             now,
         ),
     )?;
+    used(db, merchant_id, device_id, now)?;
     tokens(state, db, merchant_id, access, refresh, &key)
+}
+
+/// Notes a login or refresh from the device (the device list shows its last use).
+fn used(db: &Connection, merchant_id: &str, device_id: &str, now: i64) -> ApiResult<()> {
+    db.execute(
+        "UPDATE devices SET last_used_at = ?3 WHERE merchant_id = ?1 AND device_id = ?2",
+        (merchant_id, device_id, now),
+    )?;
+    Ok(())
 }
 
 fn tokens(
@@ -113,6 +123,7 @@ pub fn rotate(state: &State, db: &Connection, refresh_token: &str, device_id: &s
             &id,
         ),
     )?;
+    used(db, &merchant_id, &bound_device, now)?;
     tokens(state, db, &merchant_id, access, refresh, &key)
 }
 

@@ -1,6 +1,7 @@
 //! The sandbox platform server (axum over its own SQLite state). The API is documented in
 //! docs/platform-api.md; request and response bodies are `starpos_protocol::wire` types.
 
+mod account_care;
 mod accounts;
 mod auth;
 mod cards;
@@ -140,6 +141,10 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/auth/refresh", post(accounts::refresh))
         .route("/v1/auth/logout", post(accounts::logout))
         .route("/v1/me", get(accounts::me))
+        .route("/v1/account/password", post(account_care::change_password))
+        .route("/v1/account/password/reset", post(account_care::reset_password))
+        .route("/v1/devices", get(account_care::devices))
+        .route("/v1/devices/unbind", post(account_care::unbind_device))
         .route("/v1/merchant/profile", get(merchant::profile))
         .route("/v1/limits", axum::routing::put(merchant::set_limits))
         .route("/v1/fees/quote", get(merchant::quote))

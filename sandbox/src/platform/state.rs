@@ -77,6 +77,8 @@ CREATE TABLE IF NOT EXISTS devices (
     merchant_id TEXT NOT NULL REFERENCES merchants(id),
     device_id   TEXT NOT NULL,
     bound_at    INTEGER NOT NULL,
+    -- The last login or token refresh from it.
+    last_used_at INTEGER,
     PRIMARY KEY (merchant_id, device_id)
 );
 CREATE TABLE IF NOT EXISTS sms_codes (

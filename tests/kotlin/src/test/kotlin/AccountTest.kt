@@ -69,6 +69,15 @@ class AccountTest {
             assertTrue(!text.contains(password))
             for (secret in secrets) assertTrue(!text.contains(String(secret, Charsets.ISO_8859_1)))
         }
+
+        // Both devices stay bound after a logout; the other one is unbound with the password,
+        // and its next login needs an SMS code again.
+        val devices = a.account().devices()
+        assertEquals(setOf("kt-phone-a" to true, "kt-phone-b" to false), devices.map { it.deviceId to it.thisDevice }.toSet())
+        assertThrows<StarPosException.InvalidInput> { a.account().unbindDevice("kt-phone-b", "Wrong2026kt") }
+        a.account().unbindDevice("kt-phone-b", password)
+        assertThrows<StarPosException.DeviceVerificationRequired> { b.account().login(phone, password, null) }
+        assertEquals(listOf("kt-phone-a"), a.account().devices().map { it.deviceId })
         a.close(); b.close()
     }
 
