@@ -9,6 +9,7 @@
 // records); the error is lowered across the FFI at once, so its size costs nothing there.
 #![allow(clippy::result_large_err)]
 
+mod alerts;
 mod checks;
 mod clients;
 mod error;

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::clients::{
-    AccountClient, HistoryClient, MerchantClient, NetworkClient, PaymentsClient, QrClient, ReadersClient, RegionsClient,
+    AccountClient, AlertsClient, HistoryClient, MerchantClient, NetworkClient, PaymentsClient, QrClient, ReadersClient,
+    RegionsClient,
 };
 use crate::error::StarPosError;
 use crate::payments::{LocationAdapter, LocationProvider};
@@ -58,6 +59,11 @@ impl StarPos {
     /// Transaction pages, statistics, exports, sync, reconciliation and the chain check.
     pub fn history(&self) -> Arc<HistoryClient> {
         HistoryClient::new(self.core.history())
+    }
+
+    /// The merchant's alert feed: list, mark read, a listener for new alerts.
+    pub fn alerts(&self) -> Arc<AlertsClient> {
+        AlertsClient::new(self.core.alerts())
     }
 
     /// Where the phone is and the cross-province rules.

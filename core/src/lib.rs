@@ -6,6 +6,7 @@
 //! public [`Error`] in one place.
 
 pub mod account;
+pub mod alerts;
 pub mod clients;
 pub mod config;
 pub mod error;

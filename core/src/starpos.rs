@@ -54,6 +54,8 @@ pub(crate) struct Inner {
     location: RwLock<Option<Arc<dyn LocationProvider>>>,
     /// The app's listener for sales needing attention, and what it was last told.
     pub(crate) attention: crate::payments::AttentionWatch,
+    /// The merchant's alert feed and the app's listener for it.
+    pub(crate) alerts: crate::alerts::Alerts,
 }
 
 impl Inner {
@@ -101,6 +103,7 @@ impl StarPos {
         let readers = ReaderBook::new(db.clone(), secure_store.clone());
         let payments = crate::payments::Payments::new(db.clone(), secure_store.clone(), config.qr_schedule);
         let history = crate::history::History::new(db.clone(), secure_store.clone());
+        let alerts = crate::alerts::Alerts::new(db.clone());
         let accounts = Accounts::new(platform.clone(), db.clone(), secure_store, config.device_id)?;
         let platform_url = config.platform_url.clone();
         Ok(StarPos {
@@ -118,6 +121,7 @@ impl StarPos {
                 wake: tokio::sync::Notify::new(),
                 location: RwLock::new(None),
                 attention: Default::default(),
+                alerts,
             }),
         })
     }
@@ -160,6 +164,11 @@ impl StarPos {
     /// Transaction pages, statistics, exports, sync, reconciliation and the chain check.
     pub fn history(&self) -> History {
         History::new(self.inner.clone())
+    }
+
+    /// The merchant's alert feed: list, mark read, a listener for new alerts.
+    pub fn alerts(&self) -> crate::clients::AlertFeed {
+        crate::clients::AlertFeed::new(self.inner.clone())
     }
 
     /// Where the phone is and the cross-province rules.

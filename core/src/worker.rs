@@ -54,7 +54,7 @@ pub(crate) fn keep_working(inner: &Arc<Inner>) {
             // Each pass on its own task: a panic in one is contained and the worker lives on.
             let pass = tokio::spawn(pass(inner.clone())).await;
             // After every pass: a sale may have crossed the attention line, or resolved.
-            inner.attention.look(&inner.payments, &inner.accounts);
+            inner.attention.look(&inner);
             let failed = match pass {
                 Ok(Ok(())) => false,
                 Ok(Err(e)) => {

@@ -2,6 +2,7 @@
 //! it (docs/adr/0010-clients-and-handles.md), and the handles of long operations.
 
 mod account;
+mod alerts;
 mod handles;
 mod history;
 mod merchant;
@@ -12,6 +13,7 @@ mod readers;
 mod regions;
 
 pub use account::AccountClient;
+pub use alerts::AlertsClient;
 pub use handles::{ExportHandle, SaleHandle, SyncHandle};
 pub use history::HistoryClient;
 pub use merchant::MerchantClient;

@@ -123,10 +123,19 @@ impl History {
                 let merchant_id = inner.merchant_id()?;
                 // Each page and its cursor are one commit, so stopping at any await loses
                 // nothing and repeats nothing.
-                tokio::select! {
+                let summary = tokio::select! {
                     done = inner.history.sync(&inner.accounts, &merchant_id, progress.as_ref()) => done,
                     _ = cancelled.wait_for(|c| *c) => Err(Error::SyncCancelled),
+                }?;
+                if let Some(problem) = &summary.journal_problem {
+                    crate::alerts::journal(&inner, &merchant_id, problem);
                 }
+                // The sync is the phone's regular talk with the platform: it looks for devices
+                // new to the account too.
+                if let Err(e) = crate::alerts::look_at_devices(&inner, &merchant_id).await {
+                    tracing::info!(error = %e, "devices not looked at");
+                }
+                Ok(summary)
             },
             move || {
                 cancel_tx.send_replace(true);
@@ -148,7 +157,9 @@ impl History {
     pub async fn reconcile(&self, from_day: String, to_day: String) -> Result<history::Report> {
         self.run(move |i| async move {
             let merchant_id = i.merchant_id()?;
-            i.history.reconcile(&i.accounts, &merchant_id, &from_day, &to_day).await
+            let report = i.history.reconcile(&i.accounts, &merchant_id, &from_day, &to_day).await?;
+            crate::alerts::settlements(&i, &merchant_id, &report.batches);
+            Ok(report)
         })
         .await
     }
@@ -156,6 +167,10 @@ impl History {
     /// Checks the ledger's hash chain: the number of entries that check out, and the first
     /// edited, inserted or deleted entry if there is one.
     pub fn verify_journal(&self) -> Result<history::Check> {
-        self.inner.history.verify()
+        let check = self.inner.history.verify()?;
+        if let (Some(problem), Ok(merchant_id)) = (&check.problem, self.inner.merchant_id()) {
+            crate::alerts::journal(&self.inner, &merchant_id, problem);
+        }
+        Ok(check)
     }
 }

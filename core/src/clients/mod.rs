@@ -3,6 +3,7 @@
 //! returns a [`crate::task::TaskHandle`].
 
 mod account;
+mod alerts;
 mod history;
 mod merchant;
 mod network;
@@ -12,6 +13,7 @@ mod readers;
 mod regions;
 
 pub use account::Account;
+pub use alerts::AlertFeed;
 pub use history::{ExportHandle, History, SyncHandle};
 pub use merchant::Merchant;
 pub use network::Network;

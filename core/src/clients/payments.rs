@@ -51,9 +51,7 @@ impl Payments {
                     .payments
                     .sale(&inner.accounts, &reader, Order { amount_fen, note, location }, listener.as_ref(), control)
                     .await?;
-                if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
-                    crate::worker::keep_working(&inner);
-                }
+                after_sale(&inner, &sale);
                 Ok(sale)
             },
             move || cancel.cancel(),
@@ -77,7 +75,7 @@ impl Payments {
     /// sale joins it or resolves), so the app can show it without asking; `None` stops that.
     pub fn set_attention_listener(&self, listener: Option<Arc<dyn AttentionListener>>) {
         self.inner.attention.set(listener);
-        self.inner.attention.look(&self.inner.payments, &self.inner.accounts);
+        self.inner.attention.look(&self.inner);
     }
 
     /// The latest sales from the journal, newest first.
@@ -149,7 +147,7 @@ impl Payments {
                 if let Err(e) = crate::outbox::replay(&i.db, &i.accounts, &i.merchant_id()?).await {
                     tracing::info!(error = %e, "queued requests not sent yet");
                 }
-                i.attention.look(&i.payments, &i.accounts);
+                i.attention.look(&i);
                 Ok(settled)
             })
             .await?;
@@ -157,6 +155,16 @@ impl Payments {
             crate::worker::keep_working(&self.inner);
         }
         Ok(settled)
+    }
+}
+
+/// What follows every sale's outcome, card or QR: a reversal left to retry wakes the worker;
+/// an approval may have used most of the day's limit (an alert).
+pub(super) fn after_sale(inner: &std::sync::Arc<crate::starpos::Inner>, sale: &Sale) {
+    match sale.status {
+        SaleStatus::ReversalPending { .. } => crate::worker::keep_working(inner),
+        SaleStatus::Approved => crate::alerts::after_sale(inner),
+        _ => {}
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::client;
 use super::payments::SaleHandle;
-use crate::payments::{Order, QrOrder, Sale, SaleControl, SaleListener, SaleStatus};
+use crate::payments::{Order, QrOrder, Sale, SaleControl, SaleListener};
 use crate::task::TaskHandle;
 use crate::Result;
 
@@ -63,9 +63,7 @@ impl Qr {
                 let order = Order { amount_fen, note, location };
                 let sale =
                     inner.payments.code_sale(&inner.accounts, &payment_code, order, listener.as_ref(), control).await?;
-                if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
-                    crate::worker::keep_working(&inner);
-                }
+                super::payments::after_sale(&inner, &sale);
                 Ok(sale)
             },
             move || cancel.cancel(),
@@ -97,9 +95,7 @@ impl Qr {
                 async move {
                     let sale =
                         inner.payments.follow_order(&inner.accounts, &order, listener.as_ref(), &control).await?;
-                    if matches!(sale.status, SaleStatus::ReversalPending { .. }) {
-                        crate::worker::keep_working(&inner);
-                    }
+                    super::payments::after_sale(&inner, &sale);
                     Ok(sale)
                 },
                 move || cancel.cancel(),

@@ -18,7 +18,9 @@ impl Regions {
     pub async fn refresh_cross_province(&self) -> Result<CrossProvinceStatus> {
         self.run(|i| async move {
             let merchant_id = i.merchant_id()?;
-            i.payments.regions().refresh(&i.accounts, &merchant_id).await
+            let status = i.payments.regions().refresh(&i.accounts, &merchant_id).await?;
+            crate::alerts::look_at_cross_province(&i, &merchant_id, &status);
+            Ok(status)
         })
         .await
     }

@@ -6,8 +6,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{Payments, Sale};
-use crate::account::Accounts;
+use super::Sale;
+use crate::starpos::Inner;
 
 /// What the app implements to hear of sales needing attention (called from a core thread; keep
 /// it quick). `sales` is the whole current list, empty once everything resolved.
@@ -29,10 +29,11 @@ impl AttentionWatch {
         *self.told.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    /// Tells the listener the current list if it differs from what it was last told. A failure
+    /// Tells the listener the current list if it differs from what it was last told, and
+    /// raises an alert for each sale on it (once per sale: the feed keeps the event). A failure
     /// to read the journal is logged and left for the next look.
-    pub(crate) fn look(&self, payments: &Payments, accounts: &Accounts) {
-        let Some(listener) = self.listener.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return };
+    pub(crate) fn look(&self, inner: &Inner) {
+        let (payments, accounts) = (&inner.payments, &inner.accounts);
         let Some(session) = accounts.current_session() else { return };
         let sales = match payments.needing_attention(&session.merchant_id, accounts.platform_now()) {
             Ok(sales) => sales,
@@ -41,6 +42,8 @@ impl AttentionWatch {
                 return;
             }
         };
+        crate::alerts::attention(inner, &session.merchant_id, &sales);
+        let Some(listener) = self.listener.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return };
         let keys: Vec<String> = sales.iter().map(|s| s.id.clone()).collect();
         {
             let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());

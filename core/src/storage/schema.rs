@@ -67,7 +67,27 @@ const UPGRADES: &[Step] = &[
     Step::Sql(QR_PAYMENTS),
     // 18 -> 19: the platform's e-receipt token of each sale (the receipt's QR code opens it).
     Step::Sql(RECEIPT_TOKENS),
+    // 19 -> 20: the merchant's alert feed.
+    Step::Sql(ALERTS),
 ];
+
+const ALERTS: &str = "
+-- The merchant's alert feed (alerts/mod.rs): each event once (its dedup name), kept after it is
+-- read.
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    subject     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    dedup       TEXT NOT NULL,
+    read        INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (merchant_id, dedup)
+);
+CREATE INDEX alerts_unread ON alerts (merchant_id, read, id);
+";
 
 const RECEIPT_TOKENS: &str = "
 -- The unguessable token of the sale's e-receipt page ({platform}/r/{token}), from the platform's
@@ -379,6 +399,7 @@ CREATE TABLE account (
     READER_CERTIFICATES,
     QR_PAYMENTS,
     RECEIPT_TOKENS,
+    ALERTS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {

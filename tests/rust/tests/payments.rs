@@ -237,6 +237,10 @@ async fn a_reversal_the_platform_cannot_take_yet_is_retried_until_acknowledged()
     // Without asking: the worker's next retry (still refused) tells the listener.
     let pushed = told.wait_for(|lists| lists.len() >= 2).await;
     assert_eq!(pushed[1], vec![sale.id.clone()], "pushed once the sale crossed the line: {pushed:?}");
+    // And it is in the alert feed, once, however many passes see it.
+    let alerts = c.alerts().list(false, 10).unwrap();
+    let about: Vec<_> = alerts.iter().map(|a| (a.kind, a.subject.as_str())).collect();
+    assert_eq!(about, [(starpos_core::alerts::AlertKind::PaymentNeedsAttention, sale.id.as_str())]);
 
     w.dev.set_faults(json!({})).await.unwrap();
     w.dev.advance_clock(60).await.unwrap();

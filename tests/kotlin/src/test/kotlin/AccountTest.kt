@@ -13,6 +13,8 @@ import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
+import uniffi.starpos.AlertKind
+import uniffi.starpos.Severity
 import org.junit.jupiter.api.assertThrows
 import uniffi.starpos.SecureStore
 import uniffi.starpos.SmsPurpose
@@ -40,6 +42,7 @@ class AccountTest {
         val a = client("kt-phone-a")
         register(a, phone)
 
+        Dev.advanceClock(5)
         val storeB = MapStore()
         val b = client("kt-phone-b", storeB)
         assertThrows<StarPosException.DeviceVerificationRequired> { b.account().login(phone, password, null) }
@@ -47,6 +50,14 @@ class AccountTest {
         val session = b.account().login(phone, password, Dev.smsCode(phone, "login"))
         assertEquals(15, session.merchantId.length)
         assertEquals("kt-phone-b", b.currentSession()?.deviceId)
+
+        // The first phone hears of the new one in its alert feed, once.
+        val raised = a.alerts().refresh()
+        assertEquals(listOf(AlertKind.NEW_DEVICE to "kt-phone-b"), raised.map { it.kind to it.subject })
+        assertEquals(Severity.CRITICAL, raised[0].severity)
+        assertTrue(a.alerts().refresh().isEmpty())
+        assertEquals(1UL, a.alerts().unreadCount())
+        assertEquals(1UL, a.alerts().markAllRead())
 
         // Expired token: many racing calls, one refresh.
         Dev.expireAccess(phone)
