@@ -183,6 +183,18 @@ pub struct MerchantProfileWire {
     /// The cross-province rules, sent with the profile so the first sale needs no extra fetch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_province: Option<CrossProvinceWire>,
+    /// What the merchant's approved payments on all devices and channels add up to today (the
+    /// figure the platform enforces the daily total against); with `GET /v1/merchant/profile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_today: Option<UsageWire>,
+}
+
+/// A business day's use of the daily total on all of the merchant's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageWire {
+    /// `YYYY-MM-DD`, China Standard Time.
+    pub business_day: String,
+    pub used_fen: i64,
 }
 
 /// No `Debug`: it holds a secret, and a `{:?}` in a log line must not print it.

@@ -238,9 +238,35 @@ impl<'a> LimitBook<'a> {
     }
 }
 
-/// The day's committed and still-reserved amounts (from the roll-up).
+/// Learns what the merchant's devices used of `day` in all (`used_fen`, the platform's count of
+/// the day's approved payments): the part this phone did not commit is the other devices', and
+/// counts in this phone's pre-check from now on. An estimate between two looks (the platform
+/// enforces the exact figure on every payment); a later look replaces it.
+pub(crate) fn note_platform_usage_in(
+    tx: &rusqlite::Transaction<'_>,
+    merchant_id: &str,
+    day: &str,
+    used_fen: i64,
+) -> Result<i64, InternalError> {
+    let own: i64 = tx
+        .prepare_cached(
+            "SELECT COALESCE(SUM(amount_fen), 0) FROM limit_reservations
+             WHERE merchant_id = ?1 AND business_day = ?2 AND state = 'committed'",
+        )?
+        .query_row((merchant_id, day), |r| r.get(0))?;
+    let others = (used_fen - own).max(0);
+    tx.prepare_cached(
+        "INSERT INTO limit_days (merchant_id, business_day, held_fen, others_fen) VALUES (?1, ?2, 0, ?3)
+         ON CONFLICT (merchant_id, business_day) DO UPDATE SET others_fen = ?3",
+    )?
+    .execute((merchant_id, day, others))?;
+    Ok(others)
+}
+
+/// The day's committed and still-reserved amounts (from the roll-up), with what the merchant's
+/// other devices used as last learnt.
 fn held(c: &rusqlite::Connection, merchant_id: &str, day: &str) -> Result<i64, rusqlite::Error> {
-    Ok(c.prepare_cached("SELECT held_fen FROM limit_days WHERE merchant_id = ?1 AND business_day = ?2")?
+    Ok(c.prepare_cached("SELECT held_fen + others_fen FROM limit_days WHERE merchant_id = ?1 AND business_day = ?2")?
         .query_row((merchant_id, day), |r| r.get(0))
         .optional()?
         .unwrap_or(0))

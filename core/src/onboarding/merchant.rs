@@ -108,6 +108,11 @@ impl Merchant {
             if let Some(rules) = &rules {
                 crate::regions::cross_province::keep_in(tx, &profile.merchant_id, rules, now)?;
             }
+            // The merchant's other devices' use of today's total counts in this phone's
+            // pre-check (docs/limits.md).
+            if let Some(used) = &profile.used_today {
+                crate::limits::note_platform_usage_in(tx, &profile.merchant_id, &used.business_day, used.used_fen)?;
+            }
             Ok(())
         })?;
         LimitBook::new(&self.db).store(&profile.merchant_id, &profile.limits, now)?;

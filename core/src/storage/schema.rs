@@ -69,7 +69,16 @@ const UPGRADES: &[Step] = &[
     Step::Sql(RECEIPT_TOKENS),
     // 19 -> 20: the merchant's alert feed.
     Step::Sql(ALERTS),
+    // 20 -> 21: what the merchant's other devices used of each day's total.
+    Step::Sql(LIMIT_OTHERS),
 ];
+
+const LIMIT_OTHERS: &str = "
+-- The day's use of the daily total by the merchant's other devices, as last learnt from the
+-- platform (limits/mod.rs, note_platform_usage_in); apart from held_fen, which this phone's own
+-- reservations make.
+ALTER TABLE limit_days ADD COLUMN others_fen INTEGER NOT NULL DEFAULT 0;
+";
 
 const ALERTS: &str = "
 -- The merchant's alert feed (alerts/mod.rs): each event once (its dedup name), kept after it is
@@ -400,6 +409,7 @@ CREATE TABLE account (
     QR_PAYMENTS,
     RECEIPT_TOKENS,
     ALERTS,
+    LIMIT_OTHERS,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, upgrade: &Upgrade<'_>) -> Result<(), InternalError> {

@@ -7,16 +7,28 @@ use std::sync::Arc;
 use axum::extract::State as St;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
+use starpos_protocol::calendar::business_day;
 use starpos_protocol::fees::{self, SettlementCycle};
-use starpos_protocol::wire::{FeeQuoteWire, LimitsWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest};
+use starpos_protocol::wire::{
+    FeeQuoteWire, LimitsWire, MerchantProfileWire, SetLimitsRequest, SettlementRequest, UsageWire,
+};
 
 use super::auth::{check_password, step_up_failed, Signed};
 use super::error::{ApiError, ApiResult};
+use super::records::card_checks;
 use super::records::profile::{caps, fee_schedule, profile_of};
 use super::state::State;
 
+/// The profile, with what the merchant's devices used of today's total: a phone counts the
+/// others' part in its own pre-check.
 pub async fn profile(St(state): St<Arc<State>>, Signed { caller, .. }: Signed) -> ApiResult<Json<MerchantProfileWire>> {
-    Ok(Json(profile_of(&state, &caller.merchant_id)?))
+    let mut profile = profile_of(&state, &caller.merchant_id)?;
+    let now = state.now();
+    let mut db = state.db();
+    let tx = db.transaction()?;
+    let used_fen = card_checks::used_today(&tx, &caller.merchant_id, now)?;
+    profile.used_today = Some(UsageWire { business_day: business_day(now), used_fen });
+    Ok(Json(profile))
 }
 
 pub async fn set_limits(St(state): St<Arc<State>>, Signed { caller, body }: Signed) -> ApiResult<Json<LimitsWire>> {

@@ -226,7 +226,7 @@ async fn the_platform_refuses_what_the_phone_changed_replayed_or_downgraded() {
 #[tokio::test]
 async fn the_daily_total_holds_across_the_merchants_devices() {
     let w = World::start().await;
-    let (a, _, _link_a, reader_a, phone) = merchant(&w, "SP100-000779").await;
+    let (a, _, link_a, reader_a, phone) = merchant(&w, "SP100-000779").await;
     let mut limits = a.merchant().profile().await.unwrap().limits;
     limits.daily_total_fen = 10_000;
     a.merchant().set_limits(limits, None).await.unwrap();
@@ -255,6 +255,25 @@ async fn the_daily_total_holds_across_the_merchants_devices() {
         "the reservation is released"
     );
     assert_eq!(sell(&b, &reader_b, 4_000).await.0.unwrap().status, SaleStatus::Approved, "what remains can be sold");
+
+    // The phones learn each other's use with the profile (the platform's count of the day on
+    // all devices, less their own): each pre-check now refuses on the phone, before any card.
+    b.merchant().profile().await.unwrap();
+    assert_eq!(b.merchant().remaining_today().unwrap().daily_total_remaining_fen, 0, "A's 6,000 counted");
+    a.merchant().profile().await.unwrap();
+    assert_eq!(a.merchant().remaining_today().unwrap().daily_total_remaining_fen, 0, "B's 4,000 counted");
+    let reads = link_a.with_reader(|r| r.cards.reads);
+    assert_eq!(
+        sell(&a, &reader_a, 100).await.0.unwrap_err(),
+        Error::LimitExceeded { limit: LimitKind::DailyTotal, attempted: 100, remaining: 0 }
+    );
+    assert_eq!(link_a.with_reader(|r| r.cards.reads), reads, "refused on the phone: no card was read");
+    // A void on A gives its part back to both, once each has looked again.
+    let day_sale = a.payments().recent_sales(10).unwrap().into_iter().find(|s| s.amount_fen == 6_000).unwrap();
+    a.payments().void_sale(day_sale.id, PASSWORD.into()).await.unwrap();
+    assert_eq!(a.merchant().remaining_today().unwrap().daily_total_remaining_fen, 6_000);
+    b.merchant().profile().await.unwrap();
+    assert_eq!(b.merchant().remaining_today().unwrap().daily_total_remaining_fen, 6_000);
 }
 
 #[tokio::test]

@@ -189,7 +189,24 @@ pub fn check_limits(
             format!("at most {} fen a payment; nothing was charged", limits.per_txn_fen),
         ));
     }
-    // Every approved payment of the business day, whatever device or channel made it.
+    let held = used_today(tx, merchant_id, now)?;
+    let remaining = limits.daily_total_fen - held;
+    if amount_fen > remaining {
+        return Err(exceeded(
+            "daily_total_fen",
+            remaining,
+            format!("{} fen remain of today's total on all devices; nothing was charged", remaining.max(0)),
+        ));
+    }
+    if let Some(card_hash) = card_hash {
+        return check_card_uses(tx, merchant_id, limits, card_hash, &day);
+    }
+    Ok(())
+}
+
+/// What the business day of `now` holds against the daily total: every approved payment,
+/// whatever device or channel made it.
+pub fn used_today(tx: &Transaction<'_>, merchant_id: &str, now: i64) -> ApiResult<i64> {
     let (start, end) = day_bounds(now);
     let held: i64 = tx.query_row(
         "SELECT COALESCE(SUM(amount_fen), 0) FROM payments
@@ -215,29 +232,32 @@ pub fn check_limits(
         (merchant_id, start, end),
         |r| r.get(0),
     )?;
-    let held = held + held_qr + held_orders;
-    let remaining = limits.daily_total_fen - held;
-    if amount_fen > remaining {
-        return Err(exceeded(
-            "daily_total_fen",
-            remaining,
-            format!("{} fen remain of today's total on all devices; nothing was charged", remaining.max(0)),
-        ));
-    }
-    if let Some(card_hash) = card_hash {
-        let uses: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM payments p JOIN payment_reads r ON r.key = p.key
-             WHERE p.merchant_id = ?1 AND r.business_day = ?2 AND r.card_hash = ?3 AND p.status = 'approved'",
-            (merchant_id, &day, card_hash),
-            |r| r.get(0),
-        )?;
-        if uses >= i64::from(limits.per_card_daily_count) {
-            return Err(exceeded(
-                "per_card_daily_count",
-                0,
-                format!("this card was used {uses} times today, the most allowed; nothing was charged"),
-            ));
-        }
+    Ok(held + held_qr + held_orders)
+}
+
+/// The card's approved uses today against the per-card daily count, on all devices.
+fn check_card_uses(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    limits: &LimitsWire,
+    card_hash: &str,
+    day: &str,
+) -> ApiResult<()> {
+    let uses: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM payments p JOIN payment_reads r ON r.key = p.key
+         WHERE p.merchant_id = ?1 AND r.business_day = ?2 AND r.card_hash = ?3 AND p.status = 'approved'",
+        (merchant_id, day, card_hash),
+        |r| r.get(0),
+    )?;
+    if uses >= i64::from(limits.per_card_daily_count) {
+        let mut e = refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit_exceeded",
+            &format!("this card was used {uses} times today, the most allowed; nothing was charged"),
+        );
+        e.body.field = Some("per_card_daily_count".into());
+        e.body.cap = Some(0);
+        return Err(e);
     }
     Ok(())
 }

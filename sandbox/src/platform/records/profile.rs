@@ -65,6 +65,7 @@ pub fn profile_of(state: &State, merchant_id: &str) -> ApiResult<MerchantProfile
         real_name_verified: holder.is_some(),
         holder_name_masked: holder_name_masked(holder),
         cross_province: Some(super::cross_province::rules_of(state, merchant_id)?),
+        used_today: None,
     })
 }
 
