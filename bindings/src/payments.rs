@@ -288,9 +288,36 @@ pub struct Receipt {
     pub tvr: String,
     pub tsi: String,
     pub e_receipt_url: String,
-    /// The customer's signature as a 1-bit PNG, when signed.
+    /// The customer's signature as a 1-bit PNG, when signed (the merchant's copy only).
     pub signature_png: Option<Vec<u8>>,
+    /// The merchant's copy or the customer's (whose text leaves out the fee and net).
+    pub copy: ReceiptCopy,
     pub reprint: bool,
+}
+
+/// Which copy of a slip: the merchant's (signed, with the fee and net) or the customer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReceiptCopy {
+    Merchant,
+    Customer,
+}
+
+impl From<ReceiptCopy> for core::receipt::ReceiptCopy {
+    fn from(c: ReceiptCopy) -> Self {
+        match c {
+            ReceiptCopy::Merchant => core::receipt::ReceiptCopy::Merchant,
+            ReceiptCopy::Customer => core::receipt::ReceiptCopy::Customer,
+        }
+    }
+}
+
+impl From<core::receipt::ReceiptCopy> for ReceiptCopy {
+    fn from(c: core::receipt::ReceiptCopy) -> Self {
+        match c {
+            core::receipt::ReceiptCopy::Merchant => ReceiptCopy::Merchant,
+            core::receipt::ReceiptCopy::Customer => ReceiptCopy::Customer,
+        }
+    }
 }
 
 impl From<core::receipt::Receipt> for Receipt {
@@ -320,6 +347,7 @@ impl From<core::receipt::Receipt> for Receipt {
             tsi: r.tsi,
             e_receipt_url: r.e_receipt_url,
             signature_png: r.signature.as_ref().map(|b| b.png()),
+            copy: r.copy.into(),
             reprint: r.reprint,
         }
     }

@@ -39,9 +39,11 @@ def test_the_receipt_page_renders_in_a_browser(make_client, dev, new_phone, sim_
         return c, sale
 
     c, sale = asyncio.run(sale_with_signature())
-    receipt = c.payments().receipt(sale.id, False)
+    receipt = c.payments().receipt(sale.id, starpos.ReceiptCopy.MERCHANT, False)
     url = receipt.e_receipt_url
     assert "/r/" in url and sale.id not in url
+    theirs = c.payments().receipt_text(sale.id, starpos.ReceiptCopy.CUSTOMER, False)
+    assert "持卡人存根 CARDHOLDER COPY" in theirs and "手续费" not in theirs and url in theirs
 
     with Browser(width=390, height=844, scale=2) as b:
         assert b.open(url) == 200

@@ -26,9 +26,9 @@ def test_sales_with_a_lost_answer_and_a_reversal(make_client, dev, new_phone, si
                                   starpos.SaleStep.AUTHORIZING, starpos.SaleStep.COMPLETING_ON_CARD]
             assert sale.masked_pan == "621700*********0015" and sale.fee_fen == 62 and sale.net_fen == 12_283
             assert dev.payment(sale.id)["status"] == "approved"
-            text = c.payments().receipt_text(sale.id, False)
+            text = c.payments().receipt_text(sale.id, starpos.ReceiptCopy.MERCHANT, False)
             assert "签购单" in text and "621700*********0015 (I)" in text and "RMB 123.45" in text
-            printer = c.payments().receipt_escpos(sale.id, True)
+            printer = c.payments().receipt_escpos(sale.id, starpos.ReceiptCopy.MERCHANT, True)
             assert printer.startswith(b"\x1b@") and printer.endswith(b"\x1dV\x00")
             assert "重打印".encode("gb18030") in printer
 
@@ -109,9 +109,9 @@ def test_signature_location_and_cancel(make_client, dev, new_phone, sim_reader):
             points = [starpos.SignaturePoint(x=10 + 3 * i, y=100 + (i % 40), t_ms=8 * i) for i in range(200)]
             drawn = starpos.Signature(width=800, height=300, strokes=[starpos.SignatureStroke(points=points)])
             c.payments().sign_sale(sale.id, drawn)
-            png = c.payments().receipt(sale.id, False).signature_png
+            png = c.payments().receipt(sale.id, starpos.ReceiptCopy.MERCHANT, False).signature_png
             assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == c.payments().signature_png(sale.id)
-            assert "[电子签名 E-SIGNED]" in c.payments().receipt_text(sale.id, False)
+            assert "[电子签名 E-SIGNED]" in c.payments().receipt_text(sale.id, starpos.ReceiptCopy.MERCHANT, False)
             for _ in range(100):
                 if c.payments().sale(sale.id).signature == starpos.SignatureState.UPLOADED:
                     break
@@ -178,7 +178,7 @@ def test_chip_first_and_the_flagged_fallback(make_client, dev, new_phone, sim_re
             assert steps.seen[:2] == [starpos.SaleStep.WAITING_FOR_CARD, starpos.SaleStep.SWIPE_FALLBACK]
             assert fallback.entry_mode == starpos.EntryMode.SWIPE and fallback.fallback
             assert dev.payment(fallback.id)["fallback"] is True
-            assert "(F)" in c.payments().receipt_text(fallback.id, False)
+            assert "(F)" in c.payments().receipt_text(fallback.id, starpos.ReceiptCopy.MERCHANT, False)
         finally:
             await reader.disconnect()
 

@@ -103,7 +103,7 @@ def test_sales_by_the_customers_payment_code(make_client, dev, new_phone):
         assert isinstance(sale.status, starpos.SaleStatus.APPROVED), sale
         assert (sale.method, sale.wallet, sale.entry_mode) == (starpos.PaymentMethod.CUSTOMER_CODE, starpos.Wallet.WE_CHAT, None)
         assert sale.wallet_txn and (sale.fee_fen, sale.net_fen) == (38, 9_962)
-        text = payments.receipt_text(sale.id, False)
+        text = payments.receipt_text(sale.id, starpos.ReceiptCopy.MERCHANT, False)
         assert "支付方式: 微信支付" in text and sale.wallet_txn in text
         # Refunded in part under the wallet's rules, then no more than what remains.
         refunded = await payments.refund_sale(sale.id, 4_000, PASSWORD)

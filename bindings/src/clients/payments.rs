@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use super::{ffi_client, SaleHandle};
 use crate::error::StarPosError;
-use crate::payments::{AttentionAdapter, AttentionListener, ListenerAdapter, Receipt, Sale, SaleListener, Signature};
+use crate::payments::{
+    AttentionAdapter, AttentionListener, ListenerAdapter, Receipt, ReceiptCopy, Sale, SaleListener, Signature,
+};
 use crate::reader::CardReader;
 
 type Result<T> = std::result::Result<T, StarPosError>;
@@ -75,20 +77,21 @@ impl PaymentsClient {
         Ok(self.core.signature_png(sale_id)?)
     }
 
-    /// The receipt of an approved sale (no network I/O); `reprint` marks a reprint.
-    pub fn receipt(&self, sale_id: String, reprint: bool) -> Result<Receipt> {
-        Ok(self.core.receipt(sale_id, reprint)?.into())
+    /// The receipt of an approved sale (no network I/O): the merchant's copy (signed, with the
+    /// fee and net) or the customer's; `reprint` marks a reprint.
+    pub fn receipt(&self, sale_id: String, copy: ReceiptCopy, reprint: bool) -> Result<Receipt> {
+        Ok(self.core.receipt(sale_id, copy.into(), reprint)?.into())
     }
 
     /// The receipt as plain text (32 columns), for the screen or sharing.
-    pub fn receipt_text(&self, sale_id: String, reprint: bool) -> Result<String> {
-        Ok(self.core.receipt(sale_id, reprint)?.to_text())
+    pub fn receipt_text(&self, sale_id: String, copy: ReceiptCopy, reprint: bool) -> Result<String> {
+        Ok(self.core.receipt(sale_id, copy.into(), reprint)?.to_text())
     }
 
     /// The receipt as ESC/POS bytes (GB18030, QR code for the e-receipt, cut) for a Bluetooth
-    /// receipt printer.
-    pub fn receipt_escpos(&self, sale_id: String, reprint: bool) -> Result<Vec<u8>> {
-        Ok(self.core.receipt(sale_id, reprint)?.to_escpos())
+    /// receipt printer: print the merchant's copy, then the customer's.
+    pub fn receipt_escpos(&self, sale_id: String, copy: ReceiptCopy, reprint: bool) -> Result<Vec<u8>> {
+        Ok(self.core.receipt(sale_id, copy.into(), reprint)?.to_escpos())
     }
 
     /// Resolves payments a stopped app left unfinished and retries pending reversals; returns

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::client;
 use crate::error::Error;
-use crate::payments::receipt::Receipt;
+use crate::payments::receipt::{Print, Receipt, ReceiptCopy};
 use crate::payments::signature::Signature;
 use crate::payments::{Adjust, AttentionListener, Order, Sale, SaleControl, SaleListener, SaleStatus};
 use crate::reader::controller::CardReader;
@@ -115,8 +115,9 @@ impl Payments {
     }
 
     /// The receipt (签购单) of an approved sale, from the journal and the cached merchant
-    /// profile; works offline. `reprint` marks it as a reprint.
-    pub fn receipt(&self, sale_id: String, reprint: bool) -> Result<Receipt> {
+    /// profile; works offline. `copy` is the merchant's (signed, with the fee) or the
+    /// customer's; `reprint` marks it as a reprint.
+    pub fn receipt(&self, sale_id: String, copy: ReceiptCopy, reprint: bool) -> Result<Receipt> {
         let sale = self.inner.payments.sale_of(&sale_id)?;
         if sale.status != SaleStatus::Approved {
             return Err(Error::invalid("sale_id", "only an approved sale has a receipt"));
@@ -131,7 +132,7 @@ impl Payments {
             &profile.terminal_id,
             &self.inner.platform_url,
             signature,
-            reprint,
+            Print { copy, reprint },
         ))
     }
 

@@ -10,6 +10,27 @@ use crate::reader::card::EntryMode;
 /// Characters per line on a 58 mm printer (a Chinese character takes two).
 pub const WIDTH: usize = 32;
 
+/// Which copy of the slip, as paper slips come in two: the merchant keeps the signed one with
+/// the fee and net (商户存根); the customer's (持卡人存根) shows what was paid, without the
+/// merchant's fee and without the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptCopy {
+    Merchant,
+    Customer,
+}
+
+/// How a slip is printed: which copy, and whether it is a reprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Print {
+    pub copy: ReceiptCopy,
+    pub reprint: bool,
+}
+
+impl Print {
+    pub const MERCHANT: Print = Print { copy: ReceiptCopy::Merchant, reprint: false };
+    pub const CUSTOMER: Print = Print { copy: ReceiptCopy::Customer, reprint: false };
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     pub merchant_name: String,
@@ -42,8 +63,10 @@ pub struct Receipt {
     /// The e-receipt page the printed QR code opens, `{platform}/r/{token}` with the platform's
     /// unguessable token; empty (and no QR code printed) when the platform gave none.
     pub e_receipt_url: String,
-    /// The customer's signature, printed above the acknowledgement; `None` when not signed.
+    /// The customer's signature, printed above the acknowledgement on the merchant's copy;
+    /// `None` when not signed, and on the customer's copy.
     pub signature: Option<Bitmap>,
+    pub copy: ReceiptCopy,
     pub reprint: bool,
 }
 
@@ -74,7 +97,7 @@ impl Receipt {
         terminal_id: &str,
         platform_url: &str,
         signature: Option<Bitmap>,
-        reprint: bool,
+        print: Print,
     ) -> Receipt {
         let entry_mode = match sale.entry_mode {
             // A fallback swipe is printed as such, as issuers and acquirers mark it.
@@ -120,8 +143,9 @@ impl Receipt {
                 .as_ref()
                 .map(|token| format!("{}/r/{token}", platform_url.trim_end_matches('/')))
                 .unwrap_or_default(),
-            signature,
-            reprint,
+            signature: signature.filter(|_| print.copy == ReceiptCopy::Merchant),
+            copy: print.copy,
+            reprint: print.reprint,
         }
     }
 
@@ -157,9 +181,12 @@ impl Receipt {
             format!("授权码: {}", self.auth_code),
             format!("日期时间: {}", self.date_time),
             format!("金额 AMOUNT: RMB {}", yuan(self.amount_fen)),
-            format!("手续费 FEE: RMB {}", yuan(self.fee_fen)),
-            format!("净额 NET: RMB {}", yuan(self.net_fen)),
         ]);
+        // The merchant's fee is the merchant's business, not the customer's.
+        if self.copy == ReceiptCopy::Merchant {
+            l.push(format!("手续费 FEE: RMB {}", yuan(self.fee_fen)));
+            l.push(format!("净额 NET: RMB {}", yuan(self.net_fen)));
+        }
         if !self.aid.is_empty() {
             l.push(format!("AID: {}", self.aid));
             l.push(format!("APP: {}", self.app_label));
@@ -170,12 +197,24 @@ impl Receipt {
         l
     }
 
-    fn header(&self) -> [String; 2] {
-        ["签购单 POS SLIP".into(), if self.reprint { "重打印 REPRINT".into() } else { "商户存根 MERCHANT COPY".into() }]
+    fn header(&self) -> Vec<String> {
+        let copy = match self.copy {
+            ReceiptCopy::Merchant => "商户存根 MERCHANT COPY",
+            ReceiptCopy::Customer => "持卡人存根 CARDHOLDER COPY",
+        };
+        let mut h = vec!["签购单 POS SLIP".to_string(), copy.to_string()];
+        if self.reprint {
+            h.push("重打印 REPRINT".into());
+        }
+        h
     }
 
-    fn footer() -> [&'static str; 2] {
-        ["本人确认以上交易", "I ACKNOWLEDGE THE ABOVE"]
+    /// The acknowledgement under the signature (the merchant's copy), or the customer's note.
+    fn footer(&self) -> [&'static str; 2] {
+        match self.copy {
+            ReceiptCopy::Merchant => ["本人确认以上交易", "I ACKNOWLEDGE THE ABOVE"],
+            ReceiptCopy::Customer => ["请妥善保管", "PLEASE KEEP FOR YOUR RECORDS"],
+        }
     }
 
     const SIGNATURE_TITLE: &'static str = "持卡人签名 CARDHOLDER SIGNATURE";
@@ -196,12 +235,14 @@ impl Receipt {
         }
         out.push_str(&rule);
         out.push('\n');
-        out.push_str(Self::SIGNATURE_TITLE);
-        out.push('\n');
-        // Text cannot show the drawing: say whether there is one (the image is in the
-        // e-receipt and on the printed slip).
-        out.push_str(if self.signature.is_some() { "[电子签名 E-SIGNED]\n" } else { "\n" });
-        for f in Self::footer() {
+        if self.copy == ReceiptCopy::Merchant {
+            out.push_str(Self::SIGNATURE_TITLE);
+            out.push('\n');
+            // Text cannot show the drawing: say whether there is one (the image is in the
+            // e-receipt and on the printed slip).
+            out.push_str(if self.signature.is_some() { "[电子签名 E-SIGNED]\n" } else { "\n" });
+        }
+        for f in self.footer() {
             out.push_str(f);
             out.push('\n');
         }
@@ -218,26 +259,30 @@ impl Receipt {
         p.init();
         p.align(Align::Center);
         p.bold(true);
-        let [title, copy] = self.header();
-        p.text(&format!("{title}\n"));
+        let header = self.header();
+        p.text(&format!("{}\n", header[0]));
         p.bold(false);
-        p.text(&format!("{copy}\n"));
+        for line in &header[1..] {
+            p.text(&format!("{line}\n"));
+        }
         p.align(Align::Left);
         p.text(&format!("{}\n", "-".repeat(WIDTH)));
         for line in self.lines() {
             p.text(&format!("{line}\n"));
         }
         p.text(&format!("{}\n", "-".repeat(WIDTH)));
-        p.text(&format!("{}\n", Self::SIGNATURE_TITLE));
-        match &self.signature {
-            Some(image) => {
-                p.align(Align::Center);
-                p.0.extend(image.escpos_raster());
-                p.align(Align::Left);
+        if self.copy == ReceiptCopy::Merchant {
+            p.text(&format!("{}\n", Self::SIGNATURE_TITLE));
+            match &self.signature {
+                Some(image) => {
+                    p.align(Align::Center);
+                    p.0.extend(image.escpos_raster());
+                    p.align(Align::Left);
+                }
+                None => p.text("\n\n"),
             }
-            None => p.text("\n\n"),
         }
-        for f in Self::footer() {
+        for f in self.footer() {
             p.text(&format!("{f}\n"));
         }
         if !self.e_receipt_url.is_empty() {
@@ -401,7 +446,15 @@ mod tests {
 
     #[test]
     fn a_receipt_has_every_field_and_fits_the_paper() {
-        let r = Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, false);
+        let r = Receipt::of(
+            &sale(),
+            "星标便利店",
+            "898440358120001",
+            "12345678",
+            "https://pay.example/",
+            None,
+            Print::MERCHANT,
+        );
         let text = r.to_text();
         for needle in [
             "星标便利店",
@@ -425,8 +478,15 @@ mod tests {
         }
         assert!(text.lines().filter(|l| !l.starts_with("电子签购单")).all(|l| columns(l) <= WIDTH), "{text}");
         assert!(!text.contains("6217001234567890015"));
-        let reprint =
-            Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, true);
+        let reprint = Receipt::of(
+            &sale(),
+            "星标便利店",
+            "898440358120001",
+            "12345678",
+            "https://pay.example/",
+            None,
+            Print { reprint: true, ..Print::MERCHANT },
+        );
         assert!(reprint.to_text().contains("重打印 REPRINT"));
         assert!(!text.contains(&sale().id), "the URL carries the platform's token, not the sale's key");
         let before_tokens = Sale { receipt_token: None, ..sale() };
@@ -437,7 +497,7 @@ mod tests {
             "12345678",
             "https://pay.example/",
             None,
-            false,
+            Print::MERCHANT,
         );
         assert!(old.e_receipt_url.is_empty() && !old.to_text().contains("E-RECEIPT"), "no link without a token");
         assert!(!old.to_escpos().windows(3).any(|w| w == [0x1D, 0x28, 0x6B]), "and no QR code printed");
@@ -470,8 +530,16 @@ mod tests {
             tsi: None,
             ..sale()
         };
-        let text = Receipt::of(&qr, "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, false)
-            .to_text();
+        let text = Receipt::of(
+            &qr,
+            "星标便利店",
+            "898440358120001",
+            "12345678",
+            "https://pay.example/",
+            None,
+            Print::MERCHANT,
+        )
+        .to_text();
         assert!(text.contains("支付方式: 支付宝"), "{text}");
         assert!(text.contains("交易单号:\n2026120122001400001234567890\n"), "a long number on its own line: {text}");
         assert!(!text.contains("卡号") && !text.contains("AID") && !text.contains("TVR"), "{text}");
@@ -495,7 +563,7 @@ mod tests {
             "12345678",
             "https://pay.example/",
             Some(image),
-            false,
+            Print::MERCHANT,
         );
         assert!(r.to_text().contains("[电子签名 E-SIGNED]"));
         let bytes = r.to_escpos();
@@ -505,9 +573,50 @@ mod tests {
         let (ack, _, _) = encoding_rs::GB18030.encode("本人确认以上交易");
         let ack_at = bytes.windows(ack.len()).position(|w| w == &ack[..]).unwrap();
         assert!(title_at < at && at < ack_at, "under its title, above the acknowledgement");
-        let unsigned =
-            Receipt::of(&sale(), "星标便利店", "898440358120001", "12345678", "https://pay.example/", None, false);
+        let unsigned = Receipt::of(
+            &sale(),
+            "星标便利店",
+            "898440358120001",
+            "12345678",
+            "https://pay.example/",
+            None,
+            Print::MERCHANT,
+        );
         assert!(!unsigned.to_text().contains("E-SIGNED"));
+    }
+
+    #[test]
+    fn the_customer_s_copy_has_no_fee_and_no_signature() {
+        use super::super::signature::{Point, Signature};
+        let drawn = Signature { width: 600, height: 200, strokes: vec![vec![Point { x: 10, y: 100, t_ms: 0 }]] };
+        let copy = |print| {
+            Receipt::of(
+                &sale(),
+                "星标便利店",
+                "898440358120001",
+                "12345678",
+                "https://pay.example/",
+                Some(drawn.render()),
+                print,
+            )
+        };
+        let customer = copy(Print::CUSTOMER);
+        let text = customer.to_text();
+        assert!(text.contains("持卡人存根 CARDHOLDER COPY") && text.contains("RMB 123.45"), "{text}");
+        assert!(!text.contains("手续费") && !text.contains("NET") && !text.contains("RMB 0.62"), "{text}");
+        assert!(customer.signature.is_none() && !text.contains("持卡人签名") && !text.contains("本人确认"), "{text}");
+        assert!(
+            text.contains("请妥善保管") && text.contains("https://pay.example/r/"),
+            "the e-receipt is the customer's"
+        );
+        let printed = customer.to_escpos();
+        let (decoded, _, _) = encoding_rs::GB18030.decode(&printed);
+        assert!(decoded.contains("持卡人存根") && !decoded.contains("手续费"));
+        let merchant = copy(Print::MERCHANT).to_text();
+        assert!(merchant.contains("商户存根 MERCHANT COPY") && merchant.contains("手续费 FEE: RMB 0.62"));
+        assert!(merchant.contains("[电子签名 E-SIGNED]") && merchant.contains("本人确认以上交易"));
+        let again = copy(Print { copy: ReceiptCopy::Customer, reprint: true }).to_text();
+        assert!(again.contains("持卡人存根 CARDHOLDER COPY\n") && again.contains("重打印 REPRINT"), "{again}");
     }
 
     #[test]

@@ -42,7 +42,10 @@ pub(super) async fn qr_demo(phone: &StarPos, dev: &DevClient, password: &str) ->
         paid.wallet_txn.as_deref().unwrap_or("?"),
         yuan(paid.fee_fen)
     );
-    let receipt = phone.payments().receipt(paid.id.clone(), false).map_err(show)?;
+    let receipt = phone
+        .payments()
+        .receipt(paid.id.clone(), starpos_core::payments::receipt::ReceiptCopy::Merchant, false)
+        .map_err(show)?;
     for line in receipt.to_text().lines().filter(|l| l.starts_with("支付方式") || l.starts_with("交易单号")) {
         println!("   | {line}");
     }

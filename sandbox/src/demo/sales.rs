@@ -55,7 +55,10 @@ pub(super) async fn sale_demo(
         crate::test_kit::sample_signature().encode().len(),
         signed.signature
     );
-    let receipt = phone.payments().receipt(sale.id.clone(), false).map_err(show)?;
+    let receipt = phone
+        .payments()
+        .receipt(sale.id.clone(), starpos_core::payments::receipt::ReceiptCopy::Merchant, false)
+        .map_err(show)?;
     for line in receipt.to_text().lines() {
         println!("   | {line}");
     }

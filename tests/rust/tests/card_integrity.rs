@@ -5,6 +5,7 @@
 //! app: they read the card through the real reader protocol and send signed authorisations of
 //! their own making to the real sandbox.
 
+use starpos_core::payments::receipt::ReceiptCopy;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,7 +73,7 @@ async fn a_swiped_chip_card_is_sent_back_to_its_chip_and_a_failed_chip_falls_bac
     assert_eq!(&steps[..2], &[SaleStep::WaitingForCard, SaleStep::SwipeFallback]);
     let on_platform = w.dev.payment(&sale.id).await.unwrap();
     assert_eq!(on_platform["fallback"], true, "the platform flags it too: {on_platform}");
-    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap();
+    let receipt = c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, false).unwrap();
     assert_eq!(receipt.entry_mode, "F", "the receipt prints a fallback as such");
 
     // A magstripe-only card swipes as it always did.

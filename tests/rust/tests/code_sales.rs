@@ -5,6 +5,7 @@
 //! reversal retried until the platform takes it; voids and refunds follow the wallets' rules.
 //! History, statistics, the reconciliation with the platform's records and the receipt show them.
 
+use starpos_core::payments::receipt::ReceiptCopy;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ async fn each_wallet_behaviour_ends_in_its_documented_state_with_one_charge_or_n
     assert_eq!(platform["status"], "paid");
     assert_eq!(sale.wallet_txn.as_deref(), platform["wallet_txn"].as_str());
     assert_eq!(steps, [SaleStep::Authorizing], "nothing to wait for");
-    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap().to_text();
+    let receipt = c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, false).unwrap().to_text();
     assert!(receipt.contains("支付方式: 微信支付"), "{receipt}");
     assert!(receipt.contains(sale.wallet_txn.as_deref().unwrap()) && !receipt.contains("卡号"), "{receipt}");
 
@@ -173,7 +174,7 @@ async fn each_wallet_behaviour_ends_in_its_documented_state_with_one_charge_or_n
         assert_eq!(csv.matches(label).count(), count, "{label} in {csv}");
     }
     let first = c.payments().recent_sales(100).unwrap().into_iter().find(|s| s.amount_fen == 10_000).unwrap();
-    let printed = c.payments().receipt(first.id.clone(), false).unwrap().to_escpos();
+    let printed = c.payments().receipt(first.id.clone(), ReceiptCopy::Merchant, false).unwrap().to_escpos();
     let txn = first.wallet_txn.unwrap();
     assert!(printed.windows(txn.len()).any(|w| w == txn.as_bytes()), "the ESC/POS receipt prints the wallet's number");
 }

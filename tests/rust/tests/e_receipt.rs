@@ -4,6 +4,7 @@
 //! signature), follows the sale as it is voided or refunded, and answers 404 for any other
 //! token. The page in a real browser is tests/python/test_e_receipt.py.
 
+use starpos_core::payments::receipt::ReceiptCopy;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,11 +53,19 @@ async fn a_card_sale_s_page_shows_the_customer_copy_and_follows_the_void() {
     let sale = c.payments().start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert!(sale.fee_fen > 0);
     c.payments().sign_sale(sale.id.clone(), sample_signature()).unwrap();
-    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap();
+    let receipt = c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, false).unwrap();
     let token = token_of(&receipt.e_receipt_url, &w);
     assert!(!receipt.e_receipt_url.contains(&sale.id), "the sale's key stays off the slip");
-    assert_eq!(c.payments().receipt(sale.id.clone(), true).unwrap().e_receipt_url, receipt.e_receipt_url);
+    assert_eq!(
+        c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, true).unwrap().e_receipt_url,
+        receipt.e_receipt_url
+    );
     assert!(receipt.to_text().contains(&receipt.e_receipt_url));
+    // The customer's paper copy: the same link, the amount, no fee and no signature.
+    let theirs = c.payments().receipt(sale.id.clone(), ReceiptCopy::Customer, false).unwrap();
+    let text = theirs.to_text();
+    assert!(text.contains("持卡人存根 CARDHOLDER COPY") && text.contains("RMB 88.00"), "{text}");
+    assert!(!text.contains("手续费") && theirs.signature.is_none() && text.contains(&receipt.e_receipt_url));
 
     let html = page(&receipt.e_receipt_url).await;
     for needle in [
@@ -108,7 +117,7 @@ async fn a_qr_sale_s_page_shows_the_wallet_and_a_part_refund() {
     ready_merchant(&c, &w.dev, &new_phone(), PASSWORD).await.unwrap();
     let code = payment_code("wechat", "00");
     let sale = c.qr().start_payment_code_sale(code, 6_000, None, Arc::new(Quiet)).outcome().await.unwrap();
-    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap();
+    let receipt = c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, false).unwrap();
     token_of(&receipt.e_receipt_url, &w);
     let html = page(&receipt.e_receipt_url).await;
     let txn = sale.wallet_txn.clone().unwrap();

@@ -3,6 +3,7 @@
 //! platform committed (retried under the same key: charged once), no answer at all (reversed),
 //! and a reversal that has to wait for the platform.
 
+use starpos_core::payments::receipt::ReceiptCopy;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -91,7 +92,7 @@ async fn an_approved_chip_sale_and_every_decline() {
     assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before - 10_000);
     assert_eq!(c.payments().sale(sale.id.clone()).unwrap(), sale);
     assert_eq!((sale.tvr.as_deref(), sale.tsi.as_deref()), (Some("0000000000"), Some("E800")));
-    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap();
+    let receipt = c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, false).unwrap();
     assert_eq!(receipt.merchant_name, "星标测试店");
     assert_eq!(receipt.voucher_number, "000001");
     let text = receipt.to_text();
@@ -107,7 +108,13 @@ async fn an_approved_chip_sale_and_every_decline() {
         let (sale, _) = sell(&c, &reader, 2_000).await;
         assert!(matches!(sale.status, SaleStatus::Declined { reason: r, .. } if r == reason), "{card}: {sale:?}");
         assert_eq!(w.dev.payment(&sale.id).await.unwrap()["status"], "declined");
-        assert!(matches!(c.payments().receipt(sale.id.clone(), false), Err(Error::InvalidInput { .. })), "no receipt");
+        assert!(
+            matches!(
+                c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, false),
+                Err(Error::InvalidInput { .. })
+            ),
+            "no receipt"
+        );
     }
     assert_eq!(
         c.merchant().remaining_today().unwrap().daily_total_remaining_fen,
@@ -334,7 +341,10 @@ async fn void_the_same_day_refund_after_settlement_never_twice() {
         "the void gives the limit back"
     );
     assert!(matches!(c.payments().void_sale(first.id.clone(), PASSWORD.into()).await, Err(Error::InvalidInput { .. })));
-    assert!(matches!(c.payments().receipt(first.id.clone(), false), Err(Error::InvalidInput { .. })));
+    assert!(matches!(
+        c.payments().receipt(first.id.clone(), ReceiptCopy::Merchant, false),
+        Err(Error::InvalidInput { .. })
+    ));
     assert_eq!(c.payments().refund_sale(second.id.clone(), 1_000, PASSWORD.into()).await, Err(Error::RefundNotAllowed));
 
     // The next business day the sale is settled: no void, refunds up to what remains.

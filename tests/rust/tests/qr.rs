@@ -2,6 +2,7 @@
 //! payload reads back, with an independent decoder (rqrr), to the payload it was made from,
 //! whose CRC the decoder of the payload agrees with.
 
+use starpos_core::payments::receipt::ReceiptCopy;
 use starpos_core::qr::{self, DataObject, Initiation, MerchantAccount, MerchantQrInput};
 use starpos_core::Error;
 
@@ -133,7 +134,7 @@ mod shown {
         );
         assert_eq!(steps.0.lock().unwrap().first(), Some(&SaleStep::WaitingForCustomer));
         assert_eq!(c.merchant().remaining_today().unwrap().daily_total_remaining_fen, before - 2_500);
-        let receipt = c.payments().receipt(sale.id.clone(), false).unwrap().to_text();
+        let receipt = c.payments().receipt(sale.id.clone(), super::ReceiptCopy::Merchant, false).unwrap().to_text();
         assert!(receipt.contains("支付方式: 支付宝"), "{receipt}");
         let today = c.history().today_summary().unwrap();
         assert_eq!(

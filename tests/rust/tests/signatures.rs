@@ -2,6 +2,7 @@
 //! ESC/POS raster), the compressed strokes reach the platform in the background (and wait while
 //! it is out of reach), and the platform renders the same image.
 
+use starpos_core::payments::receipt::ReceiptCopy;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,7 +39,12 @@ async fn a_signed_sale_prints_the_signature_and_the_platform_gets_the_strokes() 
     let (c, _link, reader) = merchant(&w, "signer").await;
     let sale = c.payments().start_sale(reader.clone(), 8_800, None, Arc::new(Quiet)).outcome().await.unwrap();
     assert_eq!(sale.signature, SignatureState::NotSigned);
-    assert!(!c.payments().receipt(sale.id.clone(), false).unwrap().to_text().contains("E-SIGNED"));
+    assert!(!c
+        .payments()
+        .receipt(sale.id.clone(), ReceiptCopy::Merchant, false)
+        .unwrap()
+        .to_text()
+        .contains("E-SIGNED"));
 
     let before = c.diagnostics();
     let signed = c.payments().sign_sale(sale.id.clone(), sample_signature()).unwrap();
@@ -46,7 +52,7 @@ async fn a_signed_sale_prints_the_signature_and_the_platform_gets_the_strokes() 
     assert!(matches!(signed.signature, SignatureState::Queued | SignatureState::Uploaded));
 
     // The receipt is ready at once, signature included.
-    let receipt = c.payments().receipt(sale.id.clone(), false).unwrap();
+    let receipt = c.payments().receipt(sale.id.clone(), ReceiptCopy::Merchant, false).unwrap();
     assert!(receipt.to_text().contains("[电子签名 E-SIGNED]"));
     let image = receipt.signature.clone().unwrap();
     assert!(image.ink_count() > 500 && image.width == 384 && image.height == 128, "{}x{}", image.width, image.height);

@@ -16,6 +16,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Test
+import uniffi.starpos.ReceiptCopy
 import uniffi.starpos.ApplicationStatus
 import uniffi.starpos.AttentionListener
 import uniffi.starpos.CardElements
@@ -90,14 +91,14 @@ class PaymentTest {
             assertEquals(listOf(SaleStep.WAITING_FOR_CARD, SaleStep.WAITING_FOR_PIN, SaleStep.AUTHORIZING, SaleStep.COMPLETING_ON_CARD), steps.steps.toList())
             assertEquals(100L, sale.feeFen)
             assertEquals("approved", Dev.paymentStatus(sale.id))
-            val receipt = c.payments().receipt(sale.id, false)
+            val receipt = c.payments().receipt(sale.id, ReceiptCopy.MERCHANT, false)
             assertEquals("000000".length, receipt.voucherNumber.length)
             // The slip's QR opens the platform's e-receipt page, by its token, not the sale's key.
             assertFalse(receipt.eReceiptUrl.contains(sale.id))
             val page = java.net.URI(receipt.eReceiptUrl).toURL().readText()
             assertTrue(page.contains("¥200.00") && page.contains("交易成功 APPROVED") && !page.contains("手续费"), page)
-            assertTrue(c.payments().receiptText(sale.id, false).contains("RMB 200.00"))
-            val printer = c.payments().receiptEscpos(sale.id, false)
+            assertTrue(c.payments().receiptText(sale.id, ReceiptCopy.MERCHANT, false).contains("RMB 200.00"))
+            val printer = c.payments().receiptEscpos(sale.id, ReceiptCopy.MERCHANT, false)
             assertTrue(String(printer, charset("GB18030")).contains("签购单"))
 
             Dev.setFaults("{\"drop_response_after_commit\":100}")
@@ -150,7 +151,7 @@ class PaymentTest {
             assertEquals(Location(27.829729, 112.944052, 25.0), sale.location)
             val points = (0 until 150).map { SignaturePoint((20 + 4 * it).toUInt(), (80 + it % 30).toUInt(), (8 * it).toUInt()) }
             c.payments().signSale(sale.id, Signature(720u, 240u, listOf(SignatureStroke(points))))
-            val png = c.payments().receipt(sale.id, false).signaturePng!!
+            val png = c.payments().receipt(sale.id, ReceiptCopy.MERCHANT, false).signaturePng!!
             assertEquals(0x89.toByte(), png[0])
             var uploaded = false
             repeat(100) {
@@ -233,7 +234,7 @@ class PaymentTest {
             assertEquals(EntryMode.SWIPE, fallback.entryMode)
             assertTrue(fallback.fallback)
             assertEquals("true", Dev.paymentField(fallback.id, "fallback"))
-            assertTrue(c.payments().receiptText(fallback.id, false).contains("(F)"))
+            assertTrue(c.payments().receiptText(fallback.id, ReceiptCopy.MERCHANT, false).contains("(F)"))
         } finally {
             reader.disconnect()
             reader.close()

@@ -9,6 +9,7 @@ import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
+import uniffi.starpos.ReceiptCopy
 import org.junit.jupiter.api.assertThrows
 import uniffi.starpos.PaymentMethod
 import uniffi.starpos.ReversalReason
@@ -80,7 +81,7 @@ class QrTest {
         assertEquals(Wallet.WE_CHAT, paid.wallet)
         assertEquals(null, paid.entryMode)
         assertNotNull(paid.walletTxn)
-        assertTrue(c.payments().receiptText(paid.id, false).contains("支付方式: 微信支付"))
+        assertTrue(c.payments().receiptText(paid.id, ReceiptCopy.MERCHANT, false).contains("支付方式: 微信支付"))
         // Voided the same day under the wallet's rules: nothing is charged.
         assertEquals(SaleStatus.Voided, c.payments().voidSale(paid.id, PASSWORD).status)
 
