@@ -11,6 +11,23 @@ pub fn business_day(unix_secs: i64) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// Platform time `unix_secs` as `YYYY-MM-DD HH:MM:SS` in China Standard Time, as slips and the
+/// e-receipt print it.
+pub fn china_time(unix_secs: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_secs)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(time::macros::offset!(+8));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// `YYYY-MM-DD` as days since 1970-01-01; `None` if it is not a real date in that form.
 pub fn day_number(day: &str) -> Option<i64> {
     let b = day.as_bytes();

@@ -6,6 +6,7 @@ use super::signature::Bitmap;
 use super::Sale;
 use crate::qr::Wallet;
 use crate::reader::card::EntryMode;
+use starpos_protocol::calendar::china_time;
 
 /// Characters per line on a 58 mm printer (a Chinese character takes two).
 pub const WIDTH: usize = 32;
@@ -73,21 +74,6 @@ pub struct Receipt {
 /// `12345` fen as `123.45`.
 pub use crate::money::yuan;
 
-fn cst(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(time::macros::offset!(+8));
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 impl Receipt {
     /// The receipt of an approved sale, with the merchant's names and numbers.
     pub fn of(
@@ -130,7 +116,7 @@ impl Receipt {
             voucher_number: sale.voucher_number.clone().unwrap_or_default(),
             reference_number: sale.reference_number.clone().unwrap_or_default(),
             auth_code: sale.auth_code.clone().unwrap_or_default(),
-            date_time: cst(sale.created_at),
+            date_time: china_time(sale.created_at),
             amount_fen: sale.amount_fen,
             fee_fen: sale.fee_fen,
             net_fen: sale.net_fen,

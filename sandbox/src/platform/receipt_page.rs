@@ -10,6 +10,7 @@ use axum::extract::{Path, State as St};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rusqlite::{OptionalExtension, Transaction};
+use starpos_protocol::calendar::china_time;
 use starpos_protocol::signature::Signature;
 use starpos_protocol::wire::{PaymentWire, QrOrderWire, QrPaymentWire};
 
@@ -212,21 +213,6 @@ fn adjustments(tx: &Transaction<'_>, sql: &str, key: &str) -> ApiResult<Vec<Adju
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn cst(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(time::macros::offset!(+8));
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 /// Text for HTML, with every character that could end an element or an attribute escaped:
 /// the merchant's name is the merchant's own input.
 fn esc(s: &str) -> String {
@@ -306,7 +292,7 @@ pub fn render(view: &View, token: &str) -> String {
             rows.push((label, v.clone()));
         }
     }
-    rows.push(("日期时间 Time", cst(view.at)));
+    rows.push(("日期时间 Time", china_time(view.at)));
     let mut out = String::with_capacity(4096);
     out.push_str("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
@@ -324,7 +310,7 @@ pub fn render(view: &View, token: &str) -> String {
         out.push_str("<h2>撤销与退货 Voids and refunds</h2><dl id=\"adjustments\">");
         for a in &view.adjustments {
             let kind = if a.void { "撤销 VOID" } else { "退货 REFUND" };
-            out.push_str(&format!("<dt>{kind} · {}</dt><dd>-¥{}</dd>", cst(a.at), yuan(a.amount_fen)));
+            out.push_str(&format!("<dt>{kind} · {}</dt><dd>-¥{}</dd>", china_time(a.at), yuan(a.amount_fen)));
         }
         out.push_str("</dl>");
     }
