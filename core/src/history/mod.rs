@@ -101,10 +101,13 @@ impl History {
         // The pages are in: anchor the head they made (the transactions stay synced whatever
         // the anchor's answer).
         let _one = self.anchoring.lock().await;
-        match anchor::anchor(&self.db, self.secure_store.as_ref(), accounts).await? {
-            anchor::Anchored::At { entries } => summary.anchored_entries = Some(entries),
-            anchor::Anchored::Empty => {}
-            anchor::Anchored::Problem { problem } => summary.journal_problem = Some(problem),
+        // An anchoring that could not reach the platform leaves the summary without an anchor:
+        // the pages are in, and the next sync anchors.
+        match anchor::anchor(&self.db, self.secure_store.as_ref(), accounts).await {
+            Ok(anchor::Anchored::At { entries }) => summary.anchored_entries = Some(entries),
+            Ok(anchor::Anchored::Empty) => {}
+            Ok(anchor::Anchored::Problem { problem }) => summary.journal_problem = Some(problem),
+            Err(e) => tracing::info!(error = %e, "the ledger's head was not anchored this time"),
         }
         Ok(summary)
     }
