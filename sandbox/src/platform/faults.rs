@@ -28,6 +28,9 @@ pub struct PaymentFaults {
     /// after passing the request on (a 502 or 504 page, a 429, a 500 with another JSON code).
     #[serde(default)]
     pub answer_after_commit: Option<InjectedAnswer>,
+    /// Answer the next n ledger anchor requests (`GET` or `PUT /v1/ledger/anchor`) with 503.
+    #[serde(default)]
+    pub fail_ledger_anchor: u32,
 }
 
 /// An answer in place of the platform's, for [`PaymentFaults::answer_after_commit`].
@@ -48,6 +51,16 @@ impl PaymentFaults {
         injected.count -= 1;
         Some(injected.clone())
     }
+}
+
+/// Takes one failed anchor request from the fault budget if there is one.
+pub fn injected_anchor_failure(state: &State) -> ApiResult<()> {
+    let mut faults = state.payment_faults();
+    if faults.fail_ledger_anchor > 0 {
+        faults.fail_ledger_anchor -= 1;
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "injected anchor failure"));
+    }
+    Ok(())
 }
 
 /// Takes one 5xx from the fault budget if there is one.

@@ -16,6 +16,7 @@ use starpos_protocol::wire::{LedgerAnchor, LedgerAnchorRequest, LedgerAnchorWire
 
 use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
+use super::faults::injected_anchor_failure;
 use super::state::State;
 
 fn device_of(tx: &Transaction<'_>, session_id: &str) -> ApiResult<String> {
@@ -37,6 +38,7 @@ fn hash_ok(h: &str) -> bool {
 }
 
 pub async fn get(St(state): St<Arc<State>>, Signed { caller, .. }: Signed) -> ApiResult<Json<LedgerAnchorWire>> {
+    injected_anchor_failure(&state)?;
     let mut db = state.db();
     let tx = db.transaction()?;
     let device = device_of(&tx, &caller.session_id)?;
@@ -47,6 +49,7 @@ pub async fn put(
     St(state): St<Arc<State>>,
     Signed { caller, body: bytes }: Signed,
 ) -> ApiResult<Json<LedgerAnchorWire>> {
+    injected_anchor_failure(&state)?;
     let req: LedgerAnchorRequest = body(&bytes)?;
     let id_ok = (16..=64).contains(&req.ledger_id.len()) && req.ledger_id.bytes().all(|b| b.is_ascii_hexdigit());
     if !id_ok {

@@ -49,6 +49,13 @@ async fn a_ledger_cut_below_its_anchor_is_found_on_the_phone_and_refused_by_the_
     assert_eq!(c.history().verify_journal().unwrap().problem, None);
     // Nothing new: the same head again is accepted.
     assert_eq!(sync(&c).await.anchored_entries, Some(3));
+    // The anchor cannot be reached (the platform retries nothing here, the client retries a
+    // 503 a few times): the sync still succeeds, without an anchor this time.
+    w.dev.set_faults(json!({ "fail_ledger_anchor": 100 })).await.unwrap();
+    let unanchored = sync(&c).await;
+    assert_eq!((unanchored.anchored_entries, unanchored.journal_problem), (None, None));
+    w.dev.set_faults(json!({})).await.unwrap();
+    assert_eq!(sync(&c).await.anchored_entries, Some(3), "and the next sync anchors");
     drop(c);
 
     // The newest two rows are cut from the file: the chain that is left checks out.
