@@ -430,17 +430,14 @@ mod tests {
         }
     }
 
+    /// The sample merchant's slip of `sale`.
+    fn slip(sale: &Sale, signature: Option<Bitmap>, print: Print) -> Receipt {
+        Receipt::of(sale, "星标便利店", "898440358120001", "12345678", "https://pay.example/", signature, print)
+    }
+
     #[test]
     fn a_receipt_has_every_field_and_fits_the_paper() {
-        let r = Receipt::of(
-            &sale(),
-            "星标便利店",
-            "898440358120001",
-            "12345678",
-            "https://pay.example/",
-            None,
-            Print::MERCHANT,
-        );
+        let r = slip(&sale(), None, Print::MERCHANT);
         let text = r.to_text();
         for needle in [
             "星标便利店",
@@ -464,27 +461,11 @@ mod tests {
         }
         assert!(text.lines().filter(|l| !l.starts_with("电子签购单")).all(|l| columns(l) <= WIDTH), "{text}");
         assert!(!text.contains("6217001234567890015"));
-        let reprint = Receipt::of(
-            &sale(),
-            "星标便利店",
-            "898440358120001",
-            "12345678",
-            "https://pay.example/",
-            None,
-            Print { reprint: true, ..Print::MERCHANT },
-        );
+        let reprint = slip(&sale(), None, Print { reprint: true, ..Print::MERCHANT });
         assert!(reprint.to_text().contains("重打印 REPRINT"));
         assert!(!text.contains(&sale().id), "the URL carries the platform's token, not the sale's key");
         let before_tokens = Sale { receipt_token: None, ..sale() };
-        let old = Receipt::of(
-            &before_tokens,
-            "星标便利店",
-            "898440358120001",
-            "12345678",
-            "https://pay.example/",
-            None,
-            Print::MERCHANT,
-        );
+        let old = slip(&before_tokens, None, Print::MERCHANT);
         assert!(old.e_receipt_url.is_empty() && !old.to_text().contains("E-RECEIPT"), "no link without a token");
         assert!(!old.to_escpos().windows(3).any(|w| w == [0x1D, 0x28, 0x6B]), "and no QR code printed");
 
@@ -516,16 +497,7 @@ mod tests {
             tsi: None,
             ..sale()
         };
-        let text = Receipt::of(
-            &qr,
-            "星标便利店",
-            "898440358120001",
-            "12345678",
-            "https://pay.example/",
-            None,
-            Print::MERCHANT,
-        )
-        .to_text();
+        let text = slip(&qr, None, Print::MERCHANT).to_text();
         assert!(text.contains("支付方式: 支付宝"), "{text}");
         assert!(text.contains("交易单号:\n2026120122001400001234567890\n"), "a long number on its own line: {text}");
         assert!(!text.contains("卡号") && !text.contains("AID") && !text.contains("TVR"), "{text}");
@@ -542,15 +514,7 @@ mod tests {
         };
         let image = drawn.render();
         let raster = image.escpos_raster();
-        let r = Receipt::of(
-            &sale(),
-            "星标便利店",
-            "898440358120001",
-            "12345678",
-            "https://pay.example/",
-            Some(image),
-            Print::MERCHANT,
-        );
+        let r = slip(&sale(), Some(image), Print::MERCHANT);
         assert!(r.to_text().contains("[电子签名 E-SIGNED]"));
         let bytes = r.to_escpos();
         let at = bytes.windows(raster.len()).position(|w| w == &raster[..]).expect("the raster image is printed");
@@ -559,15 +523,7 @@ mod tests {
         let (ack, _, _) = encoding_rs::GB18030.encode("本人确认以上交易");
         let ack_at = bytes.windows(ack.len()).position(|w| w == &ack[..]).unwrap();
         assert!(title_at < at && at < ack_at, "under its title, above the acknowledgement");
-        let unsigned = Receipt::of(
-            &sale(),
-            "星标便利店",
-            "898440358120001",
-            "12345678",
-            "https://pay.example/",
-            None,
-            Print::MERCHANT,
-        );
+        let unsigned = slip(&sale(), None, Print::MERCHANT);
         assert!(!unsigned.to_text().contains("E-SIGNED"));
     }
 
@@ -575,17 +531,7 @@ mod tests {
     fn the_customer_s_copy_has_no_fee_and_no_signature() {
         use super::super::signature::{Point, Signature};
         let drawn = Signature { width: 600, height: 200, strokes: vec![vec![Point { x: 10, y: 100, t_ms: 0 }]] };
-        let copy = |print| {
-            Receipt::of(
-                &sale(),
-                "星标便利店",
-                "898440358120001",
-                "12345678",
-                "https://pay.example/",
-                Some(drawn.render()),
-                print,
-            )
-        };
+        let copy = |print| slip(&sale(), Some(drawn.render()), print);
         let customer = copy(Print::CUSTOMER);
         let text = customer.to_text();
         assert!(text.contains("持卡人存根 CARDHOLDER COPY") && text.contains("RMB 123.45"), "{text}");

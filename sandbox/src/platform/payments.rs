@@ -21,9 +21,10 @@ use starpos_protocol::wire::{
     AdjustmentSettled, AuthorizeRequest, PaymentWire, ReverseRequest, ReverseResponse, SignatureUpload,
 };
 
-use super::auth::{check_password, step_up_failed, Signed};
+use super::auth::Signed;
 use super::error::{body, ApiError, ApiResult};
 use super::faults::injected_5xx;
+use super::records::adjustments;
 use super::records::card_checks::{self, CardData};
 use super::records::cross_province::check_payment;
 use super::records::feed::{adjustment_in, reversal_in, sale_in};
@@ -264,25 +265,11 @@ fn next_voucher(tx: &Transaction<'_>, merchant_id: &str) -> ApiResult<(i64, i64)
 /// (`kind` "refund": after its day is settled, never above what remains). Idempotent by the
 /// adjustment key; needs the account password.
 async fn adjust(state: &State, caller_merchant: &str, key: &str, bytes: &[u8], kind: &str) -> ApiResult<PaymentWire> {
-    let req: starpos_protocol::wire::AdjustmentRequest = body(bytes)?;
-    if !key_ok(&req.adjustment_key) {
-        return Err(ApiError::invalid("invalid_request", "adjustment_key", "16 to 64 letters, digits or hyphens"));
-    }
-    check_password(state, caller_merchant, &req.password, step_up_failed("nothing was changed"))?;
+    let req = adjustments::read_request(state, caller_merchant, bytes)?;
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;
-    let abandoned = tx
-        .query_row("SELECT 1 FROM adjustment_tombstones WHERE key = ?1", [&req.adjustment_key], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if abandoned {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "adjustment_abandoned",
-            "this request was given up after its answer was lost; start the void or refund again",
-        ));
-    }
+    adjustments::check_not_abandoned(&tx, &req.adjustment_key)?;
     let done: Option<(String, String)> = tx
         .query_row("SELECT payment_key, json FROM adjustments WHERE key = ?1", [&req.adjustment_key], |r| {
             Ok((r.get(0)?, r.get(1)?))

@@ -16,13 +16,13 @@ use axum::Json;
 use rusqlite::{OptionalExtension, Transaction};
 use starpos_protocol::calendar::business_day;
 use starpos_protocol::qr::payment_code::Wallet;
-use starpos_protocol::wire::{AdjustmentRequest, QrAdjustmentWire};
+use starpos_protocol::wire::QrAdjustmentWire;
 
-use super::auth::{check_password, step_up_failed, Signed};
-use super::error::{body, ApiError, ApiResult};
+use super::auth::Signed;
+use super::error::{ApiError, ApiResult};
 use super::faults::injected_5xx;
+use super::records::adjustments;
 use super::records::feed;
-use super::records::key_ok;
 use super::records::qr_paid::paid_record;
 use super::state::State;
 
@@ -43,23 +43,11 @@ fn refused(code: &str, message: String) -> ApiError {
 }
 
 async fn adjust(state: &State, merchant_id: &str, key: &str, bytes: &[u8], kind: &str) -> ApiResult<QrAdjustmentWire> {
-    let req: AdjustmentRequest = body(bytes)?;
-    if !key_ok(&req.adjustment_key) {
-        return Err(ApiError::invalid("invalid_request", "adjustment_key", "16 to 64 letters, digits or hyphens"));
-    }
-    check_password(state, merchant_id, &req.password, step_up_failed("nothing was changed"))?;
+    let req = adjustments::read_request(state, merchant_id, bytes)?;
     let now = state.now();
     let mut db = state.db();
     let tx = db.transaction()?;
-    let abandoned = tx
-        .query_row("SELECT 1 FROM adjustment_tombstones WHERE key = ?1", [&req.adjustment_key], |_| Ok(()))
-        .optional()?;
-    if abandoned.is_some() {
-        return Err(refused(
-            "adjustment_abandoned",
-            "this request was given up after its answer was lost; start the void or refund again".into(),
-        ));
-    }
+    adjustments::check_not_abandoned(&tx, &req.adjustment_key)?;
     let totals = |tx: &Transaction<'_>| -> ApiResult<(i64, i64, Option<i64>, i64)> {
         Ok(tx.query_row(
             "SELECT COALESCE(SUM(amount_fen), 0), COUNT(*), MAX(created_at), COALESCE(SUM(kind = 'void'), 0)

@@ -9,6 +9,7 @@ pub fn key_ok(key: &str) -> bool {
     (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+pub mod adjustments;
 pub mod card_checks;
 pub mod cross_province;
 pub mod feed;
